@@ -1,0 +1,267 @@
+"""The one description of the profiles file format (version 1).
+
+Both the loader (:mod:`sessman.config`) and ``sessman schema`` are derived from
+the tables in this module, so the JSON Schema given to editors and the rules
+enforced at load time cannot drift apart. Rules that JSON Schema cannot say
+(source chains without cycles, source profiles that exist, ``${VAR}``
+expansion) are checked by the loader only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "CREDENTIAL_SOURCES",
+    "DEFAULTABLE",
+    "PROFILE_FIELDS",
+    "RETRY_MODES",
+    "SECRET_KEYS",
+    "TOP_FIELDS",
+    "Field",
+    "json_schema",
+]
+
+Kind = Literal["string", "number", "integer", "tags", "retries", "mapping"]
+
+ENV_REF = r"\$\{[A-Za-z_][A-Za-z0-9_]*\}"
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d+$"
+PROFILE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/=+-]*$"
+RETRY_MODES = ("legacy", "standard", "adaptive")
+
+#: Keys that would put a secret in the file. Always rejected, with a hint.
+SECRET_KEYS = frozenset(
+    {
+        "secret_access_key",
+        "aws_secret_access_key",
+        "secret_key",
+        "aws_secret_key",
+        "session_token",
+        "aws_session_token",
+        "security_token",
+        "password",
+        "passphrase",
+        "secret",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of the file: its type, its bounds and what it means."""
+
+    name: str
+    kind: Kind
+    description: str
+    pattern: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: float | None = None
+    choices: tuple[str | int, ...] | None = None
+
+
+_SETTINGS = (
+    Field(
+        "region",
+        "string",
+        "AWS region, e.g. eu-central-1.",
+        pattern=REGION_PATTERN,
+    ),
+    Field(
+        "connect_timeout",
+        "number",
+        "Seconds to wait for a connection (botocore Config.connect_timeout).",
+        exclusive_minimum=0,
+        maximum=3600,
+    ),
+    Field(
+        "read_timeout",
+        "number",
+        "Seconds to wait for a response (botocore Config.read_timeout).",
+        exclusive_minimum=0,
+        maximum=3600,
+    ),
+    Field(
+        "retries",
+        "retries",
+        "Retry policy: mode (legacy, standard, adaptive) and max_attempts, the total number of"
+        " attempts (1-20), as in ~/.aws/config.",
+    ),
+    Field(
+        "max_pool_connections",
+        "integer",
+        "Connections kept per client (botocore Config.max_pool_connections).",
+        minimum=1,
+        maximum=1000,
+    ),
+    Field(
+        "session_duration",
+        "integer",
+        "Lifetime in seconds of the temporary credentials `sessman open` asks for (900-43200).",
+        minimum=900,
+        maximum=43200,
+    ),
+    Field(
+        "endpoint_url",
+        "string",
+        "Endpoint of any service that speaks the AWS APIs (moto, LocalStack).",
+        pattern=r"^https?://[^\s]+$",
+    ),
+)
+
+#: Keys allowed under ``defaults:`` (merged under every profile; the profile wins).
+DEFAULTABLE = _SETTINGS
+
+#: Keys that say where a profile's credentials come from; exactly one is set.
+CREDENTIAL_SOURCES = ("access_key_id", "role_arn", "aws_profile")
+
+PROFILE_FIELDS = (
+    Field("description", "string", "Free text shown by `sessman list`."),
+    Field("tags", "tags", "Labels to select profiles with --tag."),
+    Field(
+        "access_key_id",
+        "string",
+        "Long-term access key id; the secret lives in the keyring (`sessman secret set`).",
+        pattern=r"^[A-Z0-9]{16,128}$",
+    ),
+    Field(
+        "role_arn",
+        "string",
+        "Role to assume with the credentials of source_profile.",
+        pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$",
+    ),
+    Field("source_profile", "string", "sessman profile whose credentials assume role_arn."),
+    Field(
+        "external_id",
+        "string",
+        "ExternalId passed to AssumeRole.",
+        pattern=r"^[\w+=,.@:/-]{2,1224}$",
+    ),
+    Field(
+        "mfa_serial",
+        "string",
+        "MFA device (ARN or hardware serial) whose code opens this profile.",
+        pattern=r"^(arn:aws[a-z-]*:iam::\d{12}:(mfa|u2f)/[\w+=,.@/-]+|[A-Z0-9]{9,256})$",
+    ),
+    Field(
+        "role_session_name",
+        "string",
+        "RoleSessionName of AssumeRole (2-64 characters).",
+        pattern=r"^[\w+=,.@-]{2,64}$",
+    ),
+    Field("aws_profile", "string", "A profile of ~/.aws/config (SSO, credential_process, ...)."),
+    *_SETTINGS,
+)
+
+TOP_FIELDS = (
+    Field("version", "integer", "Format version of this file.", choices=(1,)),
+    Field(
+        "keyring_service",
+        "string",
+        "Keyring service name under which secrets are stored; lets two files not collide.",
+        pattern=r"^\S.*$",
+    ),
+    Field(
+        "keyring_backend",
+        "string",
+        "Pin a keyring backend by its class path, e.g. keyring.backends.SecretService.Keyring.",
+        pattern=r"^[A-Za-z_][\w.]*$",
+    ),
+    Field("defaults", "mapping", "Settings merged under every profile (the profile wins)."),
+    Field("profiles", "mapping", "The profiles, by name."),
+)
+
+
+def _string_schema(field: Field) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "minLength": 1}
+    if field.pattern is not None:
+        bare = field.pattern.removeprefix("^").removesuffix("$")
+        # A value may also be (or contain) ${VAR}, expanded at load time.
+        schema["pattern"] = f"^(?:(?:{bare})|.*{ENV_REF}.*)$"
+    return schema
+
+
+def _field_schema(field: Field) -> dict[str, Any]:
+    schema: dict[str, Any]
+    if field.kind == "string":
+        schema = _string_schema(field)
+    elif field.kind in ("number", "integer"):
+        schema = {"type": field.kind}
+        if field.minimum is not None:
+            schema["minimum"] = field.minimum
+        if field.maximum is not None:
+            schema["maximum"] = field.maximum
+        if field.exclusive_minimum is not None:
+            schema["exclusiveMinimum"] = field.exclusive_minimum
+        if field.choices is not None:
+            schema["enum"] = list(field.choices)
+    elif field.kind == "tags":
+        schema = {
+            "type": "array",
+            "items": {"type": "string", "pattern": TAG_PATTERN},
+            "uniqueItems": True,
+        }
+    elif field.kind == "retries":
+        schema = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "mode": {"enum": list(RETRY_MODES)},
+                "max_attempts": {"type": "integer", "minimum": 1, "maximum": 20},
+            },
+        }
+    else:
+        schema = {"type": "object"}
+    schema["description"] = field.description
+    return schema
+
+
+def _properties(fields: tuple[Field, ...]) -> dict[str, Any]:
+    return {f.name: _field_schema(f) for f in fields}
+
+
+def json_schema() -> dict[str, Any]:
+    """Return the JSON Schema (draft 2020-12) of the profiles file."""
+    profile: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": _properties(PROFILE_FIELDS),
+        "oneOf": [{"required": [source]} for source in CREDENTIAL_SOURCES],
+        "dependentRequired": {
+            "role_arn": ["source_profile"],
+            "source_profile": ["role_arn"],
+            "external_id": ["role_arn"],
+            "role_session_name": ["role_arn"],
+        },
+        "if": {"required": ["aws_profile"]},
+        "then": {"not": {"required": ["mfa_serial"]}},
+    }
+    defaults: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": _properties(DEFAULTABLE),
+    }
+    top = _properties(TOP_FIELDS)
+    top["defaults"] = {**defaults, "description": top["defaults"]["description"]}
+    top["profiles"] = {
+        "type": "object",
+        "description": top["profiles"]["description"],
+        "propertyNames": {"pattern": PROFILE_NAME_PATTERN},
+        "additionalProperties": {"$ref": "#/$defs/profile"},
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://sessman.invalid/schemas/profiles-v1.json",
+        "title": "sessman profiles file",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["profiles"],
+        "properties": top,
+        "$defs": {"profile": profile},
+        # region is required after defaults are merged: when defaults has none,
+        # every profile must name one.
+        "if": {"required": ["defaults"], "properties": {"defaults": {"required": ["region"]}}},
+        "else": {"properties": {"profiles": {"additionalProperties": {"required": ["region"]}}}},
+    }

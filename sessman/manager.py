@@ -1,0 +1,617 @@
+"""SessionManager: one boto3 Session per profile, built, cached, opened and closed.
+
+The manager owns the caches (sessions, clients, role and MFA credentials)
+and the locks that make them safe under threads; where credentials come
+from is :mod:`sessman.credentials`, where secrets live is
+:mod:`sessman.secrets`, what is open is :mod:`sessman.state`. boto3 and
+botocore are imported only when a session is first built, so listing,
+showing and handing over stored credentials never pay for them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from . import credentials as cr
+from .config import Config, Profile, load_config
+from .credentials import Credentials, Identity, Keys, TemporaryCredentials, translating
+from .errors import SecretNotFound, SessmanError, UsageError
+from .locations import state_dir as default_state_dir
+from .secrets import SecretStore, open_store, session_user, stderr_note
+from .state import SessionRecord, StateFile
+
+if TYPE_CHECKING:
+    import boto3
+    from botocore.client import BaseClient
+    from botocore.config import Config as BotocoreConfig
+
+__all__ = ["Outcome", "ProfileStatus", "SessionInfo", "SessionManager"]
+
+T = TypeVar("T")
+
+#: Stored credentials with less than this left are not handed to botocore:
+#: it would refresh them at once (its advisory window is 15 minutes).
+REFRESH_MARGIN = 15 * 60
+#: How often botocore asks again for credentials that do not expire, so a
+#: session picks up a session opened later by another process.
+RECHECK = timedelta(minutes=16)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """An open session: whose it is and until when (no secrets)."""
+
+    name: str
+    account: str
+    arn: str
+    user_id: str
+    expires: datetime
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """The result of one profile's work in :meth:`SessionManager.map`."""
+
+    name: str
+    ok: bool
+    value: T | None = None
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class ProfileStatus:
+    """What ``sessman list`` shows about a profile besides its settings."""
+
+    name: str
+    secret: Literal["stored", "missing"] | None
+    session: Literal["open", "expired", "closed"]
+    expires: datetime | None
+
+
+_LOADER: Any = None
+_LOADER_LOCK = threading.Lock()
+
+
+def shared_loader() -> Any:
+    """The process-wide botocore data loader: service models parsed once."""
+    global _LOADER  # noqa: PLW0603
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            import boto3
+            import botocore.loaders
+
+            loader = botocore.loaders.create_loader()
+            loader.search_paths.append(os.path.join(os.path.dirname(boto3.__file__), "data"))
+            _LOADER = loader
+        return _LOADER
+
+
+class SessionManager:
+    """Sessions, clients and credentials for the profiles of one profiles file.
+
+    Thread-safe: many threads may ask for the same session, client or
+    credentials at once; each is built or fetched once.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store: SecretStore | None = None,
+        state_dir: Path | None = None,
+        mfa_prompt: Callable[[str], str] | None = None,
+        note: Callable[[str], None] | None = stderr_note,
+    ) -> None:
+        self.config = config
+        self._store = store
+        self._state_dir = state_dir
+        self._state: StateFile | None = None
+        self._mfa_prompt = mfa_prompt
+        self._note = note
+        self._lock = threading.RLock()
+        self._flights: dict[str, threading.RLock] = {}
+        self._sessions: dict[str, boto3.Session] = {}
+        self._clients: dict[tuple[str, str, str, str | None, str], Any] = {}
+        self._temporary: dict[str, TemporaryCredentials] = {}
+        self._aws_profiles: dict[str, Any] = {}
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None, **options: Any) -> SessionManager:
+        """A manager for the profiles file at ``path`` (default: discovered, SPEC 1)."""
+        return cls(load_config(path), **options)
+
+    def __repr__(self) -> str:
+        return f"SessionManager({str(self.config.path)!r}, profiles={len(self.config.profiles)})"
+
+    def __enter__(self) -> SessionManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    # -- profiles ---------------------------------------------------------
+
+    def names(self, tag: str | None = None) -> list[str]:
+        """Profile names in file order (only those tagged ``tag`` when given)."""
+        return self.config.names(tag)
+
+    def profile(self, name: str) -> Profile:
+        """The validated profile ``name`` (:class:`~sessman.errors.ProfileNotFound` if none)."""
+        return self.config.profile(name)
+
+    @property
+    def store(self) -> SecretStore:
+        """Where secrets live: resolved on first use (see :mod:`sessman.secrets`)."""
+        with self._lock:
+            if self._store is None:
+                self._store = open_store(
+                    self.config.keyring_service,
+                    self.config.keyring_backend,
+                    state_dir=self.state_dir,
+                    note=self._note,
+                )
+            return self._store
+
+    @property
+    def state_dir(self) -> Path:
+        return self._state_dir if self._state_dir is not None else default_state_dir()
+
+    @property
+    def state(self) -> StateFile:
+        """The open sessions' metadata for this file's keyring service."""
+        with self._lock:
+            if self._state is None:
+                self._state = StateFile(
+                    self.state_dir, self.config.keyring_service, warn=self._note
+                )
+            return self._state
+
+    def status(self, names: Iterable[str] | None = None) -> dict[str, ProfileStatus]:
+        """Secret and session state of profiles, in O(1) keyring round trips."""
+        wanted = list(self.names() if names is None else names)
+        profiles = [self.profile(n) for n in wanted]
+        records = self.state.read()
+        users = [p.name for p in profiles if p.kind == "keys"]
+        users += [session_user(p.name) for p in profiles if p.name in records]
+        present = self.store.present(users) if users else set()
+        now = datetime.now(timezone.utc)
+        out: dict[str, ProfileStatus] = {}
+        for p in profiles:
+            record = records.get(p.name)
+            session: Literal["open", "expired", "closed"] = "closed"
+            expires = None
+            if record is not None and session_user(p.name) in present:
+                expires = record.expires
+                session = "open" if record.remaining(now) > 0 else "expired"
+            secret: Literal["stored", "missing"] | None = None
+            if p.kind == "keys":
+                secret = "stored" if p.name in present else "missing"
+            out[p.name] = ProfileStatus(p.name, secret, session, expires)
+        return out
+
+    # -- sessions and clients -----------------------------------------------
+
+    def botocore_config(self, name: str) -> BotocoreConfig:
+        """The ``botocore.config.Config`` made from the profile's settings."""
+        from botocore.config import Config as BotocoreConfig
+
+        from . import __version__
+
+        p = self.profile(name)
+        return BotocoreConfig(
+            region_name=p.region,
+            connect_timeout=p.connect_timeout,
+            read_timeout=p.read_timeout,
+            retries={"mode": p.retries.mode, "total_max_attempts": p.retries.max_attempts},
+            max_pool_connections=p.max_pool_connections,
+            user_agent_extra=f"sessman/{__version__}",
+        )
+
+    def session(self, name: str) -> boto3.Session:
+        """The one ``boto3.Session`` of profile ``name``, built on first use."""
+        with self._lock:
+            existing = self._sessions.get(name)
+            if existing is not None:
+                return existing
+        with self._flight(f"session:{name}"):
+            with self._lock:
+                existing = self._sessions.get(name)
+            if existing is None:
+                existing = self._build_session(self.profile(name))
+                with self._lock:
+                    self._sessions[name] = existing
+            return existing
+
+    def client(self, name: str, service: str, *, region: str | None = None) -> Any:
+        """A cached client of ``service`` with the profile's Config and endpoint_url."""
+        return self._cached(name, service, region, "client")
+
+    def resource(self, name: str, service: str, *, region: str | None = None) -> Any:
+        """A cached boto3 resource of ``service``, like :meth:`client`."""
+        return self._cached(name, service, region, "resource")
+
+    def _cached(self, name: str, service: str, region: str | None, kind: str) -> Any:
+        p = self.profile(name)
+        key = (name, service, region or p.region, p.endpoint_url, kind)
+        with self._lock:
+            found = self._clients.get(key)
+            if found is not None:
+                return found
+        session = self.session(name)
+        # boto3 Sessions are not thread-safe: build a profile's clients one at a time.
+        with self._flight(f"session:{name}"):
+            with self._lock:
+                found = self._clients.get(key)
+            if found is None:
+                factory = session.client if kind == "client" else session.resource
+                found = factory(service, region_name=key[2], endpoint_url=p.endpoint_url)
+                with self._lock:
+                    self._clients[key] = found
+            return found
+
+    def _build_session(self, p: Profile) -> boto3.Session:
+        import boto3
+        import botocore.session
+        from botocore.credentials import CredentialResolver
+
+        core = botocore.session.Session()
+        loader = shared_loader()
+        core.register_component("data_loader", loader)
+        core.set_default_client_config(self.botocore_config(p.name))
+        core.register_component(
+            "credential_provider", CredentialResolver([_Provider(self, p.name)])
+        )
+        with _LOADER_LOCK:
+            before = len(loader.search_paths)
+            session = boto3.Session(botocore_session=core, region_name=p.region)
+            # boto3 appends its data path to the loader on every Session.
+            del loader.search_paths[before:]
+        return session
+
+    # -- credentials ------------------------------------------------------
+
+    def credentials(
+        self,
+        name: str,
+        *,
+        min_ttl: float = 0,
+        duration: int | None = None,
+        mfa_code: str | None = None,
+    ) -> TemporaryCredentials:
+        """Temporary credentials of an open session with at least ``min_ttl`` s left.
+
+        Opens (or renews) the session first when needed, so the long-term key
+        is never handed out. With a valid stored session this imports neither
+        boto3 nor botocore.
+        """
+        stored = self._stored_session(name, margin=min_ttl)
+        if stored is not None:
+            return stored
+        self.open(name, duration=duration, mfa_code=mfa_code)
+        stored = self._stored_session(name, margin=0)
+        if stored is None:  # pragma: no cover - open() just stored it
+            raise SessmanError(f"profile {name!r}: the session could not be read back")
+        return stored
+
+    def _stored_session(self, name: str, *, margin: float) -> TemporaryCredentials | None:
+        """The open session's credentials if they have more than ``margin`` s left."""
+        self.profile(name)
+        with self._lock:
+            cached = self._temporary.get(name)
+        if cached is None:
+            record = self.state.get(name)
+            if record is None or record.remaining() <= margin:
+                return None
+            text = self.store.get(session_user(name))
+            cached = TemporaryCredentials.from_json(text) if text else None
+            if cached is None:
+                return None
+            with self._lock:
+                self._temporary[name] = cached
+        return cached if cached.remaining() > margin else None
+
+    def _long_term(self, p: Profile) -> Keys:
+        assert p.access_key_id is not None
+        secret = self.store.get(p.name)
+        if not secret:
+            raise SecretNotFound(
+                f"no secret access key stored for profile {p.name!r}",
+                hint=f"store one with: sessman secret set {p.name}",
+            )
+        return Keys(p.access_key_id, secret)
+
+    def _current(self, name: str) -> Credentials:
+        """The credentials a session of ``name`` signs with right now."""
+        p = self.profile(name)
+        stored = self._stored_session(name, margin=REFRESH_MARGIN)
+        if stored is not None:
+            return stored
+        if p.kind == "keys":
+            return self._long_term(p)
+        if p.kind == "role":
+            with self._flight(f"role:{name}"):
+                stored = self._stored_session(name, margin=REFRESH_MARGIN)
+                if stored is None:
+                    stored = self._assume(p, mfa_code=None, duration=p.session_duration)
+                    with self._lock:
+                        self._temporary[name] = stored
+                return stored
+        return self._aws_profile_credentials(p)
+
+    def _aws_profile_credentials(self, p: Profile) -> Credentials:
+        import botocore.session
+
+        with self._flight(f"aws-profile:{p.name}"), translating(p):
+            found = self._aws_profiles.get(p.name)
+            if found is None:
+                found = botocore.session.Session(profile=p.aws_profile).get_credentials()
+                if found is None:
+                    import botocore.exceptions
+
+                    raise botocore.exceptions.NoCredentialsError()
+                self._aws_profiles[p.name] = found
+            frozen = found.get_frozen_credentials()
+        return Keys(frozen.access_key, frozen.secret_key, frozen.token)
+
+    def _sts(self, p: Profile, creds: Credentials) -> BaseClient:
+        """A fresh STS client with explicit credentials and the profile's settings."""
+        import botocore.session
+
+        core = botocore.session.Session()
+        core.register_component("data_loader", shared_loader())
+        return core.create_client(
+            "sts",
+            region_name=p.region,
+            endpoint_url=p.endpoint_url,
+            aws_access_key_id=creds.access_key_id,
+            aws_secret_access_key=creds.secret_access_key,
+            aws_session_token=creds.session_token,
+            config=self.botocore_config(p.name),
+        )
+
+    def _mfa_code(self, device: str, given: str | None) -> str:
+        if given:
+            return given
+        if self._mfa_prompt is not None:
+            return self._mfa_prompt(device)
+        raise UsageError(
+            f"an MFA code for {device} is needed",
+            hint="pass --mfa-code CODE (or mfa_code=...)",
+        )
+
+    def _source_credentials(self, role: Profile, mfa_code: str | None) -> Credentials:
+        """Credentials that may assume ``role``: the source's, with MFA where asked.
+
+        With an MFA device (the role's or its source's) and a keys source, this
+        is an MFA session of the source (GetSessionToken once per device, kept
+        as the source's open session), so roles behind one device share a code.
+        """
+        assert role.source_profile is not None
+        source = self.profile(role.source_profile)
+        device = role.mfa_serial or source.mfa_serial
+        if device is None or source.kind != "keys":
+            return self._current(source.name)
+        with self._flight(f"mfa:{device}"):
+            stored = self._stored_session(source.name, margin=REFRESH_MARGIN)
+            if stored is not None:
+                return stored
+            keys = self._long_term(source)
+            code = self._mfa_code(device, mfa_code)
+            with translating(source):
+                sts = self._sts(source, keys)
+                try:
+                    creds = cr.get_session_token(
+                        sts, duration=source.session_duration, mfa_serial=device, mfa_code=code
+                    )
+                    identity = cr.caller_identity(self._sts(source, creds), source.name)
+                finally:
+                    sts.close()
+            self._save(source, creds, identity)
+            return creds
+
+    def _assume(self, p: Profile, *, mfa_code: str | None, duration: int) -> TemporaryCredentials:
+        source_creds = self._source_credentials(p, mfa_code)
+        source = self.profile(p.source_profile or "")
+        direct_mfa = None
+        if p.mfa_serial is not None and source.kind != "keys":
+            direct_mfa = self._mfa_code(p.mfa_serial, mfa_code)
+        with translating(p):
+            sts = self._sts(p, source_creds)
+            try:
+                return cr.assume_role(sts, p, duration=duration, mfa_code=direct_mfa)
+            finally:
+                sts.close()
+
+    def _metadata(self, name: str) -> dict[str, str | None]:
+        """What botocore's refreshable credentials ask for, on first use and near expiry."""
+        creds = self._current(name)
+        expires = creds.expires or datetime.now(timezone.utc) + RECHECK
+        return {
+            "access_key": creds.access_key_id,
+            "secret_key": creds.secret_access_key,
+            "token": creds.session_token,
+            "expiry_time": expires.isoformat(),
+        }
+
+    # -- open, whoami, close ----------------------------------------------
+
+    def open(
+        self, name: str, *, duration: int | None = None, mfa_code: str | None = None
+    ) -> SessionInfo:
+        """Get temporary credentials from STS, verify and store them (SPEC 4)."""
+        p = self.profile(name)
+        seconds = duration if duration is not None else p.session_duration
+        if not 900 <= seconds <= 43200:
+            raise UsageError(f"duration must be 900..43200 seconds, not {seconds}")
+        with self._flight(f"open:{name}"):
+            if p.kind == "role":
+                creds = self._assume(p, mfa_code=mfa_code, duration=seconds)
+            else:
+                creds = self._session_token(p, seconds, mfa_code)
+            with translating(p):
+                sts = self._sts(p, creds)
+                try:
+                    identity = cr.caller_identity(sts, name)
+                finally:
+                    sts.close()
+            self._save(p, creds, identity)
+        return SessionInfo(name, identity.account, identity.arn, identity.user_id, creds.expires)
+
+    def _session_token(
+        self, p: Profile, seconds: int, mfa_code: str | None
+    ) -> TemporaryCredentials:
+        base: Credentials = (
+            self._long_term(p) if p.kind == "keys" else self._aws_profile_credentials(p)
+        )
+        if base.session_token is not None:  # already temporary (SSO, credential_process)
+            return TemporaryCredentials(
+                base.access_key_id,
+                base.secret_access_key,
+                base.session_token,
+                datetime.now(timezone.utc) + timedelta(seconds=seconds),
+            )
+        code = self._mfa_code(p.mfa_serial, mfa_code) if p.mfa_serial else None
+        with translating(p):
+            sts = self._sts(p, base)
+            try:
+                return cr.get_session_token(
+                    sts, duration=seconds, mfa_serial=p.mfa_serial, mfa_code=code
+                )
+            finally:
+                sts.close()
+
+    def _save(self, p: Profile, creds: TemporaryCredentials, identity: Identity) -> None:
+        self.store.put(session_user(p.name), creds.to_json())
+        record = SessionRecord(
+            profile=p.name,
+            access_key_id=creds.access_key_id,
+            account=identity.account,
+            arn=identity.arn,
+            user_id=identity.user_id,
+            expires=creds.expires,
+        )
+        self.state.put(record)
+        with self._lock:
+            self._temporary[p.name] = creds
+
+    def whoami(self, name: str) -> Identity:
+        """GetCallerIdentity with the profile's current credentials."""
+        p = self.profile(name)
+        with translating(p):
+            return cr.caller_identity(self.client(name, "sts"), name)
+
+    def close(self, name: str) -> bool:
+        """End a session: close its clients, forget it and its stored credentials.
+
+        Returns whether a session was open. Closing what is closed is fine.
+        """
+        self.profile(name)
+        self._drop(name)
+        record = self.state.get(name)
+        deleted = self.store.delete(session_user(name))
+        removed = self.state.remove(name) if record is not None else False
+        return deleted or removed
+
+    def open_names(self) -> list[str]:
+        """Profiles of this file with a recorded session (open or expired)."""
+        records = self.state.read()
+        return [n for n in self.names() if n in records]
+
+    def _drop(self, name: str) -> None:
+        with self._lock:
+            self._sessions.pop(name, None)
+            self._temporary.pop(name, None)
+            self._aws_profiles.pop(name, None)
+            doomed = [k for k in self._clients if k[0] == name]
+            clients = [self._clients.pop(k) for k in doomed]
+        for c in clients:
+            _close_client(c)
+
+    def release(self) -> None:
+        """Free in-process resources (clients, caches); stored sessions stay open."""
+        with self._lock:
+            clients = list(self._clients.values())
+            self._clients.clear()
+            self._sessions.clear()
+            self._temporary.clear()
+            self._aws_profiles.clear()
+        for c in clients:
+            _close_client(c)
+
+    # -- many accounts ----------------------------------------------------
+
+    def map(
+        self,
+        fn: Callable[[str, boto3.Session], T],
+        names: Iterable[str] | None = None,
+        *,
+        tag: str | None = None,
+        max_workers: int = 16,
+    ) -> dict[str, Outcome[T]]:
+        """Run ``fn(name, session)`` for many profiles in threads.
+
+        Returns ``{name: Outcome}`` in the order of ``names``; one profile's
+        failure is its own outcome and never stops the others.
+        """
+        chosen = list(self.names(tag) if names is None else names)
+        if names is not None and tag is not None:
+            chosen = [n for n in chosen if tag in self.profile(n).tags]
+        for n in chosen:
+            self.profile(n)
+        if max_workers < 1:
+            raise UsageError("max_workers must be at least 1")
+
+        def run(name: str) -> Outcome[T]:
+            p = self.profile(name)
+            try:
+                with translating(p):
+                    return Outcome(name, True, fn(name, self.session(name)))
+            except Exception as exc:
+                return Outcome(name, False, error=exc)
+
+        if not chosen:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(chosen))) as pool:
+            results = list(pool.map(run, chosen))
+        return {o.name: o for o in results}
+
+    def _flight(self, key: str) -> threading.RLock:
+        """A lock per key, so concurrent requests for the same thing are single-flight."""
+        with self._lock:
+            lock = self._flights.get(key)
+            if lock is None:
+                lock = self._flights[key] = threading.RLock()
+            return lock
+
+
+def _close_client(obj: Any) -> None:
+    client = getattr(getattr(obj, "meta", None), "client", obj)
+    close = getattr(client, "close", None)
+    if callable(close):
+        close()
+
+
+class _Provider:
+    """A botocore credential provider that asks the manager (lazily, refreshably)."""
+
+    METHOD = "sessman"
+    CANONICAL_NAME = "sessman"
+
+    def __init__(self, manager: SessionManager, name: str) -> None:
+        self._manager = manager
+        self._name = name
+
+    def load(self) -> Any:
+        from botocore.credentials import DeferredRefreshableCredentials
+
+        manager, name = self._manager, self._name
+        return DeferredRefreshableCredentials(
+            refresh_using=lambda: manager._metadata(name), method=self.METHOD
+        )

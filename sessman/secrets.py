@@ -1,0 +1,281 @@
+"""Where secrets live: a small store interface over ``keyring``.
+
+Layout (SPEC section 3): service ``keyring_service``; user name ``<profile>``
+for a long-term secret access key, ``<profile>:session`` for the JSON of an
+open session's temporary credentials.
+
+:class:`KeyringStore` reads each item at most once per process and keeps it
+in memory only, so a locked keyring prompts once. Every keyring error becomes
+one :class:`~sessman.errors.KeyringUnavailable` that names the backend.
+Which backend: the one ``keyring`` resolves, or the one the profiles file
+pins; where keyring finds none, sessman's own encrypted file keyring.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ._atomic import write_atomic
+from .errors import ConfigError, KeyringUnavailable
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+__all__ = ["KeyringStore", "SecretStore", "open_store", "resolve_backend", "session_user"]
+
+FILE_KEYRING = "sessman.filekeyring.EncryptedFileKeyring"
+_CACHE_NAME = "keyring-backend.json"
+
+
+def session_user(profile: str) -> str:
+    """Keyring user name of a profile's open-session credentials."""
+    return f"{profile}:session"
+
+
+class SecretStore(Protocol):
+    """What sessman needs from a place that keeps secrets."""
+
+    @property
+    def backend_name(self) -> str:
+        """Human name of the backend, for messages."""
+        ...
+
+    def get(self, user: str) -> str | None:
+        """The secret stored for ``user``, or ``None``."""
+        ...
+
+    def put(self, user: str, secret: str) -> None:
+        """Store ``secret`` for ``user``, replacing any old one."""
+        ...
+
+    def delete(self, user: str) -> bool:
+        """Forget ``user``'s secret; ``True`` when there was one."""
+        ...
+
+    def present(self, users: Iterable[str]) -> set[str]:
+        """Which of ``users`` have a stored secret, in O(1) round trips where possible."""
+        ...
+
+
+def backend_label(backend: KeyringBackend) -> str:
+    """``module.Class`` of a backend: what users write in keyring_backend."""
+    cls = type(backend)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class KeyringStore:
+    """A :class:`SecretStore` over one ``keyring`` backend and one service name."""
+
+    def __init__(self, service: str, backend: KeyringBackend) -> None:
+        self.service = service
+        self.backend = backend
+        self._cache: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"KeyringStore(service={self.service!r}, backend={self.backend_name!r})"
+
+    @property
+    def backend_name(self) -> str:
+        return backend_label(self.backend)
+
+    @contextmanager
+    def _translated(self, action: str) -> Iterator[None]:
+        """Turn whatever the backend raises into one clear KeyringUnavailable."""
+        try:
+            yield
+        except KeyringUnavailable:
+            raise
+        # keyring raises KeyringError; D-Bus, Secret Service and other
+        # backends raise trees of their own: all mean "the keyring failed".
+        except Exception as exc:
+            raise unavailable(self.backend_name, action, exc) from exc
+
+    def get(self, user: str) -> str | None:
+        with self._lock:
+            if user in self._cache:
+                return self._cache[user]
+        with self._translated(f"read the secret of {user!r}"):
+            value = self.backend.get_password(self.service, user)
+        with self._lock:
+            self._cache[user] = value
+        return value
+
+    def put(self, user: str, secret: str) -> None:
+        with self._translated(f"store the secret of {user!r}"):
+            self.backend.set_password(self.service, user, secret)
+        with self._lock:
+            self._cache[user] = secret
+
+    def delete(self, user: str) -> bool:
+        from keyring.errors import PasswordDeleteError
+
+        existed = True
+        with self._translated(f"delete the secret of {user!r}"):
+            try:
+                self.backend.delete_password(self.service, user)
+            except PasswordDeleteError:
+                existed = False
+        with self._lock:
+            self._cache[user] = None
+        return existed
+
+    def present(self, users: Iterable[str]) -> set[str]:
+        wanted = set(users)
+        with self._translated("list stored secrets"):
+            stored = self._stored_users()
+        if stored is None:  # a backend that cannot list: one lookup per item
+            return {u for u in wanted if self.get(u) is not None}
+        return wanted & stored
+
+    def _stored_users(self) -> set[str] | None:
+        """All user names of this service in one round trip, or None if unsupported."""
+        lister = getattr(self.backend, "usernames", None)
+        if callable(lister):
+            return set(lister(self.service))
+        if type(self.backend).__module__ == "keyring.backends.SecretService":
+            from contextlib import closing
+
+            collection: Any = self.backend.get_preferred_collection()  # type: ignore[attr-defined]
+            query = self.backend._query(self.service)  # type: ignore[attr-defined]
+            with closing(collection.connection):
+                items = collection.search_items(query)
+                return {item.get_attributes().get("username", "") for item in items}
+        return None
+
+
+def unavailable(backend: str, action: str, exc: BaseException) -> KeyringUnavailable:
+    """The one error for a keyring that would not do what was asked."""
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return KeyringUnavailable(
+        f"keyring {backend} could not {action}: {detail}",
+        hint="unlock the keyring, or pin another backend with keyring_backend: in the"
+        " profiles file (run `sessman doctor` for details)",
+    )
+
+
+def resolve_backend(
+    pinned: str | None = None,
+    *,
+    state_dir: Path | None = None,
+    note: Callable[[str], None] | None = None,
+) -> KeyringBackend:
+    """Return the keyring backend sessman uses.
+
+    ``pinned`` (``keyring_backend:`` in the profiles file) wins. Otherwise the
+    one ``keyring`` resolves (``PYTHON_KEYRING_BACKEND``, keyringrc.cfg, the
+    system keyring); where that is keyring's "fail" backend, sessman's
+    encrypted file keyring, announced once through ``note``.
+
+    Resolving probes every installed backend (about 130 ms here), so the
+    answer is remembered in ``state_dir`` for as long as the environment that
+    decides it (the variables and keyringrc.cfg) does not change.
+    """
+    import keyring.core
+
+    if pinned:
+        return _load(pinned, pinned=True)
+    if os.environ.get("PYTHON_KEYRING_BACKEND"):
+        return keyring.get_keyring()
+    fingerprint = _fingerprint()
+    cache = state_dir / _CACHE_NAME if state_dir is not None else None
+    if cache is not None:
+        remembered = _read_cache(cache, fingerprint)
+        if remembered is not None:
+            try:
+                return _load(remembered, pinned=False)
+            except (KeyringUnavailable, ConfigError):
+                pass
+    backend = keyring.get_keyring()
+    label = backend_label(backend)
+    if _is_failing(backend):
+        from .filekeyring import EncryptedFileKeyring
+
+        backend = EncryptedFileKeyring()
+        label = FILE_KEYRING
+        if note is not None:
+            note(
+                f"no system keyring found; using sessman's encrypted file keyring ({backend.path})"
+            )
+    if cache is not None:
+        _write_cache(cache, fingerprint, label)
+    return backend
+
+
+def open_store(
+    service: str,
+    pinned: str | None = None,
+    *,
+    state_dir: Path | None = None,
+    note: Callable[[str], None] | None = None,
+) -> KeyringStore:
+    """A :class:`KeyringStore` for ``service`` on the resolved backend."""
+    return KeyringStore(service, resolve_backend(pinned, state_dir=state_dir, note=note))
+
+
+def stderr_note(message: str) -> None:
+    """Print a one-line note for people on stderr."""
+    print(f"sessman: note: {message}", file=sys.stderr)
+
+
+def _is_failing(backend: KeyringBackend) -> bool:
+    from keyring.backends import chainer, fail
+
+    if isinstance(backend, fail.Keyring):
+        return True
+    return isinstance(backend, chainer.ChainerBackend) and not backend.backends
+
+
+def _load(name: str, *, pinned: bool) -> KeyringBackend:
+    import keyring.core
+
+    try:
+        return keyring.core.load_keyring(name)
+    except (ImportError, AttributeError, ValueError, TypeError, RuntimeError) as exc:
+        message = f"cannot load keyring backend {name!r}: {exc}"
+        if pinned:
+            raise ConfigError(message, key="keyring_backend") from exc
+        raise KeyringUnavailable(message) from exc
+
+
+def _fingerprint() -> str:
+    from keyring.util import platform_
+
+    rc = Path(platform_.config_root()) / "keyringrc.cfg"
+    try:
+        rc_stamp = str(rc.stat().st_mtime_ns)
+    except OSError:
+        rc_stamp = "-"
+    parts = [
+        sys.executable,
+        os.environ.get("DBUS_SESSION_BUS_ADDRESS", ""),
+        os.environ.get("XDG_CURRENT_DESKTOP", ""),
+        os.environ.get("KEYRING_PROPERTY_PATH", ""),
+        str(rc),
+        rc_stamp,
+    ]
+    return "\x1f".join(parts)
+
+
+def _read_cache(path: Path, fingerprint: str) -> str | None:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("fingerprint") != fingerprint:
+        return None
+    backend = data.get("backend")
+    return backend if isinstance(backend, str) else None
+
+
+def _write_cache(path: Path, fingerprint: str, backend: str) -> None:
+    payload = json.dumps({"fingerprint": fingerprint, "backend": backend}).encode()
+    with suppress(OSError):  # only a cache: the next run resolves again
+        write_atomic(path, payload)

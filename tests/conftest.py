@@ -1,0 +1,46 @@
+"""Shared fixtures: real servers and keyrings from infra.py, and a clean environment.
+
+Every test runs with no AWS_* variables and the AWS config files pointed at
+an empty temp dir, its own state dir and file keyring, so no test can touch a
+real account, the user's keyring or the user's files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from infra import (  # noqa: F401
+    hanging_endpoint,
+    moto_auth_server,
+    moto_server,
+    secret_service,
+)
+
+#: The recognisable fake long-term secret: it must never show up anywhere.
+FAKE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSESSMANFAKE"
+PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Isolate each test from the user's AWS setup, keyring and files."""
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "SESSMAN_")) or name == "PYTHON_KEYRING_BACKEND":
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / ".aws" / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / ".aws" / "credentials"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("SESSMAN_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SESSMAN_KEYRING_FILE", str(tmp_path / "keyring.enc"))
+    monkeypatch.setenv("SESSMAN_KEYRING_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "sessman.filekeyring.EncryptedFileKeyring")
+    monkeypatch.chdir(tmp_path)
+    yield home

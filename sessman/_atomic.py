@@ -10,12 +10,15 @@ from pathlib import Path
 __all__ = ["write_atomic"]
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, overwrite: bool = True) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file.
 
     The data goes to a temporary file in the same directory, is fsynced, gets
     ``mode`` and is renamed over ``path``; the directory is fsynced too, so a
-    crash at any point leaves either the old content or the new one.
+    crash at any point leaves either the old content or the new one. With
+    ``overwrite=False`` the file is linked into place instead, which fails
+    with :class:`FileExistsError` when ``path`` exists, even if another
+    process created it a moment ago.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -25,7 +28,11 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)
+            os.unlink(tmp)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

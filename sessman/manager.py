@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -121,6 +121,8 @@ class SessionManager:
         self._clients: dict[tuple[str, str, str, str | None, str], Any] = {}
         self._temporary: dict[str, TemporaryCredentials] = {}
         self._aws_profiles: dict[str, Any] = {}
+        self._raw_session: Any = None
+        self._raw_clients: dict[tuple[str, str, str, str | None, str], tuple[Credentials, Any]] = {}
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, **options: Any) -> SessionManager:
@@ -361,20 +363,39 @@ class SessionManager:
         return Keys(frozen.access_key, frozen.secret_key, frozen.token)
 
     def _sts(self, p: Profile, creds: Credentials) -> BaseClient:
-        """A fresh STS client with explicit credentials and the profile's settings."""
-        import botocore.session
+        """An STS client with explicit credentials and the profile's settings.
 
-        core = botocore.session.Session()
-        core.register_component("data_loader", shared_loader())
-        return core.create_client(
+        Cached per credentials and settings, so a hundred roles assumed from
+        one source share one client (and its connection pool).
+        """
+        key = (
             "sts",
-            region_name=p.region,
-            endpoint_url=p.endpoint_url,
-            aws_access_key_id=creds.access_key_id,
-            aws_secret_access_key=creds.secret_access_key,
-            aws_session_token=creds.session_token,
-            config=self.botocore_config(p.name),
+            creds.access_key_id,
+            p.region,
+            p.endpoint_url,
+            repr((p.connect_timeout, p.read_timeout, p.retries, p.max_pool_connections)),
         )
+        with self._lock:
+            found = self._raw_clients.get(key)
+            if found is not None and found[0] == creds:
+                return found[1]
+            if self._raw_session is None:
+                import botocore.session
+
+                self._raw_session = botocore.session.Session()
+                self._raw_session.register_component("data_loader", shared_loader())
+            client = self._raw_session.create_client(
+                "sts",
+                region_name=p.region,
+                endpoint_url=p.endpoint_url,
+                aws_access_key_id=creds.access_key_id,
+                aws_secret_access_key=creds.secret_access_key,
+                aws_session_token=creds.session_token,
+                config=self.botocore_config(p.name),
+            )
+            # A client of older credentials may still be in use: leave it to GC.
+            self._raw_clients[key] = (creds, client)
+        return client
 
     def _mfa_code(self, device: str, given: str | None) -> str:
         if given:
@@ -405,14 +426,13 @@ class SessionManager:
             keys = self._long_term(source)
             code = self._mfa_code(device, mfa_code)
             with translating(source):
-                sts = self._sts(source, keys)
-                try:
-                    creds = cr.get_session_token(
-                        sts, duration=source.session_duration, mfa_serial=device, mfa_code=code
-                    )
-                    identity = cr.caller_identity(self._sts(source, creds), source.name)
-                finally:
-                    sts.close()
+                creds = cr.get_session_token(
+                    self._sts(source, keys),
+                    duration=source.session_duration,
+                    mfa_serial=device,
+                    mfa_code=code,
+                )
+                identity = cr.caller_identity(self._sts(source, creds), source.name)
             self._save(source, creds, identity)
             return creds
 
@@ -423,11 +443,9 @@ class SessionManager:
         if p.mfa_serial is not None and source.kind != "keys":
             direct_mfa = self._mfa_code(p.mfa_serial, mfa_code)
         with translating(p):
-            sts = self._sts(p, source_creds)
-            try:
-                return cr.assume_role(sts, p, duration=duration, mfa_code=direct_mfa)
-            finally:
-                sts.close()
+            return cr.assume_role(
+                self._sts(p, source_creds), p, duration=duration, mfa_code=direct_mfa
+            )
 
     def _metadata(self, name: str) -> dict[str, str | None]:
         """What botocore's refreshable credentials ask for, on first use and near expiry."""
@@ -443,10 +461,23 @@ class SessionManager:
     # -- open, whoami, close ----------------------------------------------
 
     def open(
-        self, name: str, *, duration: int | None = None, mfa_code: str | None = None
+        self,
+        name: str,
+        *,
+        duration: int | None = None,
+        mfa_code: str | None = None,
+        min_ttl: float | None = None,
     ) -> SessionInfo:
-        """Get temporary credentials from STS, verify and store them (SPEC 4)."""
+        """Get temporary credentials from STS, verify and store them (SPEC 4).
+
+        With ``min_ttl``, a session already open with more than that many
+        seconds left is kept and returned instead.
+        """
         p = self.profile(name)
+        if min_ttl is not None and self._stored_session(name, margin=min_ttl) is not None:
+            record = self.state.get(name)
+            if record is not None:
+                return SessionInfo(name, record.account, record.arn, record.user_id, record.expires)
         seconds = duration if duration is not None else p.session_duration
         if not 900 <= seconds <= 43200:
             raise UsageError(f"duration must be 900..43200 seconds, not {seconds}")
@@ -456,11 +487,7 @@ class SessionManager:
             else:
                 creds = self._session_token(p, seconds, mfa_code)
             with translating(p):
-                sts = self._sts(p, creds)
-                try:
-                    identity = cr.caller_identity(sts, name)
-                finally:
-                    sts.close()
+                identity = cr.caller_identity(self._sts(p, creds), name)
             self._save(p, creds, identity)
         return SessionInfo(name, identity.account, identity.arn, identity.user_id, creds.expires)
 
@@ -479,13 +506,9 @@ class SessionManager:
             )
         code = self._mfa_code(p.mfa_serial, mfa_code) if p.mfa_serial else None
         with translating(p):
-            sts = self._sts(p, base)
-            try:
-                return cr.get_session_token(
-                    sts, duration=seconds, mfa_serial=p.mfa_serial, mfa_code=code
-                )
-            finally:
-                sts.close()
+            return cr.get_session_token(
+                self._sts(p, base), duration=seconds, mfa_serial=p.mfa_serial, mfa_code=code
+            )
 
     def _save(self, p: Profile, creds: TemporaryCredentials, identity: Identity) -> None:
         self.store.put(session_user(p.name), creds.to_json())
@@ -538,7 +561,9 @@ class SessionManager:
         """Free in-process resources (clients, caches); stored sessions stay open."""
         with self._lock:
             clients = list(self._clients.values())
+            clients += [client for _, client in self._raw_clients.values()]
             self._clients.clear()
+            self._raw_clients.clear()
             self._sessions.clear()
             self._temporary.clear()
             self._aws_profiles.clear()
@@ -554,11 +579,13 @@ class SessionManager:
         *,
         tag: str | None = None,
         max_workers: int = 16,
+        progress: Callable[[Outcome[T]], None] | None = None,
     ) -> dict[str, Outcome[T]]:
         """Run ``fn(name, session)`` for many profiles in threads.
 
         Returns ``{name: Outcome}`` in the order of ``names``; one profile's
-        failure is its own outcome and never stops the others.
+        failure is its own outcome and never stops the others. ``progress``
+        is called with each outcome as it completes.
         """
         chosen = list(self.names(tag) if names is None else names)
         if names is not None and tag is not None:
@@ -578,9 +605,14 @@ class SessionManager:
 
         if not chosen:
             return {}
+        done: dict[str, Outcome[T]] = {}
         with ThreadPoolExecutor(max_workers=min(max_workers, len(chosen))) as pool:
-            results = list(pool.map(run, chosen))
-        return {o.name: o for o in results}
+            for future in as_completed([pool.submit(run, n) for n in chosen]):
+                outcome = future.result()
+                done[outcome.name] = outcome
+                if progress is not None:
+                    progress(outcome)
+        return {n: done[n] for n in chosen}
 
     def _flight(self, key: str) -> threading.RLock:
         """A lock per key, so concurrent requests for the same thing are single-flight."""

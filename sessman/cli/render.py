@@ -40,7 +40,9 @@ def emit_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, title: 
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(soft_wrap=True)
+    console = Console()
+    if not console.is_terminal:  # piped: never truncate a cell
+        console = Console(width=100_000)
     table = Table(
         *columns,
         title=title or None,

@@ -1,0 +1,162 @@
+"""The typer application: global options, and the one place errors become exit codes.
+
+Commands live in the sibling modules and only compute and render; any
+:class:`~sessman.errors.SessmanError` they raise is printed here as
+``sessman: error: ...`` (plus ``hint: ...``) with its exit code, and a
+traceback is shown only with ``SESSMAN_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer._click import exceptions as click_exceptions
+from typer.core import TyperGroup
+
+from sessman import __version__
+from sessman.errors import SessmanError
+
+from .render import emit_error
+
+if TYPE_CHECKING:
+    from sessman.manager import SessionManager
+
+__all__ = ["ConfigOption", "JsonOption", "app", "config_path", "load_manager"]
+
+
+class SessmanGroup(TyperGroup):
+    """A command group that reports every failure in sessman's one error format."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        debug = os.environ.get("SESSMAN_DEBUG") == "1"
+        code = 0
+        try:
+            result = super().main(
+                args, prog_name or "sessman", complete_var, standalone_mode=False, **extra
+            )
+            code = result if isinstance(result, int) else 0
+        except SessmanError as exc:
+            if debug:
+                raise
+            emit_error(exc.message, exc.hint)
+            code = exc.exit_code
+        except click_exceptions.NoArgsIsHelpError as exc:
+            exc.show()
+            code = 2
+        except click_exceptions.UsageError as exc:
+            emit_error(exc.format_message(), _usage_hint(exc))
+            code = 2
+        except typer.Abort:
+            emit_error("aborted")
+            code = 130
+        except click_exceptions.ClickException as exc:
+            emit_error(exc.format_message())
+            code = exc.exit_code
+        except KeyboardInterrupt:
+            emit_error("interrupted")
+            code = 130
+        except Exception as exc:
+            if debug:
+                raise
+            # An exception we did not foresee: say what kind, never its text
+            # (it might quote a credential) and never a traceback.
+            emit_error(
+                f"unexpected {type(exc).__module__}.{type(exc).__name__}",
+                "run again with SESSMAN_DEBUG=1 for the traceback, and report it",
+            )
+            code = 1
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _usage_hint(exc: click_exceptions.UsageError) -> str:
+    ctx = exc.ctx
+    command = ctx.command_path if ctx is not None else "sessman"
+    return f"see: {command} --help"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sessman {__version__}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=SessmanGroup,
+    name="sessman",
+    help="AWS sessions from a profiles file, with every secret in the OS keyring.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Profiles file (default: $SESSMAN_CONFIG, ./profiles.yaml, then the user config dir).",
+        envvar="SESSMAN_CONFIG",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for programs.")]
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """AWS sessions from a profiles file, with every secret in the OS keyring."""
+    ctx.obj = config
+
+
+def config_path(ctx: typer.Context, config: Path | None) -> Path | None:
+    """The ``--config`` given to the command, else the one given before it."""
+    if config is not None:
+        return config
+    root = ctx.find_root()
+    return root.obj if isinstance(root.obj, Path) else None
+
+
+def load_manager(ctx: typer.Context, config: Path | None) -> SessionManager:
+    """The SessionManager of the profiles file this command works on."""
+    from sessman.manager import SessionManager
+
+    prompt = _mfa_prompt if sys.stdin is not None and sys.stdin.isatty() else None
+    return SessionManager.load(config_path(ctx, config), mfa_prompt=prompt)
+
+
+def _mfa_prompt(device: str) -> str:
+    return str(typer.prompt(f"MFA code for {device}", err=True)).strip()
+
+
+def _register() -> None:
+    from . import handover, profiles, secrets_cmd, sessions
+
+    for module in (profiles, secrets_cmd, sessions, handover):
+        module.register(app)
+
+
+_register()

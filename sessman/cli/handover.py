@@ -1,0 +1,196 @@
+"""Commands that hand credentials to other programs: exec, env, credential-process.
+
+They always hand over temporary credentials of an open session (opened or
+renewed first when needed), never the long-term key. With a valid open
+session none of them imports boto3 or botocore.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from sessman.config import Profile
+from sessman.credentials import TemporaryCredentials
+from sessman.errors import SessmanError, UsageError
+
+from .app import ConfigOption, load_manager
+from .render import iso
+
+#: Variables of the parent that could make the child use other credentials.
+STRIPPED = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+)
+
+#: credential_process default: botocore runs the helper again on every
+#: request once expiry is under 15 minutes away, so hand over 20 at least.
+CREDENTIAL_PROCESS_MIN_TTL = 20 * 60
+
+
+class Format(str, Enum):
+    """Output formats of ``sessman env``."""
+
+    sh = "sh"
+    fish = "fish"
+    powershell = "powershell"
+    dotenv = "dotenv"
+    json = "json"
+
+
+MinTtlOption = Annotated[
+    float,
+    typer.Option(
+        "--min-ttl", min=0, help="Renew an open session with fewer seconds left than this."
+    ),
+]
+
+
+def variables(name: str, profile: Profile, creds: TemporaryCredentials) -> dict[str, str]:
+    """The environment a program needs to act as the profile."""
+    env = {
+        "AWS_ACCESS_KEY_ID": creds.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
+        "AWS_SESSION_TOKEN": creds.session_token,
+        "AWS_CREDENTIAL_EXPIRATION": iso(creds.expires) or "",
+        "AWS_REGION": profile.region,
+        "AWS_DEFAULT_REGION": profile.region,
+    }
+    if profile.endpoint_url:
+        env["AWS_ENDPOINT_URL"] = profile.endpoint_url
+    env["SESSMAN_PROFILE"] = name
+    return env
+
+
+def _credentials(
+    ctx: typer.Context, config: object, name: str, min_ttl: float
+) -> tuple[Profile, TemporaryCredentials]:
+    manager = load_manager(ctx, config)  # type: ignore[arg-type]
+    profile = manager.profile(name)
+    return profile, manager.credentials(name, min_ttl=min_ttl)
+
+
+def exec_(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Profile name.")],
+    command: Annotated[
+        list[str], typer.Argument(help="The command, after --.", show_default=False)
+    ],
+    min_ttl: MinTtlOption = 0,
+    config: ConfigOption = None,
+) -> None:
+    """Run a command with the profile's temporary credentials in its environment.
+
+    Example: sessman exec prod -- aws s3 ls
+    """
+    if os.environ.get("SESSMAN_PROFILE"):
+        raise UsageError(
+            f"already inside `sessman exec` of profile {os.environ['SESSMAN_PROFILE']!r}",
+            hint="exit that shell first, or unset SESSMAN_PROFILE to nest on purpose",
+        )
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise UsageError("no command to run", hint="sessman exec NAME -- COMMAND [ARGS...]")
+    program = shutil.which(command[0])
+    if program is None:
+        error = SessmanError(f"command not found: {command[0]}")
+        error.exit_code = 127
+        raise error
+    profile, creds = _credentials(ctx, config, name, min_ttl)
+    env = {k: v for k, v in os.environ.items() if k not in STRIPPED}
+    env.update(variables(name, profile, creds))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Replace this process: the child gets the terminal and every signal, and
+    # its exit status is ours.
+    os.execve(program, command, env)
+
+
+def _quote(value: str, fmt: Format) -> str:
+    if fmt is Format.sh:
+        return "'" + value.replace("'", "'\\''") + "'"
+    if fmt is Format.fish:
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if fmt is Format.powershell:
+        return "'" + value.replace("'", "''") + "'"
+    return json.dumps(value)  # dotenv: double-quoted, backslash escapes
+
+
+def env(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Profile name.")],
+    format_: Annotated[Format, typer.Option("--format", "-f", help="Shell syntax.")] = Format.sh,
+    min_ttl: MinTtlOption = 0,
+    config: ConfigOption = None,
+) -> None:
+    """Print the profile's temporary credentials as variables, e.g. eval "$(sessman env dev)"."""
+    profile, creds = _credentials(ctx, config, name, min_ttl)
+    values = variables(name, profile, creds)
+    if format_ is Format.json:
+        sys.stdout.write(json.dumps(values, indent=2) + "\n")
+        return
+    template = {
+        Format.sh: "export {k}={v}",
+        Format.fish: "set -gx {k} {v};",
+        Format.powershell: "$Env:{k} = {v}",
+        Format.dotenv: "{k}={v}",
+    }[format_]
+    for key, value in values.items():
+        sys.stdout.write(template.format(k=key, v=_quote(value, format_)) + "\n")
+
+
+def credential_process(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Profile name.")],
+    min_ttl: MinTtlOption = CREDENTIAL_PROCESS_MIN_TTL,
+    config: ConfigOption = None,
+) -> None:
+    """Print the AWS credential_process JSON, for ~/.aws/config:
+
+    credential_process = sessman credential-process NAME
+    """
+    _, creds = _credentials(ctx, config, name, min_ttl)
+    sys.stdout.write(process_json(creds) + "\n")
+
+
+def process_json(creds: TemporaryCredentials) -> str:
+    """The credential_process document (Version is the integer 1)."""
+    return json.dumps(
+        {
+            "Version": 1,
+            "AccessKeyId": creds.access_key_id,
+            "SecretAccessKey": creds.secret_access_key,
+            "SessionToken": creds.session_token,
+            "Expiration": iso(creds.expires),
+        }
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command("exec")(exec_)
+    app.command("env")(env)
+    app.command("credential-process")(credential_process)

@@ -1,0 +1,321 @@
+"""Commands about the profiles file: init, list, show, schema, doctor.
+
+None of them makes an AWS call, and none imports boto3.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sessman import __version__
+from sessman.config import Profile, load_config
+from sessman.errors import SessmanError
+
+from .app import ConfigOption, JsonOption, config_path, load_manager
+from .render import emit_json, emit_table, emit_text, iso
+
+STARTER = """\
+# sessman profiles file (version 1): https://github.com/ -> README "Profiles file".
+# Validate it in your editor: sessman schema > sessman.schema.json
+# Secrets never go in here: store them with `sessman secret set NAME`.
+version: 1
+keyring_service: sessman          # keyring "service" name; lets two files not collide
+
+defaults:                         # merged under every profile (the profile wins)
+  region: us-east-1
+  connect_timeout: 10             # seconds (boto3's default is 60)
+  read_timeout: 30                # seconds
+  retries: {mode: standard, max_attempts: 3}   # total attempts, as in ~/.aws/config
+
+profiles:
+  default:                        # long-term keys: then run `sessman secret set default`
+    description: My AWS account
+    access_key_id: AKIAIOSFODNN7EXAMPLE
+    tags: [personal]
+
+  # admin:                        # a role assumed with another profile's credentials
+  #   source_profile: default
+  #   role_arn: arn:aws:iam::123456789012:role/Admin
+  #   mfa_serial: arn:aws:iam::123456789012:mfa/me
+  #   session_duration: 3600
+
+  # sso:                          # a profile of ~/.aws/config (SSO, credential_process, ...)
+  #   aws_profile: my-sso-profile
+"""
+
+
+def mask(key_id: str | None) -> str | None:
+    """``AKIA…MPLE``: enough to recognise an access key id, not to copy it."""
+    if key_id is None:
+        return None
+    return f"{key_id[:4]}…{key_id[-4:]}" if len(key_id) > 8 else "…"
+
+
+def init(
+    ctx: typer.Context,
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Where to write it (default: --config, else the user config dir)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Write a commented starter profiles file; never overwrites one without --force."""
+    from sessman._atomic import write_atomic
+    from sessman.locations import config_candidates
+
+    target = path or config_path(ctx, config) or config_candidates()[-1]
+    try:
+        write_atomic(target, STARTER.encode(), mode=0o600, overwrite=force)
+    except FileExistsError:
+        raise SessmanError(
+            f"{target} already exists; not overwriting it", hint="pass --force to replace it"
+        ) from None
+    except IsADirectoryError:
+        raise SessmanError(f"{target} is a directory") from None
+    except OSError as exc:
+        raise SessmanError(f"cannot write {target}: {exc.strerror}") from None
+    emit_text(f"Wrote {target}")
+    emit_text("Next: edit it, then store the secret with: sessman secret set default")
+
+
+def list_(
+    ctx: typer.Context,
+    tag: Annotated[
+        str | None, typer.Option("--tag", "-t", help="Only profiles with this tag.")
+    ] = None,
+    json_: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """List the profiles, with whether a secret is stored and a session open."""
+    manager = load_manager(ctx, config)
+    names = manager.names(tag)
+    status = manager.status(names)
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        p, s = manager.profile(name), status[name]
+        rows.append(
+            {
+                "name": name,
+                "kind": p.kind,
+                "region": p.region,
+                "tags": list(p.tags),
+                "description": p.description,
+                "secret": s.secret,
+                "session": {"state": s.session, "expires": iso(s.expires)},
+            }
+        )
+    if json_:
+        emit_json(rows)
+        return
+    emit_table(
+        ["NAME", "KIND", "REGION", "SECRET", "SESSION", "TAGS", "DESCRIPTION"],
+        [
+            [
+                r["name"],
+                r["kind"],
+                r["region"],
+                r["secret"] or "n/a",
+                _session_text(r["session"]),
+                ",".join(r["tags"]),
+                r["description"] or "",
+            ]
+            for r in rows
+        ],
+    )
+
+
+def _session_text(session: dict[str, Any]) -> str:
+    if session["state"] == "open":
+        return f"open until {session['expires']}"
+    return str(session["state"])
+
+
+def show_data(p: Profile) -> dict[str, Any]:
+    """The resolved profile as ``show --json`` prints it (SPEC 6)."""
+    return {
+        "name": p.name,
+        "kind": p.kind,
+        "region": p.region,
+        "endpoint_url": p.endpoint_url,
+        "access_key_id": mask(p.access_key_id),
+        "source_profile": p.source_profile,
+        "role_arn": p.role_arn,
+        "aws_profile": p.aws_profile,
+        "external_id": p.external_id,
+        "mfa_serial": p.mfa_serial,
+        "role_session_name": p.role_session_name,
+        "connect_timeout": p.connect_timeout,
+        "read_timeout": p.read_timeout,
+        "retries": {"mode": p.retries.mode, "max_attempts": p.retries.max_attempts},
+        "max_pool_connections": p.max_pool_connections,
+        "session_duration": p.session_duration,
+        "tags": list(p.tags),
+        "description": p.description,
+    }
+
+
+def show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Profile name.")],
+    json_: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show a profile with defaults merged; the access key id masked, never a secret."""
+    profile = load_config(config_path(ctx, config)).profile(name)
+    data = show_data(profile)
+    if json_:
+        emit_json(data)
+        return
+    rows = []
+    for key, value in data.items():
+        if value is None or value == []:
+            continue
+        shown = value
+        if key == "retries":
+            shown = f"{value['mode']}, {value['max_attempts']} attempts"
+        elif isinstance(value, list):
+            shown = ", ".join(value)
+        rows.append([key, shown])
+    emit_table(["KEY", "VALUE"], rows)
+
+
+def schema(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+) -> None:
+    """Print the JSON Schema of the profiles file (for yaml-language-server and editors)."""
+    from sessman.fileformat import json_schema
+
+    emit_json(json_schema())
+
+
+def doctor(
+    ctx: typer.Context,
+    json_: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Check the set-up: versions, profiles file, state dir, keyring, each profile."""
+    report = _diagnose(ctx, config)
+    if json_:
+        emit_json(report)
+    else:
+        _print_report(report)
+    failed = not report["config"]["ok"] or not report["keyring"]["ok"]
+    if failed or any(p["problems"] for p in report["profiles"]):
+        raise typer.Exit(1)
+
+
+def _version_of(dist: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _diagnose(ctx: typer.Context, config: Path | None) -> dict[str, Any]:
+    from sessman.locations import state_dir
+
+    report: dict[str, Any] = {
+        "version": __version__,
+        "python": platform.python_version(),
+        "boto3": _version_of("boto3"),
+        "botocore": _version_of("botocore"),
+        "keyring_version": _version_of("keyring"),
+        "config": {"path": None, "ok": False, "error": None},
+        "state_dir": str(state_dir()),
+        "keyring": {"backend": None, "ok": False, "error": None},
+        "profiles": [],
+    }
+    try:
+        from sessman.config import find_config
+
+        report["config"]["path"] = str(find_config(config_path(ctx, config)))
+        manager = load_manager(ctx, config)
+        report["config"]["ok"] = True
+    except SessmanError as exc:
+        report["config"]["error"] = exc.message
+        return report
+    try:
+        store = manager.store
+        report["keyring"]["backend"] = store.backend_name
+        probe = "sessman-doctor:probe"
+        store.put(probe, "probe")
+        report["keyring"]["ok"] = store.get(probe) == "probe" and store.delete(probe)
+        if not report["keyring"]["ok"]:
+            report["keyring"]["error"] = "a stored value did not read back"
+    except SessmanError as exc:
+        report["keyring"]["error"] = exc.message
+    secret_status = {}
+    if report["keyring"]["ok"]:
+        secret_status = {n: s.secret for n, s in manager.status().items()}
+    aws_profiles = _aws_config_profiles()
+    for name in manager.names():
+        p = manager.profile(name)
+        problems: list[str] = []
+        if secret_status.get(name) == "missing":
+            problems.append(f"no secret stored (sessman secret set {name})")
+        if p.kind == "role" and secret_status.get(p.source_profile or "") == "missing":
+            problems.append(f"source profile {p.source_profile!r} has no secret stored")
+        if p.kind == "aws-profile" and p.aws_profile not in aws_profiles:
+            problems.append(f"AWS profile {p.aws_profile!r} is not in ~/.aws/config")
+        report["profiles"].append({"name": name, "problems": problems})
+    return report
+
+
+def _aws_config_profiles() -> set[str]:
+    import configparser
+
+    names: set[str] = set()
+    files = (
+        os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"),
+        os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
+    )
+    for i, raw in enumerate(files):
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read(os.path.expanduser(raw), encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError):
+            continue
+        for section in parser.sections():
+            names.add(section.removeprefix("profile ").strip() if i == 0 else section.strip())
+    return names
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    def mark(ok: bool) -> str:
+        return "ok" if ok else "FAILED"
+
+    emit_text(
+        f"sessman {report['version']}  python {report['python']}  boto3 {report['boto3']}"
+        f"  keyring {report['keyring_version']}"
+    )
+    cfg = report["config"]
+    emit_text(f"profiles file  {cfg['path'] or '-'}: {mark(cfg['ok'])}")
+    if cfg["error"]:
+        emit_text(f"  {cfg['error']}")
+    emit_text(f"state dir      {report['state_dir']}")
+    ring = report["keyring"]
+    if cfg["ok"]:
+        emit_text(f"keyring        {ring['backend'] or '-'}: {mark(ring['ok'])}")
+        if ring["error"]:
+            emit_text(f"  {ring['error']}")
+    for entry in report["profiles"]:
+        status = "; ".join(entry["problems"]) if entry["problems"] else "ok"
+        emit_text(f"profile {entry['name']}: {status}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command("init")(init)
+    app.command("list")(list_)
+    app.command("show")(show)
+    app.command("schema")(schema)
+    app.command("doctor")(doctor)

@@ -1,0 +1,154 @@
+"""Commands that put secrets in the keyring: secret set/delete, import aws/dotenv."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sessman.errors import SessmanError, UsageError
+from sessman.importing import ImportedKey, append_profiles, read_aws_credentials, read_dotenv
+from sessman.manager import SessionManager
+
+from .app import ConfigOption, load_manager
+from .render import emit_text
+
+secret_app = typer.Typer(
+    help="Store or delete a profile's secret access key.", no_args_is_help=True
+)
+import_app = typer.Typer(
+    help="Move long-term keys from ~/.aws/credentials or a .env file into sessman.",
+    no_args_is_help=True,
+)
+
+_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9/+=]{16,128}$")
+
+
+def _keys_profile(manager: SessionManager, name: str) -> None:
+    profile = manager.profile(name)
+    if profile.kind != "keys":
+        raise UsageError(
+            f"profile {name!r} is a {profile.kind} profile; only access_key_id profiles have a secret"
+        )
+
+
+def _read_secret(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise UsageError(
+                "no secret on standard input",
+                hint="pipe one line: ... | sessman secret set NAME --stdin",
+            )
+        return line.strip()
+    import getpass
+
+    return getpass.getpass("Secret access key (hidden): ").strip()
+
+
+def _check_secret(secret: str) -> str:
+    if not secret:
+        raise UsageError("the secret access key is empty")
+    if not _SECRET_SHAPE.match(secret):
+        raise UsageError(
+            "that does not look like a secret access key (16-128 characters of A-Z a-z 0-9 / + =)"
+        )
+    return secret
+
+
+def secret_set(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Profile name.")],
+    stdin: Annotated[
+        bool, typer.Option("--stdin", help="Read one line from standard input.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace a stored secret.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Store the secret access key of a profile in the keyring."""
+    manager = load_manager(ctx, config)
+    _keys_profile(manager, name)
+    store = manager.store
+    if not force and store.present([name]):
+        raise SessmanError(
+            f"a secret is already stored for profile {name!r}",
+            hint=f"replace it with: sessman secret set {name} --force",
+        )
+    secret = _check_secret(_read_secret(stdin))
+    store.put(name, secret)
+    emit_text(f"Stored the secret of {name!r} in {store.backend_name}.")
+
+
+def secret_delete(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Profile name.")],
+    config: ConfigOption = None,
+) -> None:
+    """Delete the secret access key of a profile from the keyring."""
+    manager = load_manager(ctx, config)
+    _keys_profile(manager, name)
+    if manager.store.delete(name):
+        emit_text(f"Deleted the secret of {name!r}.")
+    else:
+        emit_text(f"No secret was stored for {name!r}.")
+
+
+def _store_imported(manager: SessionManager, keys: list[ImportedKey], source: str) -> None:
+    path = manager.config.path
+    store = manager.store
+    # Validate the new file first (names taken, regions), then store, then write.
+    append_profiles(path, keys, source=source, dry_run=True)
+    for key in keys:
+        store.put(key.name, _check_secret(key.secret_access_key))
+    append_profiles(path, keys, source=source)
+    for key in keys:
+        emit_text(f"Imported {key.name!r} ({key.access_key_id[:4]}…{key.access_key_id[-4:]}).")
+
+
+def import_aws(
+    ctx: typer.Context,
+    credentials: Annotated[
+        Path | None,
+        typer.Option("--credentials", help="Credentials file (default: ~/.aws/credentials)."),
+    ] = None,
+    profile: Annotated[
+        list[str] | None,
+        typer.Option("--profile", "-p", help="Import only this AWS profile (repeatable)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Import long-term keys from ~/.aws/credentials (regions from ~/.aws/config)."""
+    import os
+
+    manager = load_manager(ctx, config)
+    path = (
+        credentials
+        or Path(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")).expanduser()
+    )
+    aws_config = Path(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")).expanduser()
+    keys = read_aws_credentials(path, aws_config, profile or ())
+    _store_imported(manager, keys, str(path))
+
+
+def import_dotenv(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The .env file.")],
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Name of the new profile.")],
+    config: ConfigOption = None,
+) -> None:
+    """Import the key pair of a .env file (AWS_ACCESS_KEY_ID / AWS_ACCESS_KEY, ...)."""
+    manager = load_manager(ctx, config)
+    _store_imported(manager, [read_dotenv(file, profile)], str(file))
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    secret_app.command("set")(secret_set)
+    secret_app.command("delete")(secret_delete)
+    import_app.command("aws")(import_aws)
+    import_app.command("dotenv")(import_dotenv)
+    app.add_typer(secret_app, name="secret")
+    app.add_typer(import_app, name="import")

@@ -1,0 +1,212 @@
+"""Commands that talk to AWS: open, close, whoami, check."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from sessman.errors import SessmanError, UsageError
+from sessman.manager import Outcome, SessionManager
+
+from .app import ConfigOption, JsonOption, load_manager
+from .render import emit_error, emit_json, emit_table, emit_text, iso
+
+NamesArgument = Annotated[
+    list[str] | None, typer.Argument(help="Profile names.", show_default=False)
+]
+TagOption = Annotated[str | None, typer.Option("--tag", "-t", help="Every profile with this tag.")]
+MinTtlOption = Annotated[
+    float | None,
+    typer.Option(
+        "--min-ttl", min=0, help="Renew an open session with fewer seconds left than this."
+    ),
+]
+
+
+def _chosen(manager: SessionManager, names: list[str] | None, tag: str | None) -> list[str]:
+    chosen = list(dict.fromkeys(names or []))
+    for name in chosen:
+        manager.profile(name)
+    if tag is not None:
+        tagged = manager.names(tag)
+        if not tagged:
+            raise UsageError(f"no profile has the tag {tag!r}")
+        chosen += [n for n in tagged if n not in chosen]
+    if not chosen:
+        raise UsageError("name at least one profile (or --tag TAG)")
+    return chosen
+
+
+def _fail_after(errors: list[SessmanError]) -> None:
+    """Report the errors of some profiles after the others succeeded."""
+    for error in errors:
+        emit_error(error.message, error.hint)
+    if errors:
+        raise typer.Exit(max(e.exit_code for e in errors))
+
+
+def open_(
+    ctx: typer.Context,
+    names: NamesArgument = None,
+    tag: TagOption = None,
+    duration: Annotated[
+        int | None,
+        typer.Option(
+            "--duration",
+            min=900,
+            max=43200,
+            help="Seconds (default: the profile's session_duration).",
+        ),
+    ] = None,
+    mfa_code: Annotated[
+        str | None, typer.Option("--mfa-code", help="Current code of the MFA device.")
+    ] = None,
+    min_ttl: MinTtlOption = None,
+    json_: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Open sessions: temporary credentials from STS, verified and stored in the keyring."""
+    manager = load_manager(ctx, config)
+    opened: list[dict[str, Any]] = []
+    errors: list[SessmanError] = []
+    for name in _chosen(manager, names, tag):
+        try:
+            info = manager.open(name, duration=duration, mfa_code=mfa_code, min_ttl=min_ttl)
+        except SessmanError as exc:
+            errors.append(exc)
+            continue
+        opened.append(
+            {
+                "name": info.name,
+                "account": info.account,
+                "arn": info.arn,
+                "user_id": info.user_id,
+                "expires": iso(info.expires),
+            }
+        )
+    if json_:
+        emit_json(opened)
+    elif opened:
+        emit_table(
+            ["NAME", "ACCOUNT", "ARN", "EXPIRES"],
+            [[o["name"], o["account"], o["arn"], o["expires"]] for o in opened],
+        )
+    _fail_after(errors)
+
+
+def close(
+    ctx: typer.Context,
+    names: NamesArgument = None,
+    all_: Annotated[
+        bool, typer.Option("--all", "-a", help="Every open session of this file.")
+    ] = False,
+    json_: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Close sessions: forget their temporary credentials. Closing a closed one is fine."""
+    manager = load_manager(ctx, config)
+    if all_ and names:
+        raise UsageError("name profiles or pass --all, not both")
+    chosen = manager.open_names() if all_ else _chosen(manager, names, None)
+    closed = [{"name": n, "was_open": manager.close(n)} for n in chosen]
+    if json_:
+        emit_json(closed)
+        return
+    if not closed:
+        emit_text("No open sessions.")
+    for entry in closed:
+        state = "closed" if entry["was_open"] else "was not open"
+        emit_text(f"{entry['name']}: {state}")
+
+
+def whoami(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Profile name.")],
+    json_: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Who the profile's current credentials are (STS GetCallerIdentity)."""
+    identity = load_manager(ctx, config).whoami(name)
+    data = {
+        "name": identity.name,
+        "account": identity.account,
+        "arn": identity.arn,
+        "user_id": identity.user_id,
+    }
+    if json_:
+        emit_json(data)
+    else:
+        emit_table(["KEY", "VALUE"], [[k, v] for k, v in data.items()])
+
+
+def check(
+    ctx: typer.Context,
+    names: NamesArgument = None,
+    tag: TagOption = None,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, max=256, help="Profiles checked at once.")
+    ] = 16,
+    json_: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Verify many profiles at once (GetCallerIdentity each); exits 1 if any failed."""
+    manager = load_manager(ctx, config)
+    chosen = _chosen(manager, names, tag) if names or tag else manager.names()
+
+    def verify(name: str, _session: object) -> Any:
+        return manager.whoami(name)
+
+    if sys.stderr.isatty() and not json_:
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task("checking", total=len(chosen))
+            outcomes = manager.map(
+                verify, chosen, max_workers=workers, progress=lambda _: bar.advance(task)
+            )
+    else:
+        outcomes = manager.map(verify, chosen, max_workers=workers)
+    rows = [_check_row(o) for o in outcomes.values()]
+    if json_:
+        emit_json(rows)
+    else:
+        emit_table(
+            ["NAME", "OK", "ACCOUNT", "ARN / ERROR"],
+            [
+                [
+                    r["name"],
+                    "ok" if r["ok"] else "FAILED",
+                    r["account"] or "",
+                    r["arn"] or r["error"],
+                ]
+                for r in rows
+            ],
+        )
+    if not all(r["ok"] for r in rows):
+        raise typer.Exit(1)
+
+
+def _check_row(outcome: Outcome[Any]) -> dict[str, Any]:
+    if outcome.ok and outcome.value is not None:
+        return {
+            "name": outcome.name,
+            "ok": True,
+            "account": outcome.value.account,
+            "arn": outcome.value.arn,
+            "error": None,
+        }
+    error = outcome.error
+    message = (
+        error.message if isinstance(error, SessmanError) else f"unexpected {type(error).__name__}"
+    )
+    return {"name": outcome.name, "ok": False, "account": None, "arn": None, "error": message}
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command("open")(open_)
+    app.command("close")(close)
+    app.command("whoami")(whoami)
+    app.command("check")(check)

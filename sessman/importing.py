@@ -1,0 +1,194 @@
+"""Bring existing keys into sessman: ~/.aws/credentials and .env files.
+
+Reading those files, and appending profiles to a profiles file as text (so
+its comments and layout survive), live here; storing the secrets is the
+caller's job, after :func:`append_profiles` has proved the new file valid.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._atomic import write_atomic
+from .config import Config, parse_config
+from .errors import ConfigError, SessmanError, UsageError
+
+__all__ = ["ImportedKey", "append_profiles", "read_aws_credentials", "read_dotenv"]
+
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class ImportedKey:
+    """A long-term key found in another file, on its way into sessman."""
+
+    name: str
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    region: str | None = None
+
+
+def read_aws_credentials(
+    credentials: Path, config: Path | None, profiles: Sequence[str] = ()
+) -> list[ImportedKey]:
+    """Keys of ``~/.aws/credentials`` (all, or ``profiles``), regions from ``~/.aws/config``."""
+    found = _ini(credentials, required=True)
+    regions = _ini(config, required=False) if config is not None else {}
+    wanted = list(profiles) or list(found)
+    missing = [p for p in wanted if p not in found]
+    if missing:
+        raise UsageError(
+            f"no profile {missing[0]!r} in {credentials}",
+            hint=f"profiles there: {', '.join(found) or 'none'}",
+        )
+    keys: list[ImportedKey] = []
+    for name in wanted:
+        section = found[name]
+        key_id = section.get("aws_access_key_id", "").strip()
+        secret = section.get("aws_secret_access_key", "").strip()
+        if not key_id or not secret:
+            if profiles:
+                raise UsageError(f"profile {name!r} in {credentials} has no access key pair")
+            continue
+        if section.get("aws_session_token"):
+            if profiles:
+                raise UsageError(f"profile {name!r} in {credentials} holds temporary credentials")
+            continue
+        region_section = (
+            regions.get(name, {})
+            if name == "default"
+            else regions.get(f"profile {name}", regions.get(name, {}))
+        )
+        region = section.get("region") or region_section.get("region")
+        keys.append(ImportedKey(_check_name(name), key_id, secret, region or None))
+    if not keys:
+        raise UsageError(f"no long-term access keys found in {credentials}")
+    return keys
+
+
+def _ini(path: Path, *, required: bool) -> dict[str, dict[str, str]]:
+    parser = configparser.RawConfigParser()
+    try:
+        with path.open(encoding="utf-8") as fh:
+            parser.read_file(fh)
+    except FileNotFoundError:
+        if required:
+            raise UsageError(f"{path} does not exist") from None
+        return {}
+    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+        raise UsageError(f"cannot read {path}: {type(exc).__name__}") from None
+    return {s: dict(parser.items(s)) for s in parser.sections()}
+
+
+def read_dotenv(path: Path, name: str) -> ImportedKey:
+    """The key pair of a ``.env`` file (also the AWS_ACCESS_KEY / AWS_SECRET_KEY spelling)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {type(exc).__name__}") from None
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key.strip()] = value
+
+    def first(*names: str) -> str | None:
+        return next((values[n] for n in names if values.get(n)), None)
+
+    key_id = first("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY")
+    secret = first("AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY")
+    if key_id is None or secret is None:
+        lacking = "AWS_ACCESS_KEY_ID" if key_id is None else "AWS_SECRET_ACCESS_KEY"
+        raise UsageError(f"{path} sets no {lacking}")
+    if values.get("AWS_SESSION_TOKEN"):
+        raise UsageError(
+            f"{path} holds temporary credentials (AWS_SESSION_TOKEN); import long-term keys"
+        )
+    region = first("AWS_REGION", "AWS_DEFAULT_REGION")
+    return ImportedKey(_check_name(name), key_id, secret, region)
+
+
+def _check_name(name: str) -> str:
+    if not _PROFILE_NAME.match(name):
+        raise UsageError(
+            f"{name!r} cannot be a profile name: use letters, digits, '.', '_' and '-'"
+        )
+    return name
+
+
+def append_profiles(
+    path: Path,
+    keys: Sequence[ImportedKey],
+    *,
+    source: str,
+    env: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+) -> Config:
+    """Add a ``keys`` profile for each of ``keys`` to the file at ``path``, as text.
+
+    Existing profiles are never replaced: a name that exists is an error and
+    nothing is written. The new text is validated as a whole before it
+    replaces the file atomically (with ``dry_run``, only validated); returns
+    the new configuration.
+    """
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "profiles file not found", path=str(path), hint="create one with: sessman init"
+        ) from None
+    old = parse_config(text, path, env)
+    taken = [k.name for k in keys if k.name in old.profiles]
+    if taken:
+        raise SessmanError(
+            f"profile {taken[0]!r} already exists in {path}; nothing was imported",
+            hint="choose other profiles with --profile, or rename the existing one",
+        )
+    root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    assert root is not None  # parse_config accepted it
+    profiles_node = next(v for k, v in root.value if k.value == "profiles")
+    if profiles_node.flow_style or not profiles_node.value:
+        raise ConfigError("profiles: must be a block mapping to import into", path=str(path))
+    indent = " " * profiles_node.value[0][0].start_mark.column
+    block = "".join(_profile_text(k, indent, source) for k in keys)
+    lines = text.splitlines(keepends=True)
+    end = profiles_node.end_mark
+    at = end.line if end.column == 0 else end.line + 1
+    # Keep comments and blank lines that trail the last profile above the new ones.
+    while at > 0 and at <= len(lines) and not lines[at - 1].strip():
+        at -= 1
+    head = "".join(lines[:at])
+    if head and not head.endswith("\n"):
+        head += "\n"
+    new_text = head + block + "".join(lines[at:])
+    config = parse_config(new_text, path, env)
+    if dry_run:
+        return config
+    mode = path.stat().st_mode & 0o777
+    write_atomic(path, new_text.encode("utf-8"), mode=mode)
+    return config
+
+
+def _profile_text(key: ImportedKey, indent: str, source: str) -> str:
+    inner = indent * 2
+    lines = [f"{indent}{key.name}:", f"{inner}access_key_id: {key.access_key_id}"]
+    if key.region:
+        lines.append(f"{inner}region: {key.region}")
+    lines.append(f"{inner}description: {json.dumps(f'imported from {source}')}")
+    return "\n".join(lines) + "\n"

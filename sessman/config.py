@@ -51,6 +51,11 @@ _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PROFILE_NAME_RE = re.compile(fmt.PROFILE_NAME_PATTERN)
 _TAG_RE = re.compile(fmt.TAG_PATTERN)
 _MAX_BYTES = 16 * 1024 * 1024
+#: libyaml's C composer recurses once per nesting level and overflows the C
+#: stack (a segfault) somewhere past 20,000 levels; refuse far earlier.
+_MAX_DEPTH = 5000
+#: Values never quoted in messages: a secret pasted there must not be echoed.
+_UNQUOTED = frozenset({"access_key_id", "external_id"})
 
 
 @dataclass(frozen=True)
@@ -183,6 +188,7 @@ class _Loader:
         try:
             if isinstance(data, bytes):
                 data = data.decode("utf-8-sig")
+            self.check_depth(data, loader_cls)
             root = yaml.compose(data, Loader=loader_cls)
         except UnicodeDecodeError:
             raise self.error("not UTF-8 text") from None
@@ -197,6 +203,29 @@ class _Loader:
             raise self.error("the file is empty", hint="start from: sessman init")
         return self.document(root)
 
+    def check_depth(self, text: str, loader_cls: Any) -> None:
+        """Refuse collections nested more than ``_MAX_DEPTH`` deep before composing."""
+        import yaml
+
+        # A cheap upper bound first: flow nesting needs a bracket per level,
+        # block nesting a column per level (two with a sequence under a key).
+        longest = max(map(len, text.split("\n")))
+        if text.count("[") + text.count("{") + 2 * (longest + 1) <= _MAX_DEPTH:
+            return
+        depth = 0
+        for event in yaml.parse(text, Loader=loader_cls):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > _MAX_DEPTH:
+                    line = event.start_mark.line + 1 if event.start_mark else None
+                    raise ConfigError(
+                        f"nested more than {_MAX_DEPTH} levels deep",
+                        path=str(self.path),
+                        line=line,
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+
     def mapping(self, node: Any, what: str, *, profile: str | None = None) -> dict[str, Any]:
         """Return {key: (key_node, value_node)} of a YAML mapping, refusing duplicates."""
         import yaml
@@ -205,7 +234,7 @@ class _Loader:
             raise self.error(f"{what} must be a mapping", node, profile=profile)
         try:
             yaml.constructor.SafeConstructor().flatten_mapping(node)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):
             raise self.error("invalid merge key (<<)", node, profile=profile) from None
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -273,7 +302,7 @@ class _Loader:
             raise self.error("'profiles:' is empty", profiles_node)
         profiles: dict[str, Profile] = {}
         for name, (name_node, node) in raw_profiles.items():
-            if not _PROFILE_NAME_RE.match(name):
+            if not _PROFILE_NAME_RE.fullmatch(name):
                 raise self.error(
                     "invalid profile name: use letters, digits, '.', '_' and '-',"
                     " starting with a letter or digit",
@@ -330,8 +359,11 @@ class _Loader:
         if spec.kind == "string":
             if not isinstance(value, str) or not value:
                 raise bad("must be a non-empty string")
-            if spec.pattern is not None and not re.match(spec.pattern, value):
-                raise bad(f"{value!r} is not a valid {key.replace('_', ' ')}")
+            if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
+                # Quote the text as written, never what ${VAR} expanded to, and
+                # nothing of a key id field: a pasted secret must not be echoed.
+                shown = "" if key in _UNQUOTED else f"{node.value!r} "
+                raise bad(f"{shown}is not a valid {key.replace('_', ' ')}")
             return value
         if spec.kind in ("number", "integer"):
             integer = spec.kind == "integer"
@@ -367,7 +399,7 @@ class _Loader:
         tags: list[str] = []
         for item in node.value:
             tag = self.scalar(item, profile=profile, key="tags")
-            if not isinstance(tag, str) or not _TAG_RE.match(tag):
+            if not isinstance(tag, str) or not _TAG_RE.fullmatch(tag):
                 raise self.error(
                     f"invalid tag {tag!r}: use letters, digits and _.:/=+-",
                     item,
@@ -382,6 +414,15 @@ class _Loader:
         entries = self.mapping(node, "retries", profile=profile)
         out: dict[str, Any] = {}
         for key, (key_node, value_node) in entries.items():
+            if key.lower() in fmt.SECRET_KEYS:
+                raise self.error(
+                    "secrets never go in the profiles file",
+                    key_node,
+                    profile=profile,
+                    key=f"retries.{key}",
+                    hint="remove it and store the secret with: sessman secret set "
+                    + (profile or "NAME"),
+                )
             value = self.scalar(value_node, profile=profile, key=f"retries.{key}")
             if key == "mode":
                 if value not in fmt.RETRY_MODES:

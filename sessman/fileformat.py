@@ -198,11 +198,8 @@ def _field_schema(field: Field) -> dict[str, Any]:
         if field.choices is not None:
             schema["enum"] = list(field.choices)
     elif field.kind == "tags":
-        schema = {
-            "type": "array",
-            "items": {"type": "string", "pattern": TAG_PATTERN},
-            "uniqueItems": True,
-        }
+        # No uniqueItems: the loader accepts a repeated tag and keeps it once.
+        schema = {"type": "array", "items": {"type": "string", "pattern": TAG_PATTERN}}
     elif field.kind == "retries":
         schema = {
             "type": "object",

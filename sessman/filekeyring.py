@@ -387,9 +387,9 @@ class EncryptedFileKeyring(KeyringBackend):
     @property
     def path(self) -> Path:
         """The keyring file."""
-        if self._path is None:
-            self._path = default_keyring_path()
-        return self._path
+        # Not remembered: keyring keeps one backend instance per process, and
+        # it must follow SESSMAN_KEYRING_FILE as it is now.
+        return self._path if self._path is not None else default_keyring_path()
 
     # -- keyring API --------------------------------------------------------
 

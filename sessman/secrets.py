@@ -140,7 +140,7 @@ class KeyringStore:
         lister = getattr(self.backend, "usernames", None)
         if callable(lister):
             return set(lister(self.service))
-        if type(self.backend).__module__ == "keyring.backends.SecretService":
+        if _is_secret_service(self.backend):
             from contextlib import closing
 
             collection: Any = self.backend.get_preferred_collection()  # type: ignore[attr-defined]
@@ -149,6 +149,14 @@ class KeyringStore:
                 items = collection.search_items(query)
                 return {item.get_attributes().get("username", "") for item in items}
         return None
+
+
+def _is_secret_service(backend: KeyringBackend) -> bool:
+    try:
+        from keyring.backends.SecretService import Keyring as SecretService
+    except ImportError:  # pragma: no cover - keyring always ships it
+        return False
+    return isinstance(backend, SecretService)
 
 
 def unavailable(backend: str, action: str, exc: BaseException) -> KeyringUnavailable:
@@ -194,16 +202,16 @@ def resolve_backend(
             except (KeyringUnavailable, ConfigError):
                 pass
     backend = keyring.get_keyring()
-    label = backend_label(backend)
     if _is_failing(backend):
         from .filekeyring import EncryptedFileKeyring
 
         backend = EncryptedFileKeyring()
-        label = FILE_KEYRING
-        if note is not None:
-            note(
-                f"no system keyring found; using sessman's encrypted file keyring ({backend.path})"
-            )
+    label = backend_label(backend)
+    if label == FILE_KEYRING and note is not None:
+        note(
+            "no system keyring found; using sessman's encrypted file keyring"
+            f" ({getattr(backend, 'path', '?')})"
+        )
     if cache is not None:
         _write_cache(cache, fingerprint, label)
     return backend
@@ -238,11 +246,13 @@ def _load(name: str, *, pinned: bool) -> KeyringBackend:
 
     try:
         return keyring.core.load_keyring(name)
-    except (ImportError, AttributeError, ValueError, TypeError, RuntimeError) as exc:
+    except (ImportError, AttributeError, ValueError, TypeError) as exc:
         message = f"cannot load keyring backend {name!r}: {exc}"
         if pinned:
             raise ConfigError(message, key="keyring_backend") from exc
         raise KeyringUnavailable(message) from exc
+    except Exception as exc:  # the backend's own "not usable here" (RuntimeError, D-Bus)
+        raise unavailable(name, "start", exc) from exc
 
 
 def _fingerprint() -> str:

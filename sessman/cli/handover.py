@@ -19,35 +19,9 @@ import typer
 from sessman.config import Profile
 from sessman.credentials import TemporaryCredentials
 from sessman.errors import SessmanError, UsageError
+from sessman.handover import CREDENTIAL_PROCESS_MIN_TTL, STRIPPED, process_json, variables
 
 from .app import ConfigOption, load_manager
-from .render import iso
-
-#: Variables of the parent that could make the child use other credentials.
-STRIPPED = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_ACCESS_KEY",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SECRET_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_CREDENTIAL_EXPIRATION",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL",
-    "AWS_ROLE_ARN",
-    "AWS_ROLE_SESSION_NAME",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-)
-
-#: credential_process default: botocore runs the helper again on every
-#: request once expiry is under 15 minutes away, so hand over 20 at least.
-CREDENTIAL_PROCESS_MIN_TTL = 20 * 60
 
 
 class Format(str, Enum):
@@ -66,22 +40,6 @@ MinTtlOption = Annotated[
         "--min-ttl", min=0, help="Renew an open session with fewer seconds left than this."
     ),
 ]
-
-
-def variables(name: str, profile: Profile, creds: TemporaryCredentials) -> dict[str, str]:
-    """The environment a program needs to act as the profile."""
-    env = {
-        "AWS_ACCESS_KEY_ID": creds.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
-        "AWS_SESSION_TOKEN": creds.session_token,
-        "AWS_CREDENTIAL_EXPIRATION": iso(creds.expires) or "",
-        "AWS_REGION": profile.region,
-        "AWS_DEFAULT_REGION": profile.region,
-    }
-    if profile.endpoint_url:
-        env["AWS_ENDPOINT_URL"] = profile.endpoint_url
-    env["SESSMAN_PROFILE"] = name
-    return env
 
 
 def _credentials(
@@ -121,7 +79,7 @@ def exec_(
         raise error
     profile, creds = _credentials(ctx, config, name, min_ttl)
     env = {k: v for k, v in os.environ.items() if k not in STRIPPED}
-    env.update(variables(name, profile, creds))
+    env.update(variables(profile, creds))
     sys.stdout.flush()
     sys.stderr.flush()
     # Replace this process: the child gets the terminal and every signal, and
@@ -148,7 +106,7 @@ def env(
 ) -> None:
     """Print the profile's temporary credentials as variables, e.g. eval "$(sessman env dev)"."""
     profile, creds = _credentials(ctx, config, name, min_ttl)
-    values = variables(name, profile, creds)
+    values = variables(profile, creds)
     if format_ is Format.json:
         sys.stdout.write(json.dumps(values, indent=2) + "\n")
         return
@@ -174,19 +132,6 @@ def credential_process(
     """
     _, creds = _credentials(ctx, config, name, min_ttl)
     sys.stdout.write(process_json(creds) + "\n")
-
-
-def process_json(creds: TemporaryCredentials) -> str:
-    """The credential_process document (Version is the integer 1)."""
-    return json.dumps(
-        {
-            "Version": 1,
-            "AccessKeyId": creds.access_key_id,
-            "SecretAccessKey": creds.secret_access_key,
-            "SessionToken": creds.session_token,
-            "Expiration": iso(creds.expires),
-        }
-    )
 
 
 def register(app: typer.Typer) -> None:

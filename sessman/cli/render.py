@@ -33,26 +33,29 @@ def emit_text(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
-def emit_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str = "") -> None:
-    """Print a table for people: a rich table on a terminal, aligned text otherwise."""
+def emit_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print a table for people: rich on a terminal, plain aligned columns in a pipe.
+
+    Piped output stays greppable (no box drawing, no truncation) and does not
+    pay for importing rich.
+    """
+    cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    if not sys.stdout.isatty():
+        widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+        for line in [list(columns), *cells]:
+            sys.stdout.write(
+                "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() + "\n"
+            )
+        return
     from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console()
-    if not console.is_terminal:  # piped: never truncate a cell
-        console = Console(width=100_000)
-    table = Table(
-        *columns,
-        title=title or None,
-        box=box.SIMPLE_HEAD if console.is_terminal else box.SIMPLE,
-        header_style="bold",
-        show_edge=False,
-    )
-    for row in rows:
-        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
-    console.print(table)
+    table = Table(*columns, box=box.SIMPLE_HEAD, header_style="bold")
+    for row in cells:
+        table.add_row(*(Text(cell) for cell in row))
+    Console().print(table)
 
 
 def emit_error(message: str, hint: str | None = None) -> None:

@@ -1,0 +1,76 @@
+"""The lean path of ``sessman credential-process``.
+
+SDKs run ``credential_process`` every time they need credentials, so this
+command must cost little more than ``import json, keyring``: it is parsed
+here without typer or rich, and with an open session it imports neither
+boto3 nor botocore. Anything it does not recognise (``--help``, a typo)
+returns ``None`` and goes through the full command line instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+__all__ = ["credential_process"]
+
+
+def _parse(argv: Sequence[str]) -> tuple[str | None, str, float] | None:
+    """``(config, name, min_ttl)`` of a plain credential-process call, else ``None``."""
+    from sessman.handover import CREDENTIAL_PROCESS_MIN_TTL
+
+    config: str | None = None
+    name: str | None = None
+    min_ttl: float = CREDENTIAL_PROCESS_MIN_TTL
+    seen_command = False
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        option, has_value, value = arg.partition("=")
+        if option in ("--config", "-c", "--min-ttl") and not has_value:
+            if not args:
+                return None
+            value = args.pop(0)
+        if option in ("--config", "-c"):
+            config = value
+        elif option == "--min-ttl" and seen_command:
+            try:
+                min_ttl = float(value)
+            except ValueError:
+                return None
+            if not min_ttl >= 0:
+                return None
+        elif arg == "credential-process" and not seen_command:
+            seen_command = True
+        elif seen_command and name is None and not arg.startswith("-"):
+            name = arg
+        else:
+            return None
+    if not seen_command or name is None:
+        return None
+    return config or os.environ.get("SESSMAN_CONFIG") or None, name, min_ttl
+
+
+def credential_process(argv: Sequence[str]) -> int | None:
+    """Run ``credential-process`` if ``argv`` is a plain call of it; its exit code."""
+    parsed = _parse(argv)
+    if parsed is None:
+        return None
+    from sessman.errors import SessmanError
+    from sessman.handover import process_json
+    from sessman.manager import SessionManager
+
+    from .render import emit_error
+
+    config, name, min_ttl = parsed
+    try:
+        manager = SessionManager.load(config)
+        creds = manager.credentials(name, min_ttl=min_ttl)
+    except SessmanError as exc:
+        if os.environ.get("SESSMAN_DEBUG") == "1":
+            raise
+        emit_error(exc.message, exc.hint)
+        return exc.exit_code
+    sys.stdout.write(process_json(creds) + "\n")
+    return 0

@@ -459,6 +459,13 @@ class _Loader:
         self.check_keys(entries, known, profile=name)
         own = {k: self.value(known[k], v, profile=name) for k, (_, v) in entries.items()}
 
+        for key, needs in (
+            ("source_profile", "role_arn"),
+            ("external_id", "role_arn"),
+            ("role_session_name", "role_arn"),
+        ):
+            if key in own and needs not in own:
+                raise self.error(f"only goes with {needs}", entries[key][0], profile=name, key=key)
         sources = [s for s in fmt.CREDENTIAL_SOURCES if s in own]
         if len(sources) != 1:
             message = (
@@ -468,19 +475,12 @@ class _Loader:
             )
             raise self.error(
                 message,
-                name_node,
+                entries[sources[1]][0] if len(sources) > 1 else name_node,
                 profile=name,
                 key=sources[1] if len(sources) > 1 else None,
                 hint="set exactly one of access_key_id, role_arn (+ source_profile), aws_profile",
             )
         source = sources[0]
-        for key, needs in (
-            ("source_profile", "role_arn"),
-            ("external_id", "role_arn"),
-            ("role_session_name", "role_arn"),
-        ):
-            if key in own and needs not in own:
-                raise self.error(f"only goes with {needs}", entries[key][0], profile=name, key=key)
         if source == "role_arn" and "source_profile" not in own:
             raise self.error(
                 "a role needs source_profile: the profile whose credentials assume it",

@@ -245,6 +245,7 @@ def json_schema() -> dict[str, Any]:
     top["profiles"] = {
         "type": "object",
         "description": top["profiles"]["description"],
+        "minProperties": 1,
         "propertyNames": {"pattern": PROFILE_NAME_PATTERN},
         "additionalProperties": {"$ref": "#/$defs/profile"},
     }

@@ -93,6 +93,21 @@ def shared_loader() -> Any:
         return _LOADER
 
 
+def core_session(aws_profile: str | None = None) -> Any:
+    """A botocore session on the shared loader, for ``aws_profile`` or for none.
+
+    With no AWS profile, ``AWS_PROFILE`` in the environment is ignored:
+    sessman's sessions get their credentials and settings from sessman.
+    """
+    import botocore.session
+
+    core = botocore.session.Session(profile=aws_profile)
+    if aws_profile is None:
+        core.get_component("config_store").set_config_variable("profile", None)
+    core.register_component("data_loader", shared_loader())
+    return core
+
+
 class SessionManager:
     """Sessions, clients and credentials for the profiles of one profiles file.
 
@@ -260,12 +275,10 @@ class SessionManager:
 
     def _build_session(self, p: Profile) -> boto3.Session:
         import boto3
-        import botocore.session
         from botocore.credentials import CredentialResolver
 
-        core = botocore.session.Session()
+        core = core_session()
         loader = shared_loader()
-        core.register_component("data_loader", loader)
         core.set_default_client_config(self.botocore_config(p.name))
         core.register_component(
             "credential_provider", CredentialResolver([_Provider(self, p.name)])
@@ -348,12 +361,10 @@ class SessionManager:
         return self._aws_profile_credentials(p)
 
     def _aws_profile_credentials(self, p: Profile) -> Credentials:
-        import botocore.session
-
         with self._flight(f"aws-profile:{p.name}"), translating(p):
             found = self._aws_profiles.get(p.name)
             if found is None:
-                found = botocore.session.Session(profile=p.aws_profile).get_credentials()
+                found = core_session(p.aws_profile).get_credentials()
                 if found is None:
                     import botocore.exceptions
 
@@ -380,10 +391,7 @@ class SessionManager:
             if found is not None and found[0] == creds:
                 return found[1]
             if self._raw_session is None:
-                import botocore.session
-
-                self._raw_session = botocore.session.Session()
-                self._raw_session.register_component("data_loader", shared_loader())
+                self._raw_session = core_session()
             client = self._raw_session.create_client(
                 "sts",
                 region_name=p.region,
@@ -527,6 +535,7 @@ class SessionManager:
     def whoami(self, name: str) -> Identity:
         """GetCallerIdentity with the profile's current credentials."""
         p = self.profile(name)
+        self._current(name)  # fail here, clearly, rather than inside botocore's refresh
         with translating(p):
             return cr.caller_identity(self.client(name, "sts"), name)
 
@@ -599,6 +608,7 @@ class SessionManager:
             p = self.profile(name)
             try:
                 with translating(p):
+                    self._current(name)  # a profile without credentials fails on its own
                     return Outcome(name, True, fn(name, self.session(name)))
             except Exception as exc:
                 return Outcome(name, False, error=exc)

@@ -12,7 +12,7 @@ With pytest (the fixtures come with sessman, nothing to configure)::
     from sessman.testing import make_manager
 
     PROFILES = {
-        "hub": {"access_key_id": "AKIAHUBEXAMPLE", "region": "us-east-1"},
+        "hub": {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "region": "us-east-1"},
         "dev": {
             "source_profile": "hub",
             "role_arn": "arn:aws:iam::111111111111:role/Admin",
@@ -36,7 +36,11 @@ With pytest (the fixtures come with sessman, nothing to configure)::
         # test (keyring.get_password, SessionManager.load, the CLI in-process)
         sessman_keyring.set_password("sessman", "hub", "any-secret")
         path = tmp_path / "profiles.yaml"
-        path.write_text("version: 1\\nprofiles:\\n  hub: {access_key_id: AKIAX, region: us-east-1}\\n")
+        path.write_text(
+            "version: 1\\n"
+            "profiles:\\n"
+            "  hub: {access_key_id: AKIAIOSFODNN7EXAMPLE, region: us-east-1}\\n"
+        )
         with mock_aws(), SessionManager.load(path) as mgr:
             assert mgr.whoami("hub").account == "123456789012"
 

@@ -198,9 +198,10 @@ def _check_row(outcome: Outcome[Any]) -> dict[str, Any]:
             "error": None,
         }
     error = outcome.error
-    message = (
-        error.message if isinstance(error, SessmanError) else f"unexpected {type(error).__name__}"
-    )
+    if isinstance(error, SessmanError):
+        message = f"{error.message} ({error.hint})" if error.hint else error.message
+    else:
+        message = f"unexpected {type(error).__name__}"
     return {"name": outcome.name, "ok": False, "account": None, "arn": None, "error": message}
 
 

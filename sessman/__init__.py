@@ -6,26 +6,52 @@ The public API, in one screen::
     with SessionManager.load("profiles.yaml") as mgr:
         mgr.client("dev", "s3").list_buckets()
 
-Importing sessman does not import boto3; the first session built does.
+Names are imported on first use (PEP 562), so ``import sessman`` and the
+pytest plugin cost almost nothing; boto3 is imported by the first session
+built, never before.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from .config import Config, Profile, Retries, load_config
-from .credentials import Identity
-from .errors import (
-    AuthenticationFailed,
-    ConfigError,
-    EndpointUnreachable,
-    KeyringUnavailable,
-    ProfileNotFound,
-    SecretNotFound,
-    SessmanError,
-    UsageError,
-)
-from .manager import Outcome, ProfileStatus, SessionInfo, SessionManager
+if TYPE_CHECKING:
+    from .config import Config, Profile, Retries, load_config
+    from .credentials import Identity
+    from .errors import (
+        AuthenticationFailed,
+        ConfigError,
+        EndpointUnreachable,
+        KeyringUnavailable,
+        ProfileNotFound,
+        SecretNotFound,
+        SessmanError,
+        UsageError,
+    )
+    from .manager import Outcome, ProfileStatus, SessionInfo, SessionManager
+
+_WHERE = {
+    "AuthenticationFailed": "errors",
+    "Config": "config",
+    "ConfigError": "errors",
+    "EndpointUnreachable": "errors",
+    "Identity": "credentials",
+    "KeyringUnavailable": "errors",
+    "Outcome": "manager",
+    "Profile": "config",
+    "ProfileNotFound": "errors",
+    "ProfileStatus": "manager",
+    "Retries": "config",
+    "SecretNotFound": "errors",
+    "SessionInfo": "manager",
+    "SessionManager": "manager",
+    "SessmanError": "errors",
+    "UsageError": "errors",
+    "load_config": "config",
+}
 
 __all__ = [
     "AuthenticationFailed",
@@ -47,3 +73,16 @@ __all__ = [
     "__version__",
     "load_config",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sessman' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -20,7 +20,7 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, overwrite: bool 
     with :class:`FileExistsError` when ``path`` exists, even if another
     process created it a moment ago.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["KeyringStore", "SecretStore", "open_store", "resolve_backend", "session_user"]
 
 FILE_KEYRING = "sessman.filekeyring.EncryptedFileKeyring"
+TEST_KEYRING = "sessman.testing.MemoryKeyring"
 _CACHE_NAME = "keyring-backend.json"
 
 
@@ -188,10 +189,13 @@ def resolve_backend(
     """
     import keyring.core
 
+    from_env = os.environ.get("PYTHON_KEYRING_BACKEND")
+    if from_env == TEST_KEYRING:
+        return keyring.get_keyring()  # sessman.testing isolates tests even from a pin
     if pinned:
         return _load(pinned, pinned=True)
-    if os.environ.get("PYTHON_KEYRING_BACKEND"):
-        return keyring.get_keyring()
+    if from_env:
+        return _load(from_env, pinned=False)
     fingerprint = _fingerprint()
     cache = state_dir / _CACHE_NAME if state_dir is not None else None
     if cache is not None:

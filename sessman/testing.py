@@ -83,8 +83,9 @@ pytest fixtures (plugin ``sessman``, loaded automatically):
     ``sessman_keyring`` and are released after the test.
 
 Only this process sees a :class:`MemoryKeyring`: a ``sessman`` command run
-as a subprocess sees an empty one. A profiles file that pins
-``keyring_backend:`` is obeyed, so such a file reaches that backend.
+as a subprocess sees an empty one. Under :func:`isolated_keyring` even a
+profiles file that pins ``keyring_backend:`` uses the :class:`MemoryKeyring`,
+so a test never reaches a real keyring.
 """
 
 from __future__ import annotations

@@ -227,24 +227,53 @@ class _Loader:
                 depth -= 1
 
     def mapping(self, node: Any, what: str, *, profile: str | None = None) -> dict[str, Any]:
-        """Return {key: (key_node, value_node)} of a YAML mapping, refusing duplicates."""
+        """Return {key: (key_node, value_node)} of a YAML mapping, refusing duplicates.
+
+        Merge keys (``<<: *base``) are resolved as YAML says: the mapping's own
+        keys win over merged ones, and an earlier merged mapping over a later
+        one. The nodes are not modified, so a mapping can be read again.
+        """
         import yaml
 
         if not isinstance(node, yaml.MappingNode):
             raise self.error(f"{what} must be a mapping", node, profile=profile)
         try:
-            yaml.constructor.SafeConstructor().flatten_mapping(node)
-        except (yaml.YAMLError, RecursionError):
-            raise self.error("invalid merge key (<<)", node, profile=profile) from None
-        out: dict[str, Any] = {}
+            return self.pairs(node, what, profile, frozenset())
+        except RecursionError:
+            raise self.error("merge keys (<<) nested too deeply", node, profile=profile) from None
+
+    def pairs(
+        self, node: Any, what: str, profile: str | None, within: frozenset[int]
+    ) -> dict[str, Any]:
+        import yaml
+
+        own: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                sources = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                for source in sources:
+                    if not isinstance(source, yaml.MappingNode) or id(source) in within:
+                        raise self.error(
+                            "invalid merge key (<<): it takes a mapping or a list of mappings",
+                            key_node,
+                            profile=profile,
+                        )
+                    inner = self.pairs(source, what, profile, within | {id(node)})
+                    for key, pair in inner.items():
+                        merged.setdefault(key, pair)
+                continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":null"):
                 raise self.error(f"{what} keys must be names", key_node, profile=profile)
             key = str(key_node.value)
-            if key in out:
+            if key in own:
                 raise self.error(f"duplicate key in {what}", key_node, profile=profile, key=key)
-            out[key] = (key_node, value_node)
-        return out
+            own[key] = (key_node, value_node)
+        for key, pair in merged.items():
+            own.setdefault(key, pair)
+        return own
 
     def scalar(self, node: Any, *, profile: str | None, key: str) -> Any:
         import yaml

@@ -338,4 +338,4 @@ def test_doctor_on_a_broken_file(tmp_path: Path) -> None:
     result = cli("doctor", "--json", "-c", str(bad))
     report = json.loads(result.stdout)
     assert report["config"]["ok"] is False and "mapping" in report["config"]["error"]
-    assert result.exit_code == 1
+    assert result.exit_code == 2

@@ -206,8 +206,9 @@ def doctor(
         emit_json(report)
     else:
         _print_report(report)
-    failed = not report["config"]["ok"] or not report["keyring"]["ok"]
-    if failed or any(p["problems"] for p in report["profiles"]):
+    if not report["config"]["ok"]:
+        raise typer.Exit(2)  # the profiles file is wrong, as for every command
+    if not report["keyring"]["ok"] or any(p["problems"] for p in report["profiles"]):
         raise typer.Exit(1)
 
 

@@ -1,0 +1,157 @@
+"""Heavy modules stay unloaded where they are not needed, and importing has no effects.
+
+``--help``, ``list``, ``show`` and ``schema`` never import boto3 or botocore
+(SPEC 8, STYLE 3); ``import sessman`` creates no files (STYLE: no import-time
+state). Each check runs in a fresh interpreter, as a user's shell would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_config import EXAMPLE
+
+HEAVY = ("boto3", "botocore")
+
+#: Runs ``sessman ARGS...`` in-process, then writes the exit code and the heavy
+#: modules that got imported to the file named by $SESSMAN_T_REPORT.
+HARNESS = """
+import json, os, runpy, sys
+sys.argv = ["sessman", *json.loads(os.environ["SESSMAN_T_ARGS"])]
+code = 0
+try:
+    runpy.run_module("sessman", run_name="__main__", alter_sys=True)
+except SystemExit as exc:
+    code = exc.code
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore"))
+with open(os.environ["SESSMAN_T_REPORT"], "w") as fh:
+    json.dump({"code": code, "heavy": loaded, "sessman": sorted(
+        m for m in sys.modules if m.startswith("sessman"))}, fh)
+"""
+
+
+def run_python(code: str, *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Any:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
+
+
+def run_sessman(args: list[str], tmp_path: Path) -> dict[str, Any]:
+    report = tmp_path / "report.json"
+    proc = run_python(
+        HARNESS, env={"SESSMAN_T_ARGS": json.dumps(args), "SESSMAN_T_REPORT": str(report)}
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    data: dict[str, Any] = json.loads(report.read_text())
+    data["stdout"] = proc.stdout
+    return data
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    path = tmp_path / "profiles.yaml"
+    path.write_bytes(EXAMPLE.read_bytes())
+    return path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["list"],
+        ["list", "--json"],
+        ["list", "--tag", "prod"],
+        ["show", "dev"],
+        ["show", "prod-admin", "--json"],
+        ["schema"],
+    ],
+    ids=" ".join,
+)
+def test_light_commands_do_not_import_boto3(args: list[str], example: Path, tmp_path: Path) -> None:
+    argv = args if args[0].startswith("--") else ["--config", str(example), *args]
+    report = run_sessman(argv, tmp_path)
+    assert report["code"] == 0
+    assert report["stdout"].strip()  # the command did its work
+    assert report["heavy"] == []
+
+
+def test_the_harness_sees_boto3_when_it_is_imported(tmp_path: Path) -> None:
+    # Control: a path that builds a session does import botocore, and the harness notices.
+    report = tmp_path / "r.json"
+    code = HARNESS.replace(
+        'runpy.run_module("sessman", run_name="__main__", alter_sys=True)',
+        "from sessman.manager import shared_loader; shared_loader()",
+    )
+    proc = run_python(code, env={"SESSMAN_T_ARGS": "[]", "SESSMAN_T_REPORT": str(report)})
+    assert proc.returncode == 0, proc.stderr
+    assert {"boto3", "botocore"} <= set(json.loads(report.read_text())["heavy"])
+
+
+def test_importing_the_cli_app_does_not_import_boto3() -> None:
+    proc = run_python(
+        "import sys, sessman.cli.app, sessman.config, sessman.fileformat\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "[]\n"
+
+
+def test_importtime_of_list_shows_no_boto3(example: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "sessman", "--config", str(example), "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    imported = [
+        line.rsplit("|", 1)[-1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    ]
+    assert "sessman.config" in imported  # the log is really there
+    assert "yaml" in imported
+    assert [m for m in imported if m.split(".")[0] in HEAVY] == []
+
+
+def test_import_sessman_has_no_side_effects(tmp_path: Path) -> None:
+    root = tmp_path / "fresh"
+    home, state, cwd = root / "home", root / "state", root / "cwd"
+    for folder in (home, state, cwd):
+        folder.mkdir(parents=True)
+    env = {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "SESSMAN_STATE_DIR": str(state),
+        "SESSMAN_KEYRING_FILE": str(root / "keyring.enc"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    proc = run_python(
+        "import sessman\n"
+        "import sessman.config, sessman.errors, sessman.fileformat, sessman.locations\n"
+        "import sessman.secrets, sessman.state, sessman.manager, sessman.cli.app\n"
+        "print(sessman.__version__)",
+        env=env,
+        cwd=cwd,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == __import__("sessman").__version__
+    assert proc.stderr == ""
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == ["cwd", "home", "state"]

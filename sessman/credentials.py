@@ -187,6 +187,11 @@ def translate(exc: BaseException, profile: Profile) -> BaseException:
 
 
 def _auth_hint(profile: Profile, code: str) -> str:
+    if code.startswith("AccessDenied"):
+        return (
+            f"the credentials of profile {profile.name!r} were accepted but lack permission:"
+            " check its IAM policies (for a role: the trust policy and the source profile)"
+        )
     if code.startswith("Expired"):
         return f"renew it with: sessman open {profile.name}"
     if profile.kind == "keys":

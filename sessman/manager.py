@@ -39,6 +39,8 @@ T = TypeVar("T")
 #: Stored credentials with less than this left are not handed to botocore:
 #: it would refresh them at once (its advisory window is 15 minutes).
 REFRESH_MARGIN = 15 * 60
+#: An open keys session is signed with until this many seconds before expiry.
+LAST_MINUTE = 60
 #: How often botocore asks again for credentials that do not expire, so a
 #: session picks up a session opened later by another process.
 RECHECK = timedelta(minutes=16)
@@ -345,7 +347,10 @@ class SessionManager:
     def _current(self, name: str) -> Credentials:
         """The credentials a session of ``name`` signs with right now."""
         p = self.profile(name)
-        stored = self._stored_session(name, margin=REFRESH_MARGIN)
+        # A role is re-assumed well before expiry; an open keys session (maybe
+        # an MFA session) is used to its last minute, then the long-term key.
+        margin = LAST_MINUTE if p.kind == "keys" else REFRESH_MARGIN
+        stored = self._stored_session(name, margin=margin)
         if stored is not None:
             return stored
         if p.kind == "keys":
@@ -371,6 +376,16 @@ class SessionManager:
                     raise botocore.exceptions.NoCredentialsError()
                 self._aws_profiles[p.name] = found
             frozen = found.get_frozen_credentials()
+            # Refreshable credentials (SSO, credential_process, roles) keep their
+            # expiry only in this field; read, never changed.
+            expiry = getattr(found, "_expiry_time", None)
+        if frozen.token and isinstance(expiry, datetime):
+            return TemporaryCredentials(
+                frozen.access_key,
+                frozen.secret_key,
+                frozen.token,
+                expiry.astimezone(timezone.utc),
+            )
         return Keys(frozen.access_key, frozen.secret_key, frozen.token)
 
     def _sts(self, p: Profile, creds: Credentials) -> BaseClient:
@@ -506,11 +521,11 @@ class SessionManager:
             self._long_term(p) if p.kind == "keys" else self._aws_profile_credentials(p)
         )
         if base.session_token is not None:  # already temporary (SSO, credential_process)
+            expires = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+            if base.expires is not None:  # they cannot outlive their own expiry
+                expires = min(expires, base.expires)
             return TemporaryCredentials(
-                base.access_key_id,
-                base.secret_access_key,
-                base.session_token,
-                datetime.now(timezone.utc) + timedelta(seconds=seconds),
+                base.access_key_id, base.secret_access_key, base.session_token, expires
             )
         code = self._mfa_code(p.mfa_serial, mfa_code) if p.mfa_serial else None
         with translating(p):
@@ -559,10 +574,13 @@ class SessionManager:
     def _drop(self, name: str) -> None:
         with self._lock:
             self._sessions.pop(name, None)
-            self._temporary.pop(name, None)
+            creds = self._temporary.pop(name, None)
             self._aws_profiles.pop(name, None)
             doomed = [k for k in self._clients if k[0] == name]
             clients = [self._clients.pop(k) for k in doomed]
+            # STS clients that signed with this session's credentials go too.
+            raw = [k for k, (c, _) in self._raw_clients.items() if creds is not None and c == creds]
+            clients += [self._raw_clients.pop(k)[1] for k in raw]
         for c in clients:
             _close_client(c)
 

@@ -40,9 +40,9 @@ def _chosen(manager: SessionManager, names: list[str] | None, tag: str | None) -
 
 
 def _fail_after(errors: list[SessmanError]) -> None:
-    """Report the errors of some profiles after the others succeeded."""
-    for error in errors:
-        emit_error(error.message, error.hint)
+    """Report the errors of some profiles after the others succeeded, each once."""
+    for message, hint in dict.fromkeys((e.message, e.hint) for e in errors):
+        emit_error(message, hint)
     if errors:
         raise typer.Exit(max(e.exit_code for e in errors))
 

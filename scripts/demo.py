@@ -126,16 +126,9 @@ def main() -> int:
         sessman("open", "dev", "readonly", "--duration", "3600")
         sessman("list")
         sessman("check", "--tag", "demo")
-        sessman("env", "readonly")
-        sessman(
-            "exec",
-            "readonly",
-            "--",
-            sys.executable,
-            "-c",
-            "import os; print('child runs as', os.environ['SESSMAN_PROFILE'],"
-            " 'in', os.environ['AWS_REGION'])",
-        )
+        sessman("env", "readonly", "--format", "dotenv")
+        aws = str(Path(sys.executable).with_name("aws"))  # the AWS CLI, running as the role
+        sessman("exec", "readonly", "--", aws, "sts", "get-caller-identity", "--output", "json")
         sessman("close", "--all")
         sessman("list", "--json")
         print("demo: every step succeeded")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
+import time
 from pathlib import Path
 
 __all__ = ["write_atomic"]
@@ -37,9 +39,23 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, overwrite: bool 
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _remove_stale(path)
     with contextlib.suppress(OSError):
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+#: A temporary file this old was left by a writer that was killed mid-write.
+STALE_SECONDS = 600
+
+
+def _remove_stale(path: Path) -> None:
+    """Delete temporary files of ``path`` that killed writers left behind."""
+    now = time.time()
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - leftover.stat().st_mtime > STALE_SECONDS:
+                leftover.unlink()

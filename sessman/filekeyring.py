@@ -53,6 +53,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,7 @@ _LOCK_TIMEOUT_S = 30.0
 # process only: never written anywhere. Small, because a process uses one file.
 _KEY_CACHE: dict[tuple[bytes, int, int, int, bytes], bytes] = {}
 _KEY_CACHE_MAX = 8
+_KEY_LOCK = threading.Lock()
 
 
 # --------------------------------------------------------------------------
@@ -293,15 +295,17 @@ def _derive_key(kdf: _Kdf, passphrase: str) -> bytes:
     """The AES key for ``kdf`` and ``passphrase``: scrypt once, then the process cache."""
     secret = passphrase.encode("utf-8")
     ident = (kdf.salt, kdf.n, kdf.r, kdf.p, hashlib.sha256(secret).digest())
-    key = _KEY_CACHE.get(ident)
-    if key is None:
-        from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+    # One lock: threads asking at once derive the key once, not once each.
+    with _KEY_LOCK:
+        key = _KEY_CACHE.get(ident)
+        if key is None:
+            from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-        key = Scrypt(salt=kdf.salt, length=_KEY_BYTES, n=kdf.n, r=kdf.r, p=kdf.p).derive(secret)
-        if len(_KEY_CACHE) >= _KEY_CACHE_MAX:
-            _KEY_CACHE.clear()
-        _KEY_CACHE[ident] = key
-    return key
+            key = Scrypt(salt=kdf.salt, length=_KEY_BYTES, n=kdf.n, r=kdf.r, p=kdf.p).derive(secret)
+            if len(_KEY_CACHE) >= _KEY_CACHE_MAX:
+                _KEY_CACHE.clear()
+            _KEY_CACHE[ident] = key
+        return key
 
 
 def _forget_key(kdf: _Kdf, passphrase: str) -> None:

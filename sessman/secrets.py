@@ -78,6 +78,7 @@ class KeyringStore:
         self.service = service
         self.backend = backend
         self._cache: dict[str, str | None] = {}
+        self._flights: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -103,11 +104,17 @@ class KeyringStore:
         with self._lock:
             if user in self._cache:
                 return self._cache[user]
-        with self._translated(f"read the secret of {user!r}"):
-            value = self.backend.get_password(self.service, user)
-        with self._lock:
-            self._cache[user] = value
-        return value
+            flight = self._flights.setdefault(user, threading.Lock())
+        # Threads asking for the same item at once make one keyring call.
+        with flight:
+            with self._lock:
+                if user in self._cache:
+                    return self._cache[user]
+            with self._translated(f"read the secret of {user!r}"):
+                value = self.backend.get_password(self.service, user)
+            with self._lock:
+                self._cache[user] = value
+            return value
 
     def put(self, user: str, secret: str) -> None:
         with self._translated(f"store the secret of {user!r}"):

@@ -58,6 +58,10 @@ class SessionRecord:
             return None
         if expires.tzinfo is None:
             return None
+        try:  # in UTC, as written; an offset past year 1 or 9999 cannot be shown
+            expires = expires.astimezone(timezone.utc)
+        except OverflowError:
+            return None
         return cls(expires=expires, **fields)
 
 

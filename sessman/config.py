@@ -8,7 +8,6 @@ ever a secret: the file is refused when it tries to hold one.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -30,6 +29,7 @@ __all__ = [
     "find_config",
     "load_config",
     "parse_config",
+    "read_profiles",
 ]
 
 Kind = Literal["keys", "role", "aws-profile"]
@@ -133,6 +133,11 @@ def load_config(
 ) -> Config:
     """Read and validate the profiles file at ``path`` (or the discovered one)."""
     where = find_config(path)
+    return parse_config(read_profiles(where), where, env)
+
+
+def read_profiles(where: Path) -> bytes:
+    """The bytes of the profiles file at ``where``, or a ConfigError saying why not."""
     try:
         if where.stat().st_size > _MAX_BYTES:
             raise ConfigError(f"file is larger than {_MAX_BYTES // 2**20} MiB", path=str(where))
@@ -145,7 +150,7 @@ def load_config(
         raise ConfigError("is a directory, not a profiles file", path=str(where)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=str(where)) from None
-    return parse_config(data, where, env)
+    return data
 
 
 def parse_config(data: bytes | str, path: Path, env: Mapping[str, str] | None = None) -> Config:
@@ -154,6 +159,8 @@ def parse_config(data: bytes | str, path: Path, env: Mapping[str, str] | None = 
 
 
 def _did_you_mean(word: str, choices: Any) -> str | None:
+    import difflib
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else None
 

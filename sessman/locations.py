@@ -20,29 +20,29 @@ def config_candidates(env: Mapping[str, str] | None = None) -> list[Path]:
     ``SESSMAN_CONFIG`` alone when set; else ``./profiles.yaml``, then the one
     in the user config directory.
     """
-    import platformdirs
-
     env = os.environ if env is None else env
     if env.get("SESSMAN_CONFIG"):
         return [Path(env["SESSMAN_CONFIG"]).expanduser()]
+    import platformdirs
+
     return [Path("profiles.yaml"), platformdirs.user_config_path(APP) / "profiles.yaml"]
 
 
 def state_dir(env: Mapping[str, str] | None = None) -> Path:
     """Directory of the open sessions' metadata (``SESSMAN_STATE_DIR`` overrides)."""
-    import platformdirs
-
     env = os.environ if env is None else env
     if env.get("SESSMAN_STATE_DIR"):
         return Path(env["SESSMAN_STATE_DIR"]).expanduser()
+    import platformdirs
+
     return platformdirs.user_state_path(APP)
 
 
 def keyring_file(env: Mapping[str, str] | None = None) -> Path:
     """The encrypted file keyring (``SESSMAN_KEYRING_FILE`` overrides)."""
-    import platformdirs
-
     env = os.environ if env is None else env
     if env.get("SESSMAN_KEYRING_FILE"):
         return Path(env["SESSMAN_KEYRING_FILE"]).expanduser()
+    import platformdirs
+
     return platformdirs.user_data_path(APP) / "keyring.enc"

@@ -14,14 +14,13 @@ import copy
 import os
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from . import credentials as cr
-from .config import Config, Profile, load_config
+from .config import Config, Profile
 from .credentials import Credentials, Identity, Keys, TemporaryCredentials, translating
 from .errors import SecretNotFound, SessmanError, UsageError
 from .locations import state_dir as default_state_dir
@@ -170,7 +169,10 @@ class SessionManager:
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, **options: Any) -> SessionManager:
         """A manager for the profiles file at ``path`` (default: discovered, SPEC 1)."""
-        return cls(load_config(path), **options)
+        from .config_cache import load_cached
+
+        state = options.get("state_dir") or default_state_dir()
+        return cls(load_cached(path, state), **options)
 
     def __repr__(self) -> str:
         return f"SessionManager({str(self.config.path)!r}, profiles={len(self.config.profiles)})"
@@ -671,6 +673,8 @@ class SessionManager:
 
         if not chosen:
             return {}
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
         done: dict[str, Outcome[T]] = {}
         with ThreadPoolExecutor(max_workers=min(max_workers, len(chosen))) as pool:
             for future in as_completed([pool.submit(run, n) for n in chosen]):

@@ -10,7 +10,6 @@ showing and handing over stored credentials never pay for them.
 
 from __future__ import annotations
 
-import copy
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from . import credentials as cr
+from ._botocore import LOCK, ManagerCredentials, close_client, core_session, shared_loader
 from .config import Config, Profile
 from .credentials import Credentials, Identity, Keys, TemporaryCredentials, translating
 from .errors import SecretNotFound, SessmanError, UsageError
@@ -77,62 +77,6 @@ class ProfileStatus:
     secret: Literal["stored", "missing"] | None
     session: Literal["open", "expired", "closed"]
     expires: datetime | None
-
-
-_LOADER: Any = None
-_LOADER_LOCK = threading.Lock()
-
-
-def shared_loader() -> Any:
-    """The process-wide botocore data loader: service models parsed once."""
-    global _LOADER  # noqa: PLW0603
-    with _LOADER_LOCK:
-        if _LOADER is None:
-            import boto3
-            import botocore.loaders
-
-            loader = botocore.loaders.create_loader()
-            loader.search_paths.append(os.path.join(os.path.dirname(boto3.__file__), "data"))
-            _LOADER = loader
-        return _LOADER
-
-
-_HANDLERS: Any = None
-
-
-def _handlers() -> Any:
-    """botocore's built-in event handlers, registered once per process."""
-    global _HANDLERS  # noqa: PLW0603
-    with _LOADER_LOCK:
-        if _HANDLERS is None:
-            import botocore.session
-            from botocore.hooks import HierarchicalEmitter
-
-            emitter = HierarchicalEmitter()
-            botocore.session.Session(event_hooks=emitter)
-            _HANDLERS = emitter
-        return _HANDLERS
-
-
-def core_session(aws_profile: str | None = None) -> Any:
-    """A botocore session on the shared loader, for ``aws_profile`` or for none.
-
-    With no AWS profile, ``AWS_PROFILE`` in the environment is ignored:
-    sessman's sessions get their credentials and settings from sessman.
-    """
-    import botocore.session
-
-    # botocore registers ~125 event handlers in every new session (~7 ms);
-    # copying a set registered once costs a tenth of that.
-    core = botocore.session.Session(
-        profile=aws_profile,
-        event_hooks=copy.copy(_handlers()),
-        include_builtin_handlers=False,
-    )
-    if aws_profile is None:
-        core.get_component("config_store").set_config_variable("profile", None)
-    core.register_component("data_loader", shared_loader())
-    return core
 
 
 class SessionManager:
@@ -311,9 +255,9 @@ class SessionManager:
         loader = shared_loader()
         core.set_default_client_config(self.botocore_config(p.name))
         core.register_component(
-            "credential_provider", CredentialResolver([_Provider(self, p.name)])
+            "credential_provider", CredentialResolver([ManagerCredentials(self._metadata, p.name)])
         )
-        with _LOADER_LOCK:
+        with LOCK:
             before = len(loader.search_paths)
             session = boto3.Session(botocore_session=core, region_name=p.region)
             # boto3 appends its data path to the loader on every Session.
@@ -622,7 +566,7 @@ class SessionManager:
             raw = [k for k, (c, _) in self._raw_clients.items() if creds is not None and c == creds]
             clients += [self._raw_clients.pop(k)[1] for k in raw]
         for c in clients:
-            _close_client(c)
+            close_client(c)
 
     def release(self) -> None:
         """Free in-process resources (clients, caches); stored sessions stay open."""
@@ -635,7 +579,7 @@ class SessionManager:
             self._temporary.clear()
             self._aws_profiles.clear()
         for c in clients:
-            _close_client(c)
+            close_client(c)
 
     # -- many accounts ----------------------------------------------------
 
@@ -691,29 +635,3 @@ class SessionManager:
             if lock is None:
                 lock = self._flights[key] = threading.RLock()
             return lock
-
-
-def _close_client(obj: Any) -> None:
-    client = getattr(getattr(obj, "meta", None), "client", obj)
-    close = getattr(client, "close", None)
-    if callable(close):
-        close()
-
-
-class _Provider:
-    """A botocore credential provider that asks the manager (lazily, refreshably)."""
-
-    METHOD = "sessman"
-    CANONICAL_NAME = "sessman"
-
-    def __init__(self, manager: SessionManager, name: str) -> None:
-        self._manager = manager
-        self._name = name
-
-    def load(self) -> Any:
-        from botocore.credentials import DeferredRefreshableCredentials
-
-        manager, name = self._manager, self._name
-        return DeferredRefreshableCredentials(
-            refresh_using=lambda: manager._metadata(name), method=self.METHOD
-        )

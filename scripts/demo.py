@@ -4,8 +4,8 @@ Starts a local AWS endpoint (moto_server) on a free loopback port, creates an
 IAM user with an access key and a role there, writes a profiles file that
 pins sessman's encrypted file keyring (in a temporary directory, with a demo
 passphrase: never the user's own keyring), then drives the `sessman` command
-line as a person would: list, secret set, open, whoami, check, env,
-credential-process, exec, close. Everything is removed at the end.
+line as a person would: list, secret set, whoami, open, check, env, exec
+(the AWS CLI, as the role), close. Everything is removed at the end.
 """
 
 from __future__ import annotations

@@ -152,16 +152,25 @@ def translate(exc: BaseException, profile: Profile) -> BaseException:
                 hint=_auth_hint(profile, code),
             )
         return SessmanError(f"profile {profile.name!r}: {code}: {message}")
+    from botocore.parsers import ResponseParserError
+
+    attempts = profile.retries.max_attempts
+    tries = f" ({attempts} attempts)" if attempts > 1 else ""
+    if isinstance(exc, ResponseParserError):
+        return EndpointUnreachable(
+            f"profile {profile.name!r}: {endpoint} did not answer like an AWS endpoint",
+            hint="check endpoint_url in the profile",
+        )
     if isinstance(exc, bx.ReadTimeoutError):
         return EndpointUnreachable(
             f"profile {profile.name!r}: {endpoint} did not answer within the read timeout"
-            f" of {profile.read_timeout:g} s",
+            f" of {profile.read_timeout:g} s{tries}",
             hint="raise read_timeout in the profile, or check the endpoint",
         )
     if isinstance(exc, bx.ConnectTimeoutError):
         return EndpointUnreachable(
             f"profile {profile.name!r}: could not connect to {endpoint} within the connect"
-            f" timeout of {profile.connect_timeout:g} s",
+            f" timeout of {profile.connect_timeout:g} s{tries}",
             hint="check the network or endpoint_url",
         )
     if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError):

@@ -494,9 +494,13 @@ class EncryptedFileKeyring(KeyringBackend):
     def _prompt(self, *, creating: bool) -> _Passphrase:
         import getpass
 
-        action = "new passphrase for" if creating else "passphrase for"
+        action = (
+            "New passphrase for the sessman keyring"
+            if creating
+            else "Passphrase of the sessman keyring"
+        )
         try:
-            first = getpass.getpass(f"Sessman keyring {action} {self.path}: ")
+            first = getpass.getpass(f"{action} {self.path}: ")
             if not first:
                 raise PassphraseRequired(
                     f"{self.path}: no passphrase typed; nothing was changed.", path=self.path

@@ -13,7 +13,13 @@ from datetime import timezone
 from .config import Profile
 from .credentials import TemporaryCredentials
 
-__all__ = ["CREDENTIAL_PROCESS_MIN_TTL", "STRIPPED", "process_json", "variables"]
+__all__ = [
+    "CREDENTIAL_PROCESS_MIN_TTL",
+    "STRIPPED",
+    "process_json",
+    "process_min_ttl",
+    "variables",
+]
 
 #: credential_process default: botocore runs the helper again on every
 #: request once expiry is under 15 minutes away, so hand over 20 at least.
@@ -40,8 +46,15 @@ STRIPPED = frozenset(
         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
         "AWS_CONTAINER_CREDENTIALS_FULL_URI",
         "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        # The child gets temporary credentials, never the key to the long-term ones.
+        "SESSMAN_KEYRING_PASSPHRASE",
     }
 )
+
+
+def process_min_ttl(profile: Profile) -> float:
+    """credential-process's default --min-ttl: 20 minutes, or half of a shorter session."""
+    return min(CREDENTIAL_PROCESS_MIN_TTL, profile.session_duration / 2)
 
 
 def _iso(creds: TemporaryCredentials) -> str:

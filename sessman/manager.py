@@ -280,6 +280,12 @@ class SessionManager:
         is never handed out. With a valid stored session this imports neither
         boto3 nor botocore.
         """
+        seconds = duration if duration is not None else self.profile(name).session_duration
+        if min_ttl >= seconds:
+            raise UsageError(
+                f"a minimum of {min_ttl:g} s left cannot be met by sessions of {seconds} s",
+                hint="lower --min-ttl, or raise session_duration in the profile",
+            )
         stored = self._stored_session(name, margin=min_ttl)
         if stored is not None:
             return stored

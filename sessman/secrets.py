@@ -170,11 +170,15 @@ def _is_secret_service(backend: KeyringBackend) -> bool:
 def unavailable(backend: str, action: str, exc: BaseException) -> KeyringUnavailable:
     """The one error for a keyring that would not do what was asked."""
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return KeyringUnavailable(
-        f"keyring {backend} could not {action}: {detail}",
-        hint="unlock the keyring, or pin another backend with keyring_backend: in the"
-        " profiles file (run `sessman doctor` for details)",
+    hint = (
+        "unlock the keyring, or pin another backend with keyring_backend: in the"
+        " profiles file (run `sessman doctor` for details)"
     )
+    if "passphrase" in detail.lower():  # the file keyring's message says what to do
+        hint = (
+            "set SESSMAN_KEYRING_PASSPHRASE to the keyring file's passphrase, or run on a terminal"
+        )
+    return KeyringUnavailable(f"keyring {backend} could not {action}: {detail}", hint=hint)
 
 
 def resolve_backend(

@@ -84,8 +84,15 @@ def test_credential_process_hands_over_temporary_credentials(config: Path) -> No
     assert listed["ops"]["session"]["state"] == "open"
     assert listed["dev"]["session"]["state"] == "open"
     # A session with less time left than --min-ttl is renewed.
-    renewed = process_json(config, "ops", "--min-ttl", "7000")
-    assert renewed["AccessKeyId"] != first["AccessKeyId"]
+    short = cli("open", "ops", "--duration", "900", "--json", "-c", str(config))
+    assert short.exit_code == 0, short.stderr
+    kept = process_json(config, "ops", "--min-ttl", "600")
+    renewed = process_json(config, "ops", "--min-ttl", "1000")
+    assert renewed["AccessKeyId"] != kept["AccessKeyId"] != first["AccessKeyId"]
+    # A minimum no session can meet is refused, not renewed on every call.
+    impossible = sessman("credential-process", "ops", "--min-ttl", "3600", "-c", str(config))
+    assert impossible.returncode == 2
+    assert_one_error(impossible.stderr, "3600")
 
 
 def test_credential_process_on_an_open_session_imports_no_boto3(config: Path) -> None:
@@ -236,10 +243,12 @@ def test_env_json_and_bad_format(config: Path) -> None:
 
 def test_exec_runs_the_command_with_the_profile_and_its_exit_code(config: Path) -> None:
     env = {**os.environ, "AWS_PROFILE": "stray", "AWS_ACCESS_KEY_ID": "AKIASTRAYPARENTKEY00"}
+    assert env["SESSMAN_KEYRING_PASSPHRASE"]
     code = (
         "import os, sys; e = os.environ; "
         "print(e['AWS_ACCESS_KEY_ID'], e['SESSMAN_PROFILE'], e['AWS_REGION'], "
-        "'AWS_PROFILE' in e, e['AWS_SECRET_ACCESS_KEY'] == " + repr(FAKE_SECRET) + "); sys.exit(7)"
+        "'AWS_PROFILE' in e or 'SESSMAN_KEYRING_PASSPHRASE' in e, "
+        "e['AWS_SECRET_ACCESS_KEY'] == " + repr(FAKE_SECRET) + "); sys.exit(7)"
     )
     done = sessman("exec", "dev", "-c", str(config), "--", sys.executable, "-c", code, env=env)
     assert done.returncode == 7, done.stderr
@@ -339,3 +348,32 @@ def test_doctor_on_a_broken_file(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["config"]["ok"] is False and "mapping" in report["config"]["error"]
     assert result.exit_code == 2
+
+
+def test_an_endpoint_that_is_not_aws(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        path = tmp_path / "web.yaml"
+        path.write_text(
+            "defaults: {region: us-east-1, retries: {max_attempts: 1}}\nprofiles:\n"
+            f"  web: {{access_key_id: AKIAIOSFODNN7EXAMPLE, endpoint_url: 'http://127.0.0.1:{server.server_port}'}}\n"
+        )
+        assert (
+            cli("secret", "set", "web", "--stdin", "-c", str(path), input=FAKE_SECRET).exit_code
+            == 0
+        )
+        result = cli("whoami", "web", "-c", str(path))
+        assert result.exit_code == 1
+        assert_one_error(result.stderr, "did not answer like an AWS endpoint")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -291,7 +291,7 @@ def run_every_command(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
     # The three commands whose job is handing over temporary credentials.
     w.cli("env", "dev", handover=True)
     w.cli("env", "ops", "--format", "json", handover=True)
-    w.cli("env", "fromenv", "--format", "dotenv", "--min-ttl", "7000", handover=True)
+    w.cli("env", "fromenv", "--format", "dotenv", "--min-ttl", "3500", handover=True)
     w.cli("credential-process", "imported", handover=True)
     w.cli("credential-process", "nosecret", expected=1)
     w.cli("env", "nope", expected=2)

@@ -16,13 +16,11 @@ from collections.abc import Sequence
 __all__ = ["credential_process"]
 
 
-def _parse(argv: Sequence[str]) -> tuple[str | None, str, float] | None:
+def _parse(argv: Sequence[str]) -> tuple[str | None, str, float | None] | None:
     """``(config, name, min_ttl)`` of a plain credential-process call, else ``None``."""
-    from sessman.handover import CREDENTIAL_PROCESS_MIN_TTL
-
     config: str | None = None
     name: str | None = None
-    min_ttl: float = CREDENTIAL_PROCESS_MIN_TTL
+    min_ttl: float | None = None
     seen_command = False
     args = list(argv)
     while args:
@@ -58,7 +56,7 @@ def credential_process(argv: Sequence[str]) -> int | None:
     if parsed is None:
         return None
     from sessman.errors import SessmanError
-    from sessman.handover import process_json
+    from sessman.handover import process_json, process_min_ttl
     from sessman.manager import SessionManager
 
     from .render import emit_error
@@ -66,6 +64,8 @@ def credential_process(argv: Sequence[str]) -> int | None:
     config, name, min_ttl = parsed
     try:
         manager = SessionManager.load(config)
+        if min_ttl is None:
+            min_ttl = process_min_ttl(manager.profile(name))
         creds = manager.credentials(name, min_ttl=min_ttl)
     except SessmanError as exc:
         if os.environ.get("SESSMAN_DEBUG") == "1":

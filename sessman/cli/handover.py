@@ -19,7 +19,7 @@ import typer
 from sessman.config import Profile
 from sessman.credentials import TemporaryCredentials
 from sessman.errors import SessmanError, UsageError
-from sessman.handover import CREDENTIAL_PROCESS_MIN_TTL, STRIPPED, process_json, variables
+from sessman.handover import STRIPPED, process_json, process_min_ttl, variables
 
 from .app import ConfigOption, load_manager
 
@@ -123,14 +123,25 @@ def env(
 def credential_process(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Profile name.")],
-    min_ttl: MinTtlOption = CREDENTIAL_PROCESS_MIN_TTL,
+    min_ttl: Annotated[
+        float | None,
+        typer.Option(
+            "--min-ttl",
+            min=0,
+            help="Renew an open session with fewer seconds left than this"
+            " (default: 1200, or half a shorter session).",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Print the AWS credential_process JSON, for ~/.aws/config:
+    """Print temporary credentials as AWS credential_process JSON (for ~/.aws/config).
 
-    credential_process = sessman credential-process NAME
+    In ~/.aws/config: credential_process = sessman credential-process NAME
     """
-    _, creds = _credentials(ctx, config, name, min_ttl)
+    manager = load_manager(ctx, config)
+    if min_ttl is None:
+        min_ttl = process_min_ttl(manager.profile(name))
+    creds = manager.credentials(name, min_ttl=min_ttl)
     sys.stdout.write(process_json(creds) + "\n")
 
 

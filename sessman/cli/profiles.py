@@ -20,7 +20,7 @@ from .app import ConfigOption, JsonOption, config_path, load_manager
 from .render import emit_json, emit_table, emit_text, iso
 
 STARTER = """\
-# sessman profiles file (version 1): https://github.com/ -> README "Profiles file".
+# sessman profiles file (version 1); every key is described by `sessman schema`.
 # Validate it in your editor: sessman schema > sessman.schema.json
 # Secrets never go in here: store them with `sessman secret set NAME`.
 version: 1
@@ -70,6 +70,10 @@ def init(
     from sessman.locations import config_candidates
 
     target = path or config_path(ctx, config) or config_candidates()[-1]
+    if target.is_dir():
+        raise SessmanError(
+            f"{target} is a directory", hint=f"name a file: sessman init {target}/profiles.yaml"
+        )
     try:
         write_atomic(target, STARTER.encode(), mode=0o600, overwrite=force)
     except FileExistsError:

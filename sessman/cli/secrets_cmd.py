@@ -20,7 +20,7 @@ secret_app = typer.Typer(
     help="Store or delete a profile's secret access key.", no_args_is_help=True
 )
 import_app = typer.Typer(
-    help="Move long-term keys from ~/.aws/credentials or a .env file into sessman.",
+    help="Copy long-term keys from ~/.aws/credentials or a .env file into sessman.",
     no_args_is_help=True,
 )
 
@@ -106,6 +106,7 @@ def _store_imported(manager: SessionManager, keys: list[ImportedKey], source: st
     append_profiles(path, keys, source=source)
     for key in keys:
         emit_text(f"Imported {key.name!r} ({key.access_key_id[:4]}…{key.access_key_id[-4:]}).")
+    emit_text(f"The secrets are still in {source}: delete them there once sessman works for you.")
 
 
 def import_aws(

@@ -22,6 +22,8 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, overwrite: bool 
     with :class:`FileExistsError` when ``path`` exists, even if another
     process created it a moment ago.
     """
+    # Write through a symlink (dotfiles repositories), never over it.
+    path = Path(os.path.realpath(path)) if path.is_symlink() else path
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -33,21 +33,29 @@ def shared_loader() -> Any:
         return _LOADER
 
 
-_HANDLERS: Any = None
+_HANDLERS: tuple[tuple[int, ...], Any] | None = None
 
 
 def _handlers() -> Any:
-    """botocore's built-in event handlers, registered once per process."""
+    """botocore's built-in event handlers, registered once and reused.
+
+    Registered again whenever ``botocore.handlers.BUILTIN_HANDLERS`` changes:
+    moto, for one, adds its handler there when it is imported, and sessions
+    built after that must see it as plain botocore sessions do.
+    """
     global _HANDLERS  # noqa: PLW0603
+    from botocore import handlers
+
+    stamp = tuple(map(id, handlers.BUILTIN_HANDLERS))
     with LOCK:
-        if _HANDLERS is None:
+        if _HANDLERS is None or _HANDLERS[0] != stamp:
             import botocore.session
             from botocore.hooks import HierarchicalEmitter
 
             emitter = HierarchicalEmitter()
             botocore.session.Session(event_hooks=emitter)
-            _HANDLERS = emitter
-        return _HANDLERS
+            _HANDLERS = (stamp, emitter)
+        return _HANDLERS[1]
 
 
 def core_session(aws_profile: str | None = None) -> Any:

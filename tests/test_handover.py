@@ -377,3 +377,25 @@ def test_an_endpoint_that_is_not_aws(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_doctor_with_a_wrong_passphrase_still_lists_problems(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSMAN_KEYRING_PASSPHRASE", "not the passphrase")
+    result = cli("doctor", "--json", "-c", str(config))
+    report = json.loads(result.stdout)
+    assert report["keyring"]["ok"] is False and "passphrase" in report["keyring"]["error"]
+    problems = {p["name"]: p["problems"] for p in report["profiles"]}
+    assert problems["nosecret"] and problems["dev"] == []
+    assert result.exit_code == 1
+
+
+def test_doctor_without_a_profiles_file_still_checks_the_keyring(tmp_path: Path) -> None:
+    result = cli("doctor", "--json", "-c", str(tmp_path / "none.yaml"))
+    report = json.loads(result.stdout)
+    assert report["config"]["ok"] is False and "not found" in report["config"]["error"]
+    assert (
+        report["keyring"]["ok"] is True and "EncryptedFileKeyring" in report["keyring"]["backend"]
+    )
+    assert result.exit_code == 2

@@ -983,3 +983,16 @@ def test_stale_temporary_files_of_killed_writers_are_removed(tmp_path: Path) -> 
     assert not old.exists()
     assert fresh.exists()  # may belong to a writer still at work
     assert other.exists()  # another file's
+
+
+def test_writes_go_through_symlinks(tmp_path: Path) -> None:
+    from sessman._atomic import write_atomic
+
+    real = tmp_path / "dotfiles" / "profiles.yaml"
+    real.parent.mkdir()
+    real.write_bytes(b"old")
+    link = tmp_path / "profiles.yaml"
+    link.symlink_to(real)
+    write_atomic(link, b"new")
+    assert link.is_symlink()
+    assert real.read_bytes() == b"new"

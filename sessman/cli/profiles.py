@@ -5,10 +5,11 @@ None of them makes an AWS call, and none imports boto3.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +19,9 @@ from sessman.errors import SessmanError
 
 from .app import ConfigOption, JsonOption, config_path, load_manager
 from .render import emit_json, emit_table, emit_text, iso
+
+if TYPE_CHECKING:
+    from sessman.manager import SessionManager
 
 STARTER = """\
 # sessman profiles file (version 1); every key is described by `sessman schema`.
@@ -239,27 +243,22 @@ def _diagnose(ctx: typer.Context, config: Path | None) -> dict[str, Any]:
         "keyring": {"backend": None, "ok": False, "error": None},
         "profiles": [],
     }
-    try:
-        from sessman.config import find_config
+    from sessman.config import Config, find_config
+    from sessman.manager import SessionManager
 
+    try:
         report["config"]["path"] = str(find_config(config_path(ctx, config)))
         manager = load_manager(ctx, config)
         report["config"]["ok"] = True
     except SessmanError as exc:
         report["config"]["error"] = exc.message
+        # Still check the keyring sessman would use by default.
+        manager = SessionManager(Config(path=Path(report["config"]["path"] or "-")))
+    report["keyring"] = _keyring_round_trip(manager)
+    if not report["config"]["ok"]:
         return report
-    try:
-        store = manager.store
-        report["keyring"]["backend"] = store.backend_name
-        probe = "sessman-doctor:probe"
-        store.put(probe, "probe")
-        report["keyring"]["ok"] = store.get(probe) == "probe" and store.delete(probe)
-        if not report["keyring"]["ok"]:
-            report["keyring"]["error"] = "a stored value did not read back"
-    except SessmanError as exc:
-        report["keyring"]["error"] = exc.message
-    secret_status = {}
-    if report["keyring"]["ok"]:
+    secret_status: dict[str, str | None] = {}
+    with contextlib.suppress(SessmanError):  # listing needs no passphrase, even when it is wrong
         secret_status = {n: s.secret for n, s in manager.status().items()}
     aws_profiles = _aws_config_profiles()
     for name in manager.names():
@@ -273,6 +272,26 @@ def _diagnose(ctx: typer.Context, config: Path | None) -> dict[str, Any]:
             problems.append(f"AWS profile {p.aws_profile!r} is not in ~/.aws/config")
         report["profiles"].append({"name": name, "problems": problems})
     return report
+
+
+def _keyring_round_trip(manager: SessionManager) -> dict[str, Any]:
+    """Store, read back and delete a test value: does the keyring work?"""
+    result: dict[str, Any] = {
+        "backend": manager.config.keyring_backend,
+        "ok": False,
+        "error": None,
+    }
+    try:
+        store = manager.store
+        result["backend"] = store.backend_name
+        probe = "sessman-doctor:probe"
+        store.put(probe, "probe")
+        result["ok"] = store.get(probe) == "probe" and store.delete(probe)
+        if not result["ok"]:
+            result["error"] = "a test value did not read back"
+    except SessmanError as exc:
+        result["error"] = exc.message
+    return result
 
 
 def _aws_config_profiles() -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, Any
 
@@ -41,6 +42,8 @@ def _chosen(manager: SessionManager, names: list[str] | None, tag: str | None) -
 
 def _fail_after(errors: list[SessmanError]) -> None:
     """Report the errors of some profiles after the others succeeded, each once."""
+    if errors and os.environ.get("SESSMAN_DEBUG") == "1":
+        raise errors[0]
     for message, hint in dict.fromkeys((e.message, e.hint) for e in errors):
         emit_error(message, hint)
     if errors:

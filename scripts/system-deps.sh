@@ -1,12 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages the tests need: gnome-keyring and D-Bus, so the
-# suite can start a real freedesktop Secret Service headless. Does nothing when
-# they are present; needs root (or sudo) when they are not.
+# suite can start a real freedesktop Secret Service headless, and fish, whose
+# syntax `sessman env --format fish` must match. Does nothing when they are
+# present; needs root (or sudo) when they are not.
 set -eu
 need=""
 command -v gnome-keyring-daemon >/dev/null 2>&1 || need="$need gnome-keyring"
 command -v dbus-run-session >/dev/null 2>&1 || need="$need dbus"
 command -v dbus-send >/dev/null 2>&1 || need="$need dbus-x11"
+command -v fish >/dev/null 2>&1 || need="$need fish"
 [ -z "$need" ] && exit 0
 echo "installing Debian packages:$need"
 if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi

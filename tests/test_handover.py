@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -399,3 +400,26 @@ def test_doctor_without_a_profiles_file_still_checks_the_keyring(tmp_path: Path)
         report["keyring"]["ok"] is True and "EncryptedFileKeyring" in report["keyring"]["backend"]
     )
     assert result.exit_code == 2
+
+
+def test_env_is_evaluated_by_fish(config: Path) -> None:
+    fish = shutil.which("fish")
+    if fish is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("fish is not installed (scripts/system-deps.sh installs it)")
+        pytest.skip("fish is not installed")
+    handed = process_json(config, "dev")
+    script = (
+        f"{sys.executable} -m sessman env dev --format fish --config {config} | source; "
+        "and printf '%s\\n' $AWS_ACCESS_KEY_ID $AWS_SECRET_ACCESS_KEY $AWS_SESSION_TOKEN $SESSMAN_PROFILE"
+    )
+    done = subprocess.run(
+        [fish, "-c", script], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        handed["AccessKeyId"],
+        handed["SecretAccessKey"],
+        handed["SessionToken"],
+        "dev",
+    ]

@@ -90,6 +90,8 @@ so a test never reaches a real keyring.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import shutil
 import tempfile
@@ -319,28 +321,16 @@ def _managed(shared: MemoryKeyring, state_dir: Path) -> Iterator[ManagerFactory]
     """The ``sessman_manager`` fixture: managers on ``shared``, released at the end."""
     made: list[SessionManager] = []
 
-    def factory(
-        profiles: Mapping[str, Mapping[str, Any]],
-        secrets: Mapping[str, str] | None = None,
-        *,
-        defaults: Mapping[str, Any] | None = None,
-        keyring_service: str | None = None,
-        keyring: MemoryKeyring | None = None,
-        mfa_prompt: Callable[[str], str] | None = None,
-    ) -> SessionManager:
-        manager = _new_manager(
-            profiles,
-            secrets,
-            defaults=defaults,
-            keyring_service=keyring_service,
-            keyring=keyring if keyring is not None else shared,
-            mfa_prompt=mfa_prompt,
-            state_dir=state_dir,
-        )
+    @functools.wraps(make_manager)
+    def factory(*args: Any, **kwargs: Any) -> SessionManager:
+        call = inspect.signature(make_manager).bind(*args, **kwargs)
+        call.apply_defaults()
+        if call.arguments["keyring"] is None:
+            call.arguments["keyring"] = shared
+        manager = _new_manager(*call.args, state_dir=state_dir, **call.kwargs)
         made.append(manager)
         return manager
 
-    factory.__doc__ = make_manager.__doc__
     try:
         yield factory
     finally:

@@ -156,7 +156,7 @@ def _wait_until(
         time.sleep(_POLL)
 
 
-def _accepts(family: socket.AddressFamily, address: object) -> bool:
+def _accepts(family: socket.AddressFamily, address: str | tuple[str, int]) -> bool:
     """Whether something listens at ``address`` right now."""
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.settimeout(1.0)

@@ -17,7 +17,7 @@ import typer
 from typer._click import exceptions as click_exceptions
 from typer.core import TyperGroup
 
-from sessman import __version__
+from sessman._version import __version__
 from sessman.errors import SessmanError
 
 from .render import emit_error

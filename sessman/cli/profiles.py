@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sessman import __version__
+from sessman._version import __version__
 from sessman.config import Profile, load_config
 from sessman.errors import SessmanError
 

@@ -14,7 +14,7 @@ LOCK := requirements-dev.lock
 OTHER_PYTHONS ?= 3.10 3.13
 UNIT := -m "not slow and not server and not secretservice"
 
-.PHONY: demo test lint typecheck unit unit-pythons bench lock check-latest system-deps clean
+.PHONY: demo test lint typecheck unit unit-pythons bench lock check-latest check-oldest system-deps clean
 
 # pip in hash-checking mode installs exactly the lock; the project itself is
 # installed editable with the locked build backend (no unpinned download).
@@ -54,9 +54,7 @@ unit: $(STAMP)
 ## unit-pythons: the unit tests on the oldest and newest supported Python
 unit-pythons: $(STAMP)
 	@set -e; for v in $(OTHER_PYTHONS); do \
-	  py=$$(ls "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/$$v.*/bin/python$$v 2>/dev/null | tail -n 1); \
-	  [ -n "$$py" ] || py=$$(command -v python$$v || true); \
-	  if [ -z "$$py" ] || ! "$$py" -c pass; then echo "unit-pythons: python$$v not found" >&2; exit 1; fi; \
+	  py=$$(sh scripts/find-python.sh $$v); \
 	  if [ ! -f .venv-$$v/.installed ] || [ $(LOCK) -nt .venv-$$v/.installed ] || [ pyproject.toml -nt .venv-$$v/.installed ]; then \
 	    rm -rf .venv-$$v; \
 	    $$py -m venv --without-pip .venv-$$v; \
@@ -87,6 +85,18 @@ check-latest: $(STAMP)
 	$(BIN)/uv venv --quiet --python $(BIN)/python .venv-latest
 	$(BIN)/uv pip install --quiet --python .venv-latest/bin/python --upgrade -r pyproject.toml --group dev -e .
 	.venv-latest/bin/python -m pytest -q $(UNIT)
+
+## check-oldest: the unit tests with every runtime dependency at its declared lower bound
+## on the oldest Python (proves the bounds in pyproject.toml; not in CI)
+check-oldest: $(STAMP)
+	rm -rf .venv-oldest
+	$(BIN)/uv venv --quiet --python $$(sh scripts/find-python.sh $(word 1,$(OTHER_PYTHONS))) .venv-oldest
+	$(BIN)/uv pip compile --quiet pyproject.toml --resolution lowest-direct \
+	  --python-version $(word 1,$(OTHER_PYTHONS)) -o .venv-oldest/lowest.txt
+	$(BIN)/uv pip install --quiet --python .venv-oldest/bin/python -r .venv-oldest/lowest.txt \
+	  -c .venv-oldest/lowest.txt pytest hypothesis 'moto[server]' jsonschema
+	$(BIN)/uv pip install --quiet --python .venv-oldest/bin/python --no-deps -e .
+	.venv-oldest/bin/python -m pytest -q $(UNIT)
 
 clean:
 	rm -rf $(VENV) .venv-* build dist *.egg-info

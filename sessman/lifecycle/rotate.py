@@ -1,0 +1,315 @@
+"""Rotate a profile's long-term access key without ever losing a working one.
+
+The order matters and is the one AWS recommends: make a second key, wait
+until AWS accepts it (real IAM takes seconds to spread a new key), store it
+and write its id into the profiles file, then deactivate and delete the old
+key signed with the new one (which proves the new one works), and finally
+close the sessions the old key opened. A failure at any step leaves a
+working key stored and raises :class:`RotationFailed`, whose message names
+the state the account is in and what to do next.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from sessman import credentials as cr
+from sessman.credentials import Keys, translating
+from sessman.errors import (
+    AuthenticationFailed,
+    EndpointUnreachable,
+    SecretNotFound,
+    SessmanError,
+    UsageError,
+)
+from sessman.profiles_text import read_text, replace_value, save
+
+from ._clients import client_with
+
+if TYPE_CHECKING:
+    from sessman.config import Profile
+    from sessman.manager import SessionManager
+
+__all__ = ["RotationFailed", "RotationResult", "rotate"]
+
+#: How long to wait for AWS to accept a new key (real IAM: 10-15 s).
+WAIT_SECONDS = 60.0
+#: First pause between tries; it doubles up to MAX_DELAY.
+FIRST_DELAY = 0.5
+MAX_DELAY = 8.0
+_KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
+_USER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)$")
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    """What a finished rotation did (no secrets)."""
+
+    name: str
+    user: str
+    old_access_key_id: str
+    new_access_key_id: str
+    profiles: tuple[str, ...]
+    closed: tuple[str, ...]
+    waited: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "user": self.user,
+            "old_access_key_id": self.old_access_key_id,
+            "new_access_key_id": self.new_access_key_id,
+            "profiles": list(self.profiles),
+            "closed": list(self.closed),
+            "waited_seconds": round(self.waited, 1),
+        }
+
+
+class RotationFailed(SessmanError):
+    """A step of the rotation failed; ``state`` says where the account stands.
+
+    ``state`` is ``unchanged`` (only the old key exists), ``both keys exist``,
+    ``old key inactive`` or ``old key deleted``. A working key is stored in
+    every case.
+    """
+
+    def __init__(self, message: str, *, state: str, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.state = state
+
+
+@dataclass
+class _Rotation:
+    """The facts a rotation has gathered so far, for its messages."""
+
+    manager: SessionManager
+    name: str
+    profile: Profile
+    old: Keys
+    sharing: list[str]
+    user: str = ""
+    new: Keys | None = field(default=None, repr=False)
+
+    def delete_command(self, key_id: str) -> str:
+        return f"aws iam delete-access-key --user-name {self.user} --access-key-id {key_id}"
+
+
+def rotate(
+    manager: SessionManager,
+    name: str,
+    *,
+    wait: float = WAIT_SECONDS,
+    first_delay: float = FIRST_DELAY,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RotationResult:
+    """Replace profile ``name``'s access key with a new one (see the module docstring).
+
+    Every keys profile of the file with the same access key id is updated
+    too. ``manager`` keeps the configuration it loaded: load the file again
+    to use the new key id.
+    """
+    p = manager.profile(name)
+    if p.kind != "keys" or p.access_key_id is None:
+        raise UsageError(
+            f"profile {name!r} is a {p.kind} profile: only a profile with access_key_id"
+            " has a long-term key to rotate",
+            hint=f"rotate its source profile: sessman rotate {p.source_profile}"
+            if p.source_profile
+            else None,
+        )
+    secret = manager.store.get(name)
+    if not secret:
+        raise SecretNotFound(
+            f"no secret access key stored for profile {name!r}",
+            hint=f"store one with: sessman secret set {name}",
+        )
+    sharing = [
+        n
+        for n in manager.names()
+        if manager.profile(n).kind == "keys" and manager.profile(n).access_key_id == p.access_key_id
+    ]
+    job = _Rotation(manager, name, p, Keys(p.access_key_id, secret), sharing)
+    # Prove the file can take the new id before anything changes in AWS.
+    _new_text(job, "A" * 20)
+    iam = client_with(manager, name, "iam", job.old)
+    with translating(p):
+        identity = cr.caller_identity(client_with(manager, name, "sts", job.old), name)
+    match = _USER_ARN.match(identity.arn)
+    if match is None:
+        raise SessmanError(
+            f"profile {name!r} signs as {identity.arn}, not as an IAM user: only an IAM user's"
+            " keys can be rotated here",
+            hint="rotate root keys in the AWS console (and better, delete them)",
+        )
+    job.user = match.group(1)
+    with translating(p):
+        keys = iam.list_access_keys(UserName=job.user)["AccessKeyMetadata"]
+    others = [str(k["AccessKeyId"]) for k in keys if k["AccessKeyId"] != p.access_key_id]
+    if others and len(keys) >= 2:
+        raise SessmanError(
+            f"IAM user {job.user!r} already has two access keys ({p.access_key_id} and"
+            f" {others[0]}); AWS allows two, so there is no room for a new one. Nothing changed",
+            hint=f"delete the one you do not use ({others[0]}?) first: "
+            + job.delete_command(others[0]),
+        )
+    with translating(p):
+        created = iam.create_access_key(UserName=job.user)["AccessKey"]
+    new_id, new_secret = str(created.get("AccessKeyId", "")), created.get("SecretAccessKey")
+    if not _KEY_ID.match(new_id) or not isinstance(new_secret, str) or not new_secret.strip():
+        raise SessmanError(
+            f"CreateAccessKey for IAM user {job.user!r} answered a malformed key; nothing stored",
+            hint=f"check the user's keys in the IAM console (delete {new_id or 'the new key'})",
+        )
+    job.new = Keys(new_id, new_secret)
+    waited = _wait_for_new_key(job, identity.arn, wait, first_delay, sleep)
+    _store(job)
+    closed = _retire_old_key(job)
+    return RotationResult(
+        name=name,
+        user=job.user,
+        old_access_key_id=job.old.access_key_id,
+        new_access_key_id=new_id,
+        profiles=tuple(sharing),
+        closed=closed,
+        waited=waited,
+    )
+
+
+def _new_text(job: _Rotation, key_id: str) -> str:
+    path = job.manager.config.path
+    text = read_text(path)
+    for n in job.sharing:
+        text = replace_value(text, n, "access_key_id", key_id, path)
+    return text
+
+
+def _wait_for_new_key(
+    job: _Rotation, arn: str, wait: float, first_delay: float, sleep: Callable[[float], None]
+) -> float:
+    """GetCallerIdentity with the new key, with backoff, until it works or ``wait`` passes."""
+    assert job.new is not None
+    sts = client_with(job.manager, job.name, "sts", job.new)
+    start = time.monotonic()
+    delay = first_delay
+    while True:
+        try:
+            with translating(job.profile):
+                seen = cr.caller_identity(sts, job.name)
+            if seen.arn == arn:
+                return time.monotonic() - start
+            reason = f"the new key signs as {seen.arn}, not {arn}"
+        except (AuthenticationFailed, EndpointUnreachable) as exc:
+            reason = exc.message
+        elapsed = time.monotonic() - start
+        if elapsed + delay > wait:
+            _undo_new_key(job, f"AWS did not accept the new key within {wait:g} s ({reason})")
+        sleep(delay)
+        delay = min(delay * 2, MAX_DELAY)
+
+
+def _undo_new_key(job: _Rotation, reason: str) -> NoReturn:
+    """Delete the new key again (signed with the old one) and raise RotationFailed."""
+    assert job.new is not None
+    new_id = job.new.access_key_id
+    try:
+        with translating(job.profile):
+            client_with(job.manager, job.name, "iam", job.old).delete_access_key(
+                UserName=job.user, AccessKeyId=new_id
+            )
+    except SessmanError as exc:
+        raise RotationFailed(
+            f"rotation of profile {job.name!r} stopped: {reason}. State: both keys exist;"
+            f" the old key {job.old.access_key_id} is still stored and works, the new key"
+            f" {new_id} could not be deleted again ({exc.message})",
+            state="both keys exist",
+            hint=f"delete the unused new key, then rotate again: {job.delete_command(new_id)}",
+        ) from exc
+    raise RotationFailed(
+        f"rotation of profile {job.name!r} stopped: {reason}. State: unchanged; the new key"
+        f" {new_id} was deleted again and the old key {job.old.access_key_id} is still stored",
+        state="unchanged",
+        hint=f"try again later: sessman rotate {job.name}",
+    )
+
+
+def _store(job: _Rotation) -> None:
+    """Store the new secret for every sharing profile and write the new id into the file.
+
+    The file is written last; if that fails, the old secrets are put back,
+    so the stored secret always matches the file's key id.
+    """
+    assert job.new is not None
+    store = job.manager.store
+    previous: dict[str, str | None] = {}
+    try:
+        text = _new_text(job, job.new.access_key_id)
+        for n in job.sharing:
+            previous[n] = store.get(n)
+            store.put(n, job.new.secret_access_key)
+        save(job.manager.config.path, text)
+    except SessmanError as exc:
+        try:
+            for n, old in previous.items():
+                if old is not None:
+                    store.put(n, old)
+        except SessmanError:
+            pass  # the old key stays valid in AWS: the undo below says what is stored
+        _undo_new_key(job, f"the new key could not be stored ({exc.message})")
+
+
+def _retire_old_key(job: _Rotation) -> tuple[str, ...]:
+    """Deactivate, then delete, the old key signed with the new one; close old sessions."""
+    assert job.new is not None
+    iam = client_with(job.manager, job.name, "iam", job.new)
+    old_id, new_id = job.old.access_key_id, job.new.access_key_id
+    stored = f"the new key {new_id} is stored and written to {job.manager.config.path}"
+    try:
+        with translating(job.profile):
+            iam.update_access_key(UserName=job.user, AccessKeyId=old_id, Status="Inactive")
+    except SessmanError as exc:
+        raise RotationFailed(
+            f"rotation of profile {job.name!r} stopped: deactivating the old key failed"
+            f" ({exc.message}). State: both keys exist; {stored}, the old key {old_id} is"
+            " still active",
+            state="both keys exist",
+            hint=f"delete the old key: {job.delete_command(old_id)}",
+        ) from exc
+    try:
+        with translating(job.profile):
+            iam.delete_access_key(UserName=job.user, AccessKeyId=old_id)
+    except SessmanError as exc:
+        raise RotationFailed(
+            f"rotation of profile {job.name!r} stopped: deleting the old key failed"
+            f" ({exc.message}). State: old key inactive; {stored}, the old key {old_id} is"
+            " inactive but not deleted",
+            state="old key inactive",
+            hint=f"delete the old key: {job.delete_command(old_id)}",
+        ) from exc
+    doomed = _opened_with(job)
+    try:
+        return tuple(n for n in doomed if job.manager.close(n))
+    except SessmanError as exc:
+        raise RotationFailed(
+            f"rotation of profile {job.name!r}: the key was rotated but closing its sessions"
+            f" failed ({exc.message}). State: old key deleted; {stored}",
+            state="old key deleted",
+            hint=f"close them: sessman close {' '.join(doomed)}",
+        ) from exc
+
+
+def _opened_with(job: _Rotation) -> list[str]:
+    """The rotated profiles and every role whose source chain leads to one of them."""
+    manager = job.manager
+    out = []
+    for n in manager.names():
+        current: str | None = n
+        while current is not None:
+            if current in job.sharing:
+                out.append(n)
+                break
+            current = manager.profile(current).source_profile
+    return out

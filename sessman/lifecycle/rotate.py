@@ -11,6 +11,7 @@ the state the account is in and what to do next.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -19,13 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from sessman import credentials as cr
 from sessman.credentials import Keys, translating
-from sessman.errors import (
-    AuthenticationFailed,
-    EndpointUnreachable,
-    SecretNotFound,
-    SessmanError,
-    UsageError,
-)
+from sessman.errors import SecretNotFound, SessmanError, UsageError
 from sessman.profiles_text import read_text, replace_value, save
 
 from ._clients import client_with
@@ -165,7 +160,12 @@ def rotate(
             hint=f"check the user's keys in the IAM console (delete {new_id or 'the new key'})",
         )
     job.new = Keys(new_id, new_secret)
-    waited = _wait_for_new_key(job, identity.arn, wait, first_delay, sleep)
+    try:
+        waited = _wait_for_new_key(job, identity.arn, wait, first_delay, sleep)
+    except RotationFailed:
+        raise
+    except BaseException as exc:  # Ctrl-C or the unforeseen: never leave the new key behind
+        _undo_new_key(job, f"checking the new key failed ({_reason(exc)})")
     _store(job)
     closed = _retire_old_key(job)
     return RotationResult(
@@ -202,7 +202,7 @@ def _wait_for_new_key(
             if seen.arn == arn:
                 return time.monotonic() - start
             reason = f"the new key signs as {seen.arn}, not {arn}"
-        except (AuthenticationFailed, EndpointUnreachable) as exc:
+        except SessmanError as exc:  # not accepted yet, unreachable, throttled: try again
             reason = exc.message
         elapsed = time.monotonic() - start
         if elapsed + delay > wait:
@@ -220,11 +220,11 @@ def _undo_new_key(job: _Rotation, reason: str) -> NoReturn:
             client_with(job.manager, job.name, "iam", job.old).delete_access_key(
                 UserName=job.user, AccessKeyId=new_id
             )
-    except SessmanError as exc:
+    except Exception as exc:
         raise RotationFailed(
             f"rotation of profile {job.name!r} stopped: {reason}. State: both keys exist;"
             f" the old key {job.old.access_key_id} is still stored and works, the new key"
-            f" {new_id} could not be deleted again ({exc.message})",
+            f" {new_id} could not be deleted again ({_reason(exc)})",
             state="both keys exist",
             hint=f"delete the unused new key, then rotate again: {job.delete_command(new_id)}",
         ) from exc
@@ -251,14 +251,12 @@ def _store(job: _Rotation) -> None:
             previous[n] = store.get(n)
             store.put(n, job.new.secret_access_key)
         save(job.manager.config.path, text)
-    except SessmanError as exc:
-        try:
+    except Exception as exc:
+        with contextlib.suppress(Exception):  # the old key stays valid in AWS either way
             for n, old in previous.items():
                 if old is not None:
                     store.put(n, old)
-        except SessmanError:
-            pass  # the old key stays valid in AWS: the undo below says what is stored
-        _undo_new_key(job, f"the new key could not be stored ({exc.message})")
+        _undo_new_key(job, f"the new key could not be stored ({_reason(exc)})")
 
 
 def _retire_old_key(job: _Rotation) -> tuple[str, ...]:
@@ -270,10 +268,10 @@ def _retire_old_key(job: _Rotation) -> tuple[str, ...]:
     try:
         with translating(job.profile):
             iam.update_access_key(UserName=job.user, AccessKeyId=old_id, Status="Inactive")
-    except SessmanError as exc:
+    except Exception as exc:
         raise RotationFailed(
             f"rotation of profile {job.name!r} stopped: deactivating the old key failed"
-            f" ({exc.message}). State: both keys exist; {stored}, the old key {old_id} is"
+            f" ({_reason(exc)}). State: both keys exist; {stored}, the old key {old_id} is"
             " still active",
             state="both keys exist",
             hint=f"delete the old key: {job.delete_command(old_id)}",
@@ -281,10 +279,10 @@ def _retire_old_key(job: _Rotation) -> tuple[str, ...]:
     try:
         with translating(job.profile):
             iam.delete_access_key(UserName=job.user, AccessKeyId=old_id)
-    except SessmanError as exc:
+    except Exception as exc:
         raise RotationFailed(
             f"rotation of profile {job.name!r} stopped: deleting the old key failed"
-            f" ({exc.message}). State: old key inactive; {stored}, the old key {old_id} is"
+            f" ({_reason(exc)}). State: old key inactive; {stored}, the old key {old_id} is"
             " inactive but not deleted",
             state="old key inactive",
             hint=f"delete the old key: {job.delete_command(old_id)}",
@@ -292,13 +290,22 @@ def _retire_old_key(job: _Rotation) -> tuple[str, ...]:
     doomed = _opened_with(job)
     try:
         return tuple(n for n in doomed if job.manager.close(n))
-    except SessmanError as exc:
+    except Exception as exc:
         raise RotationFailed(
             f"rotation of profile {job.name!r}: the key was rotated but closing its sessions"
-            f" failed ({exc.message}). State: old key deleted; {stored}",
+            f" failed ({_reason(exc)}). State: old key deleted; {stored}",
             state="old key deleted",
             hint=f"close them: sessman close {' '.join(doomed)}",
         ) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, fit to show: sessman's own message, else only the kind of error."""
+    if isinstance(exc, SessmanError):
+        return exc.message
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return type(exc).__name__
 
 
 def _opened_with(job: _Rotation) -> list[str]:

@@ -98,13 +98,14 @@ def replace_profile(text: str, name: str, block: str, path: Path | None = None) 
     or a comment: comments above the next profile belong to that one.
     """
     node = _profiles_node(text, path)
-    entry = next(((k, v) for k, v in node.value if k.value == name), None)
-    if entry is None:
+    keys = [k for k, _ in node.value]
+    at = next((i for i, k in enumerate(keys) if k.value == name), None)
+    if at is None:
         raise ConfigError(f"no profile {name!r} to replace", path=str(path) if path else None)
-    key, value = entry
     lines = text.splitlines(keepends=True)
-    start = key.start_mark.line
-    end = _end_line(value)
+    start = keys[at].start_mark.line
+    # A block ends where the next profile's name is (its own end mark points there too).
+    end = keys[at + 1].start_mark.line if at + 1 < len(keys) else _end_line(node)
     while end > start + 1 and lines[end - 1].strip()[:1] in ("", "#"):
         end -= 1
     tail = "".join(lines[end:])

@@ -17,6 +17,7 @@ from infra import (  # noqa: F401
     hanging_endpoint,
     moto_auth_server,
     moto_server,
+    own_moto_server,
     secret_service,
 )
 

@@ -283,7 +283,7 @@ def _ou_tags(org: Any, account_id: str) -> list[str]:
 
 
 def _account_tags(org: Any, account_id: str) -> list[str]:
-    """``Key=Value`` (or ``Key`` when the value is empty) for each account tag."""
+    """``Key=Value`` (or ``Key`` when the value is empty) for each account tag, sorted."""
     out: list[str] = []
     for page in org.get_paginator("list_tags_for_resource").paginate(ResourceId=account_id):
         for tag in page.get("Tags", []):
@@ -291,7 +291,7 @@ def _account_tags(org: Any, account_id: str) -> list[str]:
             cleaned = _tag(f"{key}={value}" if value else key)
             if cleaned:
                 out.append(cleaned)
-    return out
+    return sorted(out)  # AWS's order may change between calls; the file should not
 
 
 def describe(result: GenerateResult) -> list[str]:

@@ -229,6 +229,19 @@ def test_the_new_key_is_waited_for_with_backoff(setup: Setup, iam: Any) -> None:
     assert setup.works(*setup.stored())
 
 
+def test_the_command_waits_for_the_new_key_too(setup: Setup, iam: Any) -> None:
+    reject_new_keys(setup.proxy, setup.user.key_id, times=2)  # real pauses: 0.5 s, then 1 s
+    result = setup.cli("rotate", "dev", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert (
+        setup.proxy.actions(key=data["new_access_key_id"], rejected=True)
+        == ["GetCallerIdentity"] * 2
+    )
+    assert data["waited_seconds"] >= 1.5
+    assert keys_of(iam, setup.user.name) == {data["new_access_key_id"]: "Active"}
+
+
 def test_a_new_key_that_never_works_is_deleted_again(setup: Setup, iam: Any) -> None:
     reject_new_keys(setup.proxy, setup.user.key_id, times=None)
     before = setup.path.read_text()

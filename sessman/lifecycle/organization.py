@@ -105,6 +105,12 @@ def generate_organization(
         )
     sources = set(tag_from)
     accounts = _accounts(manager, src, sources, page_size)
+    if not accounts:  # every organization lists its management account: something is off
+        raise SessmanError(
+            f"ListAccounts with profile {source!r} returned no ACTIVE account; nothing written",
+            hint="check that the profile belongs to the organization's management account"
+            " (or a delegated administrator)",
+        )
     marker = f"organization:{source}"
     path = manager.config.path
     text = read_text(path)

@@ -278,3 +278,17 @@ def test_bad_input_is_one_line_and_exit_2(files: Files) -> None:
     unknown = files.cli("generate", "organization", "nope", "--role", ROLE)
     assert unknown.exit_code == 2 and "no profile 'nope'" in unknown.stderr
     assert files.path.read_bytes() == before
+
+
+def test_a_source_without_a_secret_is_one_line_exit_1(files: Files) -> None:
+    before = files.path.read_bytes()
+    with SessionManager.load(files.path) as manager:
+        assert manager.store.delete("mgmt")
+    result = files.cli("generate", "organization", "mgmt", "--role", ROLE)
+    assert result.exit_code == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines == [
+        "sessman: error: no secret access key stored for profile 'mgmt'",
+        "hint: store one with: sessman secret set mgmt",
+    ]
+    assert files.path.read_bytes() == before

@@ -37,6 +37,7 @@ WAIT_SECONDS = 60.0
 FIRST_DELAY = 0.5
 MAX_DELAY = 8.0
 _KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
+_SECRET = re.compile(r"^[\x21-\x7e]{16,256}$")
 _USER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)$")
 
 
@@ -148,13 +149,17 @@ def rotate(
         raise SessmanError(
             f"IAM user {job.user!r} already has two access keys ({p.access_key_id} and"
             f" {others[0]}); AWS allows two, so there is no room for a new one. Nothing changed",
-            hint=f"delete the one you do not use ({others[0]}?) first: "
+            hint=f"if {others[0]} (the key sessman does not store) is unused, delete it first: "
             + job.delete_command(others[0]),
         )
     with translating(p):
         created = iam.create_access_key(UserName=job.user)["AccessKey"]
     new_id, new_secret = str(created.get("AccessKeyId", "")), created.get("SecretAccessKey")
-    if not _KEY_ID.match(new_id) or not isinstance(new_secret, str) or not new_secret.strip():
+    if (
+        not _KEY_ID.match(new_id)
+        or not isinstance(new_secret, str)
+        or not _SECRET.match(new_secret)
+    ):
         raise SessmanError(
             f"CreateAccessKey for IAM user {job.user!r} answered a malformed key; nothing stored",
             hint=f"check the user's keys in the IAM console (delete {new_id or 'the new key'})",

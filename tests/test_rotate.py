@@ -24,7 +24,7 @@ from infra import MotoAuthServer, MotoServer
 from typer.testing import CliRunner
 
 from sessman.cli.app import app
-from sessman.lifecycle.rotate import RotationFailed, rotate
+from sessman.lifecycle.rotate import RotationFailed, delete_other, rotate
 from sessman.manager import SessionManager
 
 _USERS = itertools.count(1)
@@ -198,7 +198,8 @@ def test_a_user_with_two_keys_is_refused_and_nothing_changes(setup: Setup, iam: 
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 2 and lines[0].startswith("sessman: error: "), lines
-    assert "already has two access keys" in lines[0] and other in lines[1]
+    assert "already has two access keys" in lines[0]
+    assert lines[1].endswith(f"sessman rotate dev --delete-other {other}")
     assert "CreateAccessKey" not in setup.proxy.actions()
     assert set(keys_of(iam, setup.user.name)) == {setup.user.key_id, other}
     assert setup.path.read_text() == before
@@ -255,6 +256,29 @@ def test_a_new_key_that_never_works_is_deleted_again(setup: Setup, iam: Any) -> 
     assert setup.stored() == (setup.user.key_id, setup.user.secret)
 
 
+def test_a_new_key_that_cannot_be_deleted_again_is_named(setup: Setup, iam: Any) -> None:
+    old = setup.user.key_id
+
+    def rule(action: str, key: str) -> Reject | None:
+        if action == "GetCallerIdentity" and key != old:
+            return REJECT_KEY
+        return DENIED if action == "DeleteAccessKey" else None
+
+    setup.proxy.rule = rule
+    with pytest.raises(RotationFailed) as caught:
+        rotate(setup.manager(), "dev", wait=0.2, first_delay=0.05)
+    assert caught.value.state == "both keys exist"
+    (new_id,) = set(keys_of(iam, setup.user.name)) - {old}
+    assert f"the new key {new_id} could not be deleted again" in caught.value.message
+    assert caught.value.hint is not None
+    assert caught.value.hint.endswith(f"sessman rotate dev --delete-other {new_id}")
+    assert setup.stored() == (old, setup.user.secret)  # the old key is still stored
+    setup.proxy.rule = None
+    result = delete_other(setup.manager(), "dev", new_id)
+    assert result.old_access_key_id == new_id
+    assert keys_of(iam, setup.user.name) == {old: "Active"}
+
+
 # -- a failure after CreateAccessKey: a working key stays stored -------------------------------
 
 
@@ -278,16 +302,20 @@ def test_a_failure_after_the_switch_names_the_state_and_the_next_step(
     lines = result.stderr.splitlines()
     assert len(lines) == 2 and lines[0].startswith("sessman: error: "), lines
     assert f"State: {state};" in lines[0] and "AccessDenied" in lines[0]
-    assert lines[1] == (
-        f"hint: delete the old key: aws iam delete-access-key --user-name {setup.user.name}"
-        f" --access-key-id {setup.user.key_id}"
-    )
+    assert lines[1] == f"hint: finish with: sessman rotate dev --delete-other {setup.user.key_id}"
     new_id, secret = setup.stored()
     assert keys_of(iam, setup.user.name) == {setup.user.key_id: old_status, new_id: "Active"}
     assert setup.works(new_id, secret)  # the stored key works
     assert secret not in result.stderr
     setup.proxy.rule = None
     assert setup.cli("whoami", "dev").exit_code == 0
+    # The hint's command finishes the rotation, signed with the stored (new) key.
+    finished = setup.cli("rotate", "dev", "--delete-other", setup.user.key_id, "--json")
+    assert finished.exit_code == 0, finished.stderr
+    assert json.loads(finished.stdout)["new_access_key_id"] == new_id
+    assert keys_of(iam, setup.user.name) == {new_id: "Active"}
+    assert not setup.works(setup.user.key_id, setup.user.secret)
+    assert setup.proxy.actions(key=new_id)[-2:] == ["UpdateAccessKey", "DeleteAccessKey"]
 
 
 def test_a_failure_before_the_switch_keeps_the_old_key(setup: Setup, iam: Any) -> None:
@@ -329,6 +357,21 @@ def test_refusals_are_one_line_with_the_documented_code(setup: Setup, iam: Any) 
     missing = setup.cli("rotate", "dev")
     assert missing.exit_code == 1 and "sessman secret set dev" in missing.stderr
     assert setup.proxy.actions() == []  # nothing reached AWS
+
+
+def test_delete_other_refuses_the_stored_key_and_strangers(setup: Setup, iam: Any) -> None:
+    for key_id, code, needle in (
+        (setup.user.key_id, 2, "is the key profile 'dev' uses"),
+        ("not-a-key", 2, "is not an access key id"),
+        ("AKIAEXAMPLENOTHERS00", 1, "is not an access key of IAM user"),
+    ):
+        result = setup.cli("rotate", "dev", "--delete-other", key_id)
+        assert result.exit_code == code, (key_id, result.stderr)
+        lines = result.stderr.splitlines()
+        assert lines[0].startswith("sessman: error: ") and needle in lines[0], lines
+        assert len(lines) <= 2
+    assert keys_of(iam, setup.user.name) == {setup.user.key_id: "Active"}
+    assert "DeleteAccessKey" not in setup.proxy.actions()
 
 
 def test_a_key_id_from_a_variable_is_refused_before_any_change(

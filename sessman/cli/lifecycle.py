@@ -32,16 +32,37 @@ class TagFrom(str, Enum):
 def rotate(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="A profile with access_key_id.")],
+    delete_other: Annotated[
+        str | None,
+        typer.Option(
+            "--delete-other",
+            metavar="KEY_ID",
+            help="Only deactivate and delete the IAM user's other key KEY_ID (signed with the"
+            " stored key): the last step of a rotation that stopped half-way.",
+            show_default=False,
+        ),
+    ] = None,
     json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Replace a profile's long-term access key with a new one, and delete the old key."""
-    from sessman.lifecycle.rotate import rotate as run
+    from sessman.lifecycle import rotate as rotation
 
     manager = load_manager(ctx, config)
-    result = run(manager, name)
+    if delete_other is not None:
+        result = rotation.delete_other(manager, name, delete_other)
+    else:
+        result = rotation.rotate(manager, name)
     if json_:
         emit_json(result.to_json())
+        return
+    if delete_other is not None:
+        emit_text(
+            f"Deleted access key {delete_other} of IAM user {result.user!r}; profile {name!r}"
+            f" keeps {result.new_access_key_id}."
+        )
+        if result.closed:
+            emit_text(f"Sessions closed: {', '.join(result.closed)}")
         return
     emit_text(
         f"Rotated the access key of IAM user {result.user!r} for profile {name!r}:"

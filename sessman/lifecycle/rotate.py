@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from sessman.config import Profile
     from sessman.manager import SessionManager
 
-__all__ = ["RotationFailed", "RotationResult", "rotate"]
+__all__ = ["RotationFailed", "RotationResult", "delete_other", "rotate"]
 
 #: How long to wait for AWS to accept a new key (real IAM: 10-15 s).
 WAIT_SECONDS = 60.0
@@ -88,10 +88,8 @@ class _Rotation:
     old: Keys
     sharing: list[str]
     user: str = ""
+    arn: str = ""
     new: Keys | None = field(default=None, repr=False)
-
-    def delete_command(self, key_id: str) -> str:
-        return f"aws iam delete-access-key --user-name {self.user} --access-key-id {key_id}"
 
 
 def rotate(
@@ -108,6 +106,55 @@ def rotate(
     too. ``manager`` keeps the configuration it loaded: load the file again
     to use the new key id.
     """
+    job = _start(manager, name)
+    p = job.profile
+    # Prove the file can take the new id before anything changes in AWS.
+    _new_text(job, "A" * 20)
+    iam = client_with(manager, name, "iam", job.old)
+    with translating(p):
+        keys = iam.list_access_keys(UserName=job.user)["AccessKeyMetadata"]
+    others = [str(k["AccessKeyId"]) for k in keys if k["AccessKeyId"] != p.access_key_id]
+    if others and len(keys) >= 2:
+        raise SessmanError(
+            f"IAM user {job.user!r} already has two access keys ({p.access_key_id} and"
+            f" {others[0]}); AWS allows two, so there is no room for a new one. Nothing changed",
+            hint=f"if {others[0]} (the key sessman does not store) is unused, delete it first:"
+            f" sessman rotate {name} --delete-other {others[0]}",
+        )
+    with translating(p):
+        created = iam.create_access_key(UserName=job.user)["AccessKey"]
+    new_id, new_secret = str(created.get("AccessKeyId", "")), created.get("SecretAccessKey")
+    if (
+        not _KEY_ID.match(new_id)
+        or not isinstance(new_secret, str)
+        or not _SECRET.match(new_secret)
+    ):
+        raise SessmanError(
+            f"CreateAccessKey for IAM user {job.user!r} answered a malformed key; nothing stored",
+            hint=f"check the user's keys in the IAM console (delete {new_id or 'the new key'})",
+        )
+    job.new = Keys(new_id, new_secret)
+    try:
+        waited = _wait_for_new_key(job, job.arn, wait, first_delay, sleep)
+    except RotationFailed:
+        raise
+    except BaseException as exc:  # Ctrl-C or the unforeseen: never leave the new key behind
+        _undo_new_key(job, f"checking the new key failed ({_reason(exc)})")
+    _store(job)
+    closed = _retire_old_key(job)
+    return RotationResult(
+        name=name,
+        user=job.user,
+        old_access_key_id=job.old.access_key_id,
+        new_access_key_id=new_id,
+        profiles=tuple(job.sharing),
+        closed=closed,
+        waited=waited,
+    )
+
+
+def _start(manager: SessionManager, name: str) -> _Rotation:
+    """Check the profile, read its secret and find the IAM user it signs as."""
     p = manager.profile(name)
     if p.kind != "keys" or p.access_key_id is None:
         raise UsageError(
@@ -129,9 +176,6 @@ def rotate(
         if manager.profile(n).kind == "keys" and manager.profile(n).access_key_id == p.access_key_id
     ]
     job = _Rotation(manager, name, p, Keys(p.access_key_id, secret), sharing)
-    # Prove the file can take the new id before anything changes in AWS.
-    _new_text(job, "A" * 20)
-    iam = client_with(manager, name, "iam", job.old)
     with translating(p):
         identity = cr.caller_identity(client_with(manager, name, "sts", job.old), name)
     match = _USER_ARN.match(identity.arn)
@@ -141,46 +185,43 @@ def rotate(
             " keys can be rotated here",
             hint="rotate root keys in the AWS console (and better, delete them)",
         )
-    job.user = match.group(1)
-    with translating(p):
-        keys = iam.list_access_keys(UserName=job.user)["AccessKeyMetadata"]
-    others = [str(k["AccessKeyId"]) for k in keys if k["AccessKeyId"] != p.access_key_id]
-    if others and len(keys) >= 2:
-        raise SessmanError(
-            f"IAM user {job.user!r} already has two access keys ({p.access_key_id} and"
-            f" {others[0]}); AWS allows two, so there is no room for a new one. Nothing changed",
-            hint=f"if {others[0]} (the key sessman does not store) is unused, delete it first: "
-            + job.delete_command(others[0]),
+    job.user, job.arn = match.group(1), identity.arn
+    return job
+
+
+def delete_other(manager: SessionManager, name: str, key_id: str) -> RotationResult:
+    """Deactivate and delete the IAM user's other key ``key_id``, signed with the stored key.
+
+    The last steps of a rotation that stopped half-way (the messages of
+    :class:`RotationFailed` name the command), or making room for one: the
+    key must belong to the same user and must not be the one sessman stores.
+    Sessions of the profile are closed afterwards, as after a rotation.
+    """
+    if not _KEY_ID.match(key_id):
+        raise UsageError(f"{key_id!r} is not an access key id")
+    job = _start(manager, name)
+    if key_id == job.old.access_key_id:
+        raise UsageError(
+            f"{key_id} is the key profile {name!r} uses; sessman deletes only the other key"
         )
-    with translating(p):
-        created = iam.create_access_key(UserName=job.user)["AccessKey"]
-    new_id, new_secret = str(created.get("AccessKeyId", "")), created.get("SecretAccessKey")
-    if (
-        not _KEY_ID.match(new_id)
-        or not isinstance(new_secret, str)
-        or not _SECRET.match(new_secret)
-    ):
+    with translating(job.profile):
+        listed = client_with(manager, name, "iam", job.old).list_access_keys(UserName=job.user)
+    if key_id not in {k["AccessKeyId"] for k in listed["AccessKeyMetadata"]}:
         raise SessmanError(
-            f"CreateAccessKey for IAM user {job.user!r} answered a malformed key; nothing stored",
-            hint=f"check the user's keys in the IAM console (delete {new_id or 'the new key'})",
+            f"{key_id} is not an access key of IAM user {job.user!r} (any more); nothing deleted"
         )
-    job.new = Keys(new_id, new_secret)
-    try:
-        waited = _wait_for_new_key(job, identity.arn, wait, first_delay, sleep)
-    except RotationFailed:
-        raise
-    except BaseException as exc:  # Ctrl-C or the unforeseen: never leave the new key behind
-        _undo_new_key(job, f"checking the new key failed ({_reason(exc)})")
-    _store(job)
-    closed = _retire_old_key(job)
+    # Retire it as a rotation retires its old key: the stored key signs.
+    retiring = _Rotation(manager, name, job.profile, Keys(key_id, "-"), job.sharing, job.user)
+    retiring.new = job.old
+    closed = _retire_old_key(retiring)
     return RotationResult(
         name=name,
         user=job.user,
-        old_access_key_id=job.old.access_key_id,
-        new_access_key_id=new_id,
-        profiles=tuple(sharing),
+        old_access_key_id=key_id,
+        new_access_key_id=job.old.access_key_id,
+        profiles=tuple(job.sharing),
         closed=closed,
-        waited=waited,
+        waited=0.0,
     )
 
 
@@ -231,7 +272,8 @@ def _undo_new_key(job: _Rotation, reason: str) -> NoReturn:
             f" the old key {job.old.access_key_id} is still stored and works, the new key"
             f" {new_id} could not be deleted again ({_reason(exc)})",
             state="both keys exist",
-            hint=f"delete the unused new key, then rotate again: {job.delete_command(new_id)}",
+            hint=f"delete the unused new key, then rotate again:"
+            f" sessman rotate {job.name} --delete-other {new_id}",
         ) from exc
     raise RotationFailed(
         f"rotation of profile {job.name!r} stopped: {reason}. State: unchanged; the new key"
@@ -279,7 +321,7 @@ def _retire_old_key(job: _Rotation) -> tuple[str, ...]:
             f" ({_reason(exc)}). State: both keys exist; {stored}, the old key {old_id} is"
             " still active",
             state="both keys exist",
-            hint=f"delete the old key: {job.delete_command(old_id)}",
+            hint=f"finish with: sessman rotate {job.name} --delete-other {old_id}",
         ) from exc
     try:
         with translating(job.profile):
@@ -290,7 +332,7 @@ def _retire_old_key(job: _Rotation) -> tuple[str, ...]:
             f" ({_reason(exc)}). State: old key inactive; {stored}, the old key {old_id} is"
             " inactive but not deleted",
             state="old key inactive",
-            hint=f"delete the old key: {job.delete_command(old_id)}",
+            hint=f"finish with: sessman rotate {job.name} --delete-other {old_id}",
         ) from exc
     doomed = _opened_with(job)
     try:

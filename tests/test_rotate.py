@@ -19,6 +19,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from clitools import all_bytes_under
 from faultproxy import FaultProxy, Reject, proxying
 from infra import MotoAuthServer, MotoServer
 from typer.testing import CliRunner
@@ -177,6 +178,9 @@ def test_rotate_leaves_only_the_new_key_stored_written_and_working(setup: Setup,
         "UpdateAccessKey",
         "DeleteAccessKey",
     ]
+    # Neither secret in any file sessman wrote (the keyring file is encrypted).
+    written = all_bytes_under(setup.path.parent)
+    assert secret.encode() not in written and setup.user.secret.encode() not in written
     whoami = setup.cli("whoami", "dev", "--json")
     assert whoami.exit_code == 0, whoami.stderr
     assert json.loads(whoami.stdout)["arn"] == setup.user.arn

@@ -283,3 +283,20 @@ def test_without_print_a_browser_is_opened(
         "stub-signin-token" not in proc.stdout + proc.stderr
     )  # the token went to the browser only
     assert "opened the console" in proc.stderr
+
+
+def test_a_role_behind_mfa_takes_the_code(tmp_path: Path, stub: Stub, proxy: FaultProxy) -> None:
+    console = Console(tmp_path, proxy.url)
+    document = yaml.safe_load(console.path.read_text())
+    document["profiles"]["dev"]["mfa_serial"] = "arn:aws:iam::123456789012:mfa/alice"
+    console.path.write_text(yaml.safe_dump(document, sort_keys=False))
+    asked = console.cli("console", "admin", "--print")
+    assert asked.exit_code == 2 and "--mfa-code" in asked.stderr and stub.requests == []
+    login = console.url("admin", "--mfa-code", "123456")
+    assert login["SigninToken"] == "stub-signin-token-1"
+    assert [a for a in proxy.actions() if a != "GetCallerIdentity"] == [
+        "GetSessionToken",
+        "AssumeRole",
+    ]
+    keys = console.cli("console", "dev", "--print", "--mfa-code", "123456")
+    assert keys.exit_code == 2 and "takes no MFA code" in keys.stderr

@@ -17,6 +17,11 @@ from sessman.errors import SessmanError
 from .app import ConfigOption, JsonOption, load_manager
 from .render import emit_json, emit_text
 
+MfaOption = Annotated[
+    str | None,
+    typer.Option("--mfa-code", help="Current code of the MFA device, if a session must be opened."),
+]
+
 generate_app = typer.Typer(
     help="Write profiles for many accounts into the profiles file.", no_args_is_help=True
 )
@@ -101,6 +106,7 @@ def organization(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would change; write nothing.")
     ] = False,
+    mfa_code: MfaOption = None,
     json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -116,6 +122,7 @@ def organization(
         tag_from=[t.value for t in tag_from or []],
         prune=prune,
         dry_run=dry_run,
+        mfa_code=mfa_code,
     )
     if json_:
         emit_json(result.to_json())
@@ -145,13 +152,14 @@ def console(
             show_default=False,
         ),
     ] = None,
+    mfa_code: MfaOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Open the AWS console signed in as a profile (federation sign-in)."""
     from sessman.lifecycle.console import signin_url
 
     manager = load_manager(ctx, config)
-    url = signin_url(manager, name, destination=destination, duration=duration)
+    url = signin_url(manager, name, destination=destination, duration=duration, mfa_code=mfa_code)
     if print_:
         emit_text(url)
         return

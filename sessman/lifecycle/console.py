@@ -84,12 +84,14 @@ def signin_url(
     *,
     destination: str | None = None,
     duration: int | None = None,
+    mfa_code: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> str:
     """The ``Action=login`` URL that opens the console as profile ``name``.
 
     The URL holds a sign-in token that works for 15 minutes: treat it as a
-    secret. ``duration`` is the console session's length (900..43200 s).
+    secret. ``duration`` is the console session's length (900..43200 s);
+    ``mfa_code`` is used when a role's session has to be opened first.
     """
     p = manager.profile(name)
     if duration is not None and not 900 <= duration <= 43200:
@@ -98,9 +100,15 @@ def signin_url(
     target = _destination(destination, p)
     query = {}
     if p.kind == "keys":
+        if mfa_code is not None:
+            raise UsageError(
+                f"profile {name!r} signs in through GetFederationToken, which takes no MFA code",
+                hint=f"sign in without --mfa-code: sessman console {name}",
+            )
         creds = _federation_token(manager, p, duration or p.session_duration)
     else:
-        creds = manager.credentials(name, min_ttl=min(MIN_TTL, p.session_duration // 2))
+        ttl = min(MIN_TTL, p.session_duration // 2)
+        creds = manager.credentials(name, min_ttl=ttl, mfa_code=mfa_code)
         if duration is not None:
             query["SessionDuration"] = str(duration)
     session = json.dumps(

@@ -93,8 +93,13 @@ def generate_organization(
     prune: bool = False,
     dry_run: bool = False,
     page_size: int | None = None,
+    mfa_code: str | None = None,
 ) -> GenerateResult:
-    """Add (or refresh) a role profile for every ACTIVE account; see the module docstring."""
+    """Add (or refresh) a role profile for every ACTIVE account; see the module docstring.
+
+    With ``mfa_code``, SOURCE's session is opened with it first (SOURCE or
+    its role asks for MFA), and ListAccounts runs on that session.
+    """
     src = manager.profile(source)
     if not _ROLE_NAME.match(role):
         raise UsageError(f"{role!r} is not an IAM role name (letters, digits and +=,.@_-)")
@@ -104,6 +109,8 @@ def generate_organization(
             " and '-', starting with a letter or digit"
         )
     sources = set(tag_from)
+    if mfa_code is not None:
+        manager.credentials(source, mfa_code=mfa_code)
     accounts = _accounts(manager, src, sources, page_size)
     if not accounts:  # every organization lists its management account: something is off
         raise SessmanError(

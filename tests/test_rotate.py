@@ -247,6 +247,26 @@ def test_the_command_waits_for_the_new_key_too(setup: Setup, iam: Any) -> None:
     assert keys_of(iam, setup.user.name) == {data["new_access_key_id"]: "Active"}
 
 
+def test_iam_calls_with_the_new_key_wait_for_iam_to_know_it(setup: Setup, iam: Any) -> None:
+    """STS may accept the new key before IAM does: IAM's "unknown key" is tried again."""
+    left = itertools.count()
+
+    def rule(action: str, key: str) -> Reject | None:
+        unknown = action == "UpdateAccessKey" and key != setup.user.key_id
+        return REJECT_KEY if unknown and next(left) < 2 else None
+
+    setup.proxy.rule = rule
+    pauses: list[float] = []
+    result = rotate(setup.manager(), "dev", first_delay=0.01, sleep=pauses.append)
+    assert pauses == [0.01, 0.02]
+    assert setup.proxy.actions(key=result.new_access_key_id) == [
+        "GetCallerIdentity",
+        *["UpdateAccessKey"] * 3,
+        "DeleteAccessKey",
+    ]
+    assert keys_of(iam, setup.user.name) == {result.new_access_key_id: "Active"}
+
+
 def test_a_new_key_that_never_works_is_deleted_again(setup: Setup, iam: Any) -> None:
     reject_new_keys(setup.proxy, setup.user.key_id, times=None)
     before = setup.path.read_text()

@@ -36,6 +36,9 @@ WAIT_SECONDS = 60.0
 #: First pause between tries; it doubles up to MAX_DELAY.
 FIRST_DELAY = 0.5
 MAX_DELAY = 8.0
+#: How long IAM calls signed with the new key are tried again while IAM does
+#: not know it yet (it may lag behind STS).
+NEW_KEY_GRACE = 20.0
 _KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
 _SECRET = re.compile(r"^[\x21-\x7e]{16,256}$")
 _USER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)$")
@@ -90,6 +93,8 @@ class _Rotation:
     user: str = ""
     arn: str = ""
     new: Keys | None = field(default=None, repr=False)
+    first_delay: float = FIRST_DELAY
+    sleep: Callable[[float], None] = time.sleep
 
 
 def rotate(
@@ -107,6 +112,7 @@ def rotate(
     to use the new key id.
     """
     job = _start(manager, name)
+    job.first_delay, job.sleep = first_delay, sleep
     p = job.profile
     # Prove the file can take the new id before anything changes in AWS.
     _new_text(job, "A" * 20)
@@ -313,8 +319,10 @@ def _retire_old_key(job: _Rotation) -> tuple[str, ...]:
     old_id, new_id = job.old.access_key_id, job.new.access_key_id
     stored = f"the new key {new_id} is stored and written to {job.manager.config.path}"
     try:
-        with translating(job.profile):
-            iam.update_access_key(UserName=job.user, AccessKeyId=old_id, Status="Inactive")
+        _patiently(
+            job,
+            lambda: iam.update_access_key(UserName=job.user, AccessKeyId=old_id, Status="Inactive"),
+        )
     except Exception as exc:
         raise RotationFailed(
             f"rotation of profile {job.name!r} stopped: deactivating the old key failed"
@@ -324,8 +332,7 @@ def _retire_old_key(job: _Rotation) -> tuple[str, ...]:
             hint=f"finish with: sessman rotate {job.name} --delete-other {old_id}",
         ) from exc
     try:
-        with translating(job.profile):
-            iam.delete_access_key(UserName=job.user, AccessKeyId=old_id)
+        _patiently(job, lambda: iam.delete_access_key(UserName=job.user, AccessKeyId=old_id))
     except Exception as exc:
         raise RotationFailed(
             f"rotation of profile {job.name!r} stopped: deleting the old key failed"
@@ -344,6 +351,34 @@ def _retire_old_key(job: _Rotation) -> tuple[str, ...]:
             state="old key deleted",
             hint=f"close them: sessman close {' '.join(doomed)}",
         ) from exc
+
+
+def _patiently(job: _Rotation, call: Callable[[], object]) -> None:
+    """Make an IAM call signed with the new key, again while IAM does not know the key yet.
+
+    STS may accept a new key a little before IAM does; only "unknown key"
+    answers are tried again (for up to NEW_KEY_GRACE seconds), never a denial.
+    """
+    start, delay = time.monotonic(), job.first_delay
+    while True:
+        try:
+            with translating(job.profile):
+                call()
+            return
+        except SessmanError as exc:
+            code = _code(exc.__cause__)
+            late = time.monotonic() - start + delay > NEW_KEY_GRACE
+            if code not in ("InvalidClientTokenId", "SignatureDoesNotMatch") or late:
+                raise
+        job.sleep(delay)
+        delay = min(delay * 2, MAX_DELAY)
+
+
+def _code(exc: BaseException | None) -> str:
+    """The AWS error code of a botocore ClientError, else ``""``."""
+    response = getattr(exc, "response", None)
+    error = response.get("Error", {}) if isinstance(response, dict) else {}
+    return str(error.get("Code", "")) if isinstance(error, dict) else ""
 
 
 def _reason(exc: BaseException) -> str:

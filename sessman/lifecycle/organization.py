@@ -247,6 +247,7 @@ def _accounts(
     org = manager.client(src.name, "organizations")
     paging = {"PageSize": page_size} if page_size else {}
     accounts: list[Account] = []
+    units: dict[str, tuple[str, str | None]] = {}
     with translating(src):
         for page in org.get_paginator("list_accounts").paginate(PaginationConfig=paging):
             for raw in page.get("Accounts", []):
@@ -255,7 +256,7 @@ def _accounts(
                     continue
                 tags: list[str] = []
                 if "ou" in sources:
-                    tags += _ou_tags(org, account.id)
+                    tags += _ou_tags(org, account.id, units)
                 if "tags" in sources:
                     tags += _account_tags(org, account.id)
                 accounts.append(Account(account.id, account.name, tuple(dict.fromkeys(tags))))
@@ -280,19 +281,35 @@ def _tag(text: str) -> str | None:
     return cleaned if cleaned and _TAG.match(cleaned) else None
 
 
-def _ou_tags(org: Any, account_id: str) -> list[str]:
-    """One tag per OU above the account: ``Eng``, ``Eng/Platform`` (root not included)."""
+def _ou_tags(org: Any, account_id: str, units: dict[str, tuple[str, str | None]]) -> list[str]:
+    """One tag per OU above the account: ``Eng``, ``Eng/Platform`` (root not included).
+
+    ``units`` remembers each OU's name and parent for the run, so a thousand
+    accounts in one OU cost a thousand ListParents, not three thousand calls.
+    """
     names: list[str] = []
-    child = account_id
+    parent: str | None = _parent_unit(org, account_id)
     for _ in range(10):  # Organizations nests OUs at most five deep
-        parents = org.list_parents(ChildId=child).get("Parents", [])
-        if not parents or parents[0].get("Type") != "ORGANIZATIONAL_UNIT":
+        if parent is None:
             break
-        child = str(parents[0]["Id"])
-        unit = org.describe_organizational_unit(OrganizationalUnitId=child)
-        names.insert(0, str(unit["OrganizationalUnit"].get("Name") or child))
+        if parent not in units:
+            unit = org.describe_organizational_unit(OrganizationalUnitId=parent)
+            units[parent] = (
+                str(unit["OrganizationalUnit"].get("Name") or parent),
+                _parent_unit(org, parent),
+            )
+        name, parent = units[parent]
+        names.insert(0, name)
     tags = [_tag("/".join(names[: i + 1])) for i in range(len(names))]
     return [t for t in tags if t]
+
+
+def _parent_unit(org: Any, child: str) -> str | None:
+    """The OU directly above ``child``, or None when that is the root."""
+    parents = org.list_parents(ChildId=child).get("Parents", [])
+    if not parents or parents[0].get("Type") != "ORGANIZATIONAL_UNIT":
+        return None
+    return str(parents[0]["Id"])
 
 
 def _account_tags(org: Any, account_id: str) -> list[str]:

@@ -257,6 +257,7 @@ def test_a_failing_signin_endpoint_is_one_line_exit_1(
     assert len(lines) <= 2
 
 
+@pytest.mark.slow
 def test_without_print_a_browser_is_opened(
     console: Console, stub: Stub, tmp_path: Path, moto_server: MotoServer
 ) -> None:
@@ -300,3 +301,31 @@ def test_a_role_behind_mfa_takes_the_code(tmp_path: Path, stub: Stub, proxy: Fau
     ]
     keys = console.cli("console", "dev", "--print", "--mfa-code", "123456")
     assert keys.exit_code == 2 and "takes no MFA code" in keys.stderr
+
+
+@pytest.mark.slow
+def test_without_a_browser_the_url_is_not_shown(
+    console: Console, stub: Stub, tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    browser = bin_dir / "failing-browser"
+    browser.write_text("#!/bin/sh\nexit 1\n")
+    browser.chmod(0o700)
+    env = {**os.environ, "BROWSER": str(browser), "PATH": str(bin_dir)}
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sessman", "--config", str(console.path), "console", "dev"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        "sessman: error: no web browser could be opened",
+        "hint: print the URL instead: sessman console dev --print",
+    ]

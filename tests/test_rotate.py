@@ -234,6 +234,7 @@ def test_the_new_key_is_waited_for_with_backoff(setup: Setup, iam: Any) -> None:
     assert setup.works(*setup.stored())
 
 
+@pytest.mark.slow
 def test_the_command_waits_for_the_new_key_too(setup: Setup, iam: Any) -> None:
     reject_new_keys(setup.proxy, setup.user.key_id, times=2)  # real pauses: 0.5 s, then 1 s
     result = setup.cli("rotate", "dev", "--json")

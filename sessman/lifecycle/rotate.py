@@ -141,7 +141,7 @@ def rotate(
         )
     job.new = Keys(new_id, new_secret)
     try:
-        waited = _wait_for_new_key(job, job.arn, wait, first_delay, sleep)
+        waited = _wait_for_new_key(job, wait)
     except RotationFailed:
         raise
     except BaseException as exc:  # Ctrl-C or the unforeseen: never leave the new key behind
@@ -239,27 +239,25 @@ def _new_text(job: _Rotation, key_id: str) -> str:
     return text
 
 
-def _wait_for_new_key(
-    job: _Rotation, arn: str, wait: float, first_delay: float, sleep: Callable[[float], None]
-) -> float:
+def _wait_for_new_key(job: _Rotation, wait: float) -> float:
     """GetCallerIdentity with the new key, with backoff, until it works or ``wait`` passes."""
     assert job.new is not None
     sts = client_with(job.manager, job.name, "sts", job.new)
     start = time.monotonic()
-    delay = first_delay
+    delay = job.first_delay
     while True:
         try:
             with translating(job.profile):
                 seen = cr.caller_identity(sts, job.name)
-            if seen.arn == arn:
+            if seen.arn == job.arn:
                 return time.monotonic() - start
-            reason = f"the new key signs as {seen.arn}, not {arn}"
+            reason = f"the new key signs as {seen.arn}, not {job.arn}"
         except SessmanError as exc:  # not accepted yet, unreachable, throttled: try again
             reason = exc.message
         elapsed = time.monotonic() - start
         if elapsed + delay > wait:
             _undo_new_key(job, f"AWS did not accept the new key within {wait:g} s ({reason})")
-        sleep(delay)
+        job.sleep(delay)
         delay = min(delay * 2, MAX_DELAY)
 
 

@@ -11,6 +11,7 @@ wrote is never touched, and a generated name it already holds moves aside to
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +22,10 @@ from sessman.config import parse_config
 from sessman.credentials import translating
 from sessman.errors import SessmanError, UsageError
 from sessman.profiles_text import (
-    insert_profiles,
+    edit_profiles,
     profile_indent,
+    profile_texts,
     read_text,
-    replace_profile,
     save,
     yaml_string,
 )
@@ -126,8 +127,10 @@ def generate_organization(
     by_account = {_account_of(p): n for n, p in ours.items()}
     result = GenerateResult(path=path, dry_run=dry_run, profiles={})
     indent = profile_indent(text, path)
+    current = profile_texts(text, path)
     taken = set(existing)
     new_blocks: list[str] = []
+    edits: dict[str, str] = {}
     for account in accounts:
         name = by_account.get(account.id) or _free_name(prefix, account, taken)
         if name is None:
@@ -146,15 +149,14 @@ def generate_organization(
         if name not in ours:
             result.added.append(name)
             new_blocks.append(block)
-        elif _same(text, name, block, path, existing[name]):
+        elif _same(current[name], block):
             result.unchanged.append(name)
         else:
             result.updated.append(name)
-            text = replace_profile(text, name, block, path)
+            edits[name] = block
     if prune:
-        text = _prune(text, path, manager, ours, set(result.profiles), result)
-    if new_blocks:
-        text = insert_profiles(text, new_blocks, path)
+        edits.update(_prune(manager, ours, set(result.profiles), result))
+    text = edit_profiles(text, edits, new_blocks, path)
     changed = result.added or result.updated or result.removed
     if dry_run or not changed:
         parse_config(text, path)
@@ -204,21 +206,26 @@ def _block(name: str, a: Account, role: str, src: Profile, marker: str, indent: 
     return "\n".join(lines) + "\n"
 
 
-def _same(text: str, name: str, block: str, path: Path, current: Profile) -> bool:
-    """Whether ``block`` says what profile ``name`` says now."""
-    trial = parse_config(replace_profile(text, name, block, path), path)
-    return trial.profiles[name] == current
+def _same(written: str, block: str) -> bool:
+    """Whether two profile texts say the same (comments and layout aside)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return bool(yaml.load(textwrap.dedent(written), loader) == yaml.load(block, loader))  # noqa: S506
+    except yaml.YAMLError:
+        return False
 
 
 def _prune(
-    text: str,
-    path: Path,
     manager: SessionManager,
     ours: Mapping[str, Profile],
     keep: set[str],
     result: GenerateResult,
-) -> str:
+) -> dict[str, str]:
+    """Removals (name -> ``""``) of generated profiles whose account is gone."""
     gone = [n for n in ours if n not in keep]
+    removals: dict[str, str] = {}
     for name in gone:
         users = [
             n
@@ -235,9 +242,9 @@ def _prune(
                 }
             )
             continue
-        text = replace_profile(text, name, "", path)
+        removals[name] = ""
         result.removed.append(name)
-    return text
+    return removals
 
 
 def _accounts(

@@ -61,7 +61,13 @@ def federation_endpoint(region: str, environ: Mapping[str, str] | None = None) -
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         raise refusal from None
-    if parts.scheme != "http" or not host.is_loopback or parts.username or parts.query:
+    if (
+        parts.scheme != "http"
+        or not host.is_loopback
+        or parts.username
+        or parts.query
+        or parts.fragment
+    ):
         raise refusal
     return override
 

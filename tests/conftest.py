@@ -17,6 +17,7 @@ from infra import (  # noqa: F401
     hanging_endpoint,
     moto_auth_server,
     moto_server,
+    own_moto_server,
     secret_service,
 )
 
@@ -56,7 +57,7 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 #: Fixtures that start a server or a daemon: a test that uses one (directly or
 #: through another fixture) is not a unit test, and ``make unit`` leaves it out.
 SERVER_FIXTURES = frozenset(
-    {"moto_server", "moto_auth_server", "hanging_endpoint", "secret_service"}
+    {"moto_server", "own_moto_server", "moto_auth_server", "hanging_endpoint", "secret_service"}
 )
 
 

@@ -165,6 +165,7 @@ def show_data(p: Profile) -> dict[str, Any]:
         "session_duration": p.session_duration,
         "tags": list(p.tags),
         "description": p.description,
+        "generated_by": p.generated_by,
     }
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "find_config",
     "load_config",
     "parse_config",
+    "parse_config_tracked",
     "read_profiles",
 ]
 
@@ -116,7 +117,7 @@ class Config:
 def find_config(path: str | os.PathLike[str] | None = None) -> Path:
     """Return the profiles file to use: ``path``, else the first candidate that exists."""
     if path is not None:
-        return Path(path).expanduser()
+        return Path(path).expanduser().absolute()
     candidates = config_candidates()
     for candidate in candidates:
         if candidate.is_file():
@@ -124,7 +125,7 @@ def find_config(path: str | os.PathLike[str] | None = None) -> Path:
     tried = ", ".join(str(c) for c in candidates)
     raise ConfigError(
         f"no profiles file found (tried {tried})",
-        hint="create one with: sessman init  (or pass --config PATH)",
+        hint="create one with: sessman init  (or pass --config PATH, or set SESSMAN_CONFIG)",
     )
 
 
@@ -158,6 +159,19 @@ def parse_config(data: bytes | str, path: Path, env: Mapping[str, str] | None = 
     return _Loader(path, os.environ if env is None else env).load(data)
 
 
+def parse_config_tracked(
+    data: bytes | str, path: Path, env: Mapping[str, str] | None = None
+) -> tuple[Config, frozenset[str]]:
+    """:func:`parse_config`, plus the names of the ``${VAR}`` it really expanded.
+
+    A cache of the result depends on exactly those variables (a reference in
+    a comment expands nothing, one in a merged value may expand once).
+    """
+    loader = _Loader(path, os.environ if env is None else env)
+    config = loader.load(data)
+    return config, frozenset(loader.expanded)
+
+
 def _did_you_mean(word: str, choices: Any) -> str | None:
     import difflib
 
@@ -171,6 +185,7 @@ class _Loader:
     def __init__(self, path: Path, env: Mapping[str, str]) -> None:
         self.path = path
         self.env = env
+        self.expanded: set[str] = set()
 
     def error(
         self,
@@ -306,6 +321,7 @@ class _Loader:
                     key=key,
                     hint=f"export {name}=... or write the value in the file",
                 )
+            self.expanded.add(name)
             return self.env[name]
 
         return _ENV_RE.sub(replace, value)

@@ -286,12 +286,21 @@ def _keyring_round_trip(manager: SessionManager) -> dict[str, Any]:
         result["backend"] = store.backend_name
         probe = "sessman-doctor:probe"
         store.put(probe, "probe")
-        result["ok"] = store.get(probe) == "probe" and store.delete(probe)
+        result["ok"] = _read_back(store, probe) == "probe" and store.delete(probe)
         if not result["ok"]:
             result["error"] = "a test value did not read back"
     except SessmanError as exc:
         result["error"] = exc.message
     return result
+
+
+def _read_back(store: Any, user: str) -> str | None:
+    """``user``'s secret as the backend itself returns it, not sessman's memory of it."""
+    from sessman.secrets import KeyringStore
+
+    if isinstance(store, KeyringStore):
+        return KeyringStore(store.service, store.backend).get(user)
+    return store.get(user)  # type: ignore[no-any-return]
 
 
 def _aws_config_profiles() -> set[str]:

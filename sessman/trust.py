@@ -52,6 +52,8 @@ class UnsafePath(SessmanError):
     def __init__(self, path: Path, problem: str, fix: str) -> None:
         super().__init__(f"{path}: {problem}; sessman will not use it (fix: {fix})", hint=fix)
         self.path = path
+        self.problem = problem
+        self.fix = fix
 
 
 def _uid() -> int:

@@ -60,11 +60,11 @@ def load_cached(
     directory = cache_dir / "config-cache"
     slot = hashlib.sha256(str(where).encode()).hexdigest()[:32]
     cached = directory / f"{slot}.json"
-    secret = _secret(directory)
-    found = _read(cached, secret, data, env, where)
+    found = _read(cached, _secret(directory, create=False), data, env, where)
     if found is not None:
         return found
     config, expanded = parse_config_tracked(data, where, env)
+    secret = _secret(directory, create=True)  # only once there is something to keep
     if secret is not None:
         names = sorted(expanded)
         body = {"key": _key(data, names, env), "env": names, "config": _to_json(config)}
@@ -90,12 +90,14 @@ def _mac(secret: bytes, payload: str) -> str:
     return hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()
 
 
-def _secret(directory: Path) -> bytes | None:
-    """The per-user HMAC key of the cache, made on first use; ``None`` if unusable."""
+def _secret(directory: Path, *, create: bool) -> bytes | None:
+    """The per-user HMAC key of the cache (made if ``create``); ``None`` if there is none."""
     path = directory / _KEY_FILE
+    if not create and not directory.exists():
+        return None
     try:
         raw = trust.read_private(path)
-        if raw is None:
+        if raw is None and create:
             trust.write_private(path, os.urandom(32).hex().encode())
             raw = trust.read_private(path)
     except OSError:

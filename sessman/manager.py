@@ -182,7 +182,7 @@ class SessionManager:
             if record is not None and session_user(p.name) in present:
                 expires = record.expires
                 session = "open" if record.remaining(now) > 0 else "expired"
-                if record.binding != fingerprint(self.config, p.name):
+                if session == "open" and record.binding != fingerprint(self.config, p.name):
                     session = "stale"  # opened for another definition: never used
             secret: Literal["stored", "missing"] | None = None
             if p.kind == "keys":

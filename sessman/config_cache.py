@@ -57,6 +57,7 @@ def load_cached(
     env = os.environ if env is None else env
     where = find_config(path)
     data = read_profiles(where)
+    trust.check_dir(cache_dir)  # the state dir itself: refused before anything is made in it
     directory = cache_dir / "config-cache"
     slot = hashlib.sha256(str(where).encode()).hexdigest()[:32]
     cached = directory / f"{slot}.json"

@@ -146,7 +146,11 @@ class Kdf:
     def to_json(self) -> dict[str, Any]:
         """The ``kdf`` object of the file."""
         names = ("memory_kib", "iterations", "lanes") if self.name == "argon2id" else "nrp"
-        return {"name": self.name, "salt": b64(self.salt), **dict(zip(names, self.params))}
+        return {
+            "name": self.name,
+            "salt": b64(self.salt),
+            **dict(zip(names, self.params, strict=True)),
+        }
 
     def derive(self, passphrase: str) -> bytes:
         """The AES key for ``passphrase``: derived once, then the process cache."""

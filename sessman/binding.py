@@ -49,5 +49,7 @@ def fingerprint(config: Config, name: str) -> str:
         p = config.profile(current)
         chain.append(_identity(p))
         current = p.source_profile
-    text = json.dumps(["sessman-binding", 1, config.keyring_service, str(config.path), chain], sort_keys=True)
+    text = json.dumps(
+        ["sessman-binding", 1, config.keyring_service, str(config.path), chain], sort_keys=True
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

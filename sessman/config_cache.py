@@ -83,7 +83,9 @@ def _key(data: bytes, names: list[str], env: Mapping[str, str]) -> str:
     digest = hashlib.sha256(__version__.encode() + b"\0" + hashlib.sha256(data).digest())
     for name in names:
         value = env.get(name)
-        digest.update(b"\0" + name.encode() + (b"=\1" + value.encode() if value is not None else b""))
+        digest.update(
+            b"\0" + name.encode() + (b"=\1" + value.encode() if value is not None else b"")
+        )
     return digest.hexdigest()
 
 

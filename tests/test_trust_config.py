@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,7 @@ def test_errors_name_the_profiles_file_by_absolute_path(tmp_path: Path) -> None:
     assert_one_error(result.stderr, str(tmp_path / "nowhere.yaml"))
 
 
-def _forge_old_style(config: Path, forged: dict[str, object]) -> None:
+def _forge_old_style(config: Path, forged: Mapping[str, object]) -> None:
     """What the review's attacker wrote: the key is computable from the file alone."""
     data = config.read_bytes()
     key = hashlib.sha256(__version__.encode() + b"\0" + data).hexdigest()

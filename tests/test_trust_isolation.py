@@ -58,8 +58,7 @@ def test_environment_endpoints_never_redirect_sessmans_calls(
     store_secret(config)
     aws_config = tmp_path / "aws-config"
     aws_config.write_text(
-        f"[default]\nendpoint_url = {hostile.url}\n"
-        f"[profile evil]\nendpoint_url = {hostile.url}\n"
+        f"[default]\nendpoint_url = {hostile.url}\n[profile evil]\nendpoint_url = {hostile.url}\n"
     )
     value = {
         "AWS_CONFIG_FILE": str(aws_config),

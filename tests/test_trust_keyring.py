@@ -11,6 +11,7 @@ scrypt N=2^14 was below today's minimum. Each test failed on that code.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -38,7 +39,7 @@ PROFILES = (
 class Forgetful(KeyringBackend):
     """A backend that says yes to everything and keeps nothing (for doctor's round trip)."""
 
-    priority = -1  # type: ignore[assignment]  # never chosen by keyring itself
+    priority = -1  # never chosen by keyring itself
 
     def get_password(self, service: str, username: str) -> str | None:
         return None
@@ -118,7 +119,12 @@ def test_doctor_reads_its_round_trip_back_from_the_backend(
 def _default_keyring(env: dict[str, str]) -> str:
     code = "import keyring; b = keyring.get_keyring(); print(type(b).__module__)"
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
@@ -239,7 +245,13 @@ def _version_1_file(path: Path, entries: dict[tuple[str, str], str]) -> None:
     doc: dict[str, object] = {
         "format": "sessman-keyring",
         "version": 1,
-        "kdf": {"name": "scrypt", "salt": base64.b64encode(salt).decode(), "n": 16384, "r": 8, "p": 1},
+        "kdf": {
+            "name": "scrypt",
+            "salt": base64.b64encode(salt).decode(),
+            "n": 16384,
+            "r": 8,
+            "p": 1,
+        },
         "check": seal(b"sessman-keyring passphrase check", ["sessman-keyring", 1, "check"]),
         "entries": {},
     }
@@ -276,8 +288,6 @@ def test_resolve_backend_never_imports_a_cached_module_outside_keyring(tmp_path:
     (state / "keyring-backend.json").write_text(
         json.dumps({"fingerprint": _fingerprint(), "backend": "antigravity.Keyring"})
     )
-    try:
+    with contextlib.suppress(Exception):  # a fresh resolution may find no keyring: not the point
         resolve_backend(state_dir=state)
-    except Exception:  # the fresh resolution may find no keyring here; not the point
-        pass
     assert "antigravity" not in sys.modules

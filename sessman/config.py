@@ -55,6 +55,8 @@ _MAX_BYTES = 16 * 1024 * 1024
 #: libyaml's C composer recurses once per nesting level and overflows the C
 #: stack (a segfault) somewhere past 20,000 levels; refuse far earlier.
 _MAX_DEPTH = 5000
+#: Keys of mappings visited while resolving merge keys, at most, per file.
+_MAX_VISITS = 100_000
 #: Values never quoted in messages: a secret pasted there must not be echoed.
 _UNQUOTED = frozenset({"access_key_id", "external_id"})
 
@@ -186,6 +188,8 @@ class _Loader:
         self.path = path
         self.env = env
         self.expanded: set[str] = set()
+        self.expanded_pairs: dict[int, dict[str, Any]] = {}
+        self.visits = 0
 
     def error(
         self,
@@ -260,7 +264,7 @@ class _Loader:
         if not isinstance(node, yaml.MappingNode):
             raise self.error(f"{what} must be a mapping", node, profile=profile)
         try:
-            return self.pairs(node, what, profile, frozenset())
+            return dict(self.pairs(node, what, profile, frozenset()))
         except RecursionError:
             raise self.error("merge keys (<<) nested too deeply", node, profile=profile) from None
 
@@ -269,6 +273,19 @@ class _Loader:
     ) -> dict[str, Any]:
         import yaml
 
+        # Each mapping is expanded once, whatever the number of aliases to it,
+        # and the nodes visited are budgeted: a few hundred bytes of nested
+        # merge keys must not take exponential time (SPEC section 1).
+        done = self.expanded_pairs.get(id(node))
+        if done is not None:
+            return done
+        self.visits += len(node.value)
+        if self.visits > _MAX_VISITS:
+            raise self.error(
+                f"merge keys (<<) and aliases expand to more than {_MAX_VISITS} keys",
+                node,
+                profile=profile,
+            )
         own: dict[str, Any] = {}
         merged: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -295,6 +312,7 @@ class _Loader:
             own[key] = (key_node, value_node)
         for key, pair in merged.items():
             own.setdefault(key, pair)
+        self.expanded_pairs[id(node)] = own
         return own
 
     def scalar(self, node: Any, *, profile: str | None, key: str) -> Any:
@@ -452,8 +470,9 @@ class _Loader:
         for item in node.value:
             tag = self.scalar(item, profile=profile, key="tags")
             if not isinstance(tag, str) or not _TAG_RE.fullmatch(tag):
+                written = item.value if isinstance(item, yaml.ScalarNode) else tag
                 raise self.error(
-                    f"invalid tag {tag!r}: use letters, digits and _.:/=+-",
+                    f"invalid tag {written!r}: use letters, digits and _.:/=+-",
                     item,
                     profile=profile,
                     key="tags",

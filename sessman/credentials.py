@@ -22,6 +22,7 @@ from .errors import (
     EndpointUnreachable,
     SessmanError,
 )
+from .shapes import check
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -114,10 +115,11 @@ class TemporaryCredentials:
             expires = datetime.fromisoformat(expires.replace("Z", "+00:00"))
         if expires.tzinfo is None:
             expires = expires.replace(tzinfo=timezone.utc)
+        source = "the STS endpoint"
         return cls(
-            data["AccessKeyId"],
-            data["SecretAccessKey"],
-            data["SessionToken"],
+            check("AccessKeyId", data["AccessKeyId"], source),
+            check("SecretAccessKey", data["SecretAccessKey"], source),
+            check("SessionToken", data["SessionToken"], source),
             expires.astimezone(timezone.utc),
         )
 
@@ -269,11 +271,12 @@ def assume_role(
 def caller_identity(sts: BaseClient, name: str) -> Identity:
     """GetCallerIdentity of the client's credentials."""
     response = sts.get_caller_identity()
+    source = f"the STS endpoint of profile {name!r}"
     return Identity(
         name=name,
-        account=str(response["Account"]),
-        arn=str(response["Arn"]),
-        user_id=str(response["UserId"]),
+        account=check("Account", response["Account"], source),
+        arn=check("Arn", response["Arn"], source),
+        user_id=check("UserId", response["UserId"], source),
     )
 
 

@@ -22,7 +22,7 @@ from .errors import (
     EndpointUnreachable,
     SessmanError,
 )
-from .shapes import check
+from .shapes import check, server_text
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -146,8 +146,8 @@ def translate(exc: BaseException, profile: Profile) -> BaseException:
         return exc
     if isinstance(exc, bx.ClientError):
         error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        message = " ".join(str(error.get("Message", "")).split())
+        code = server_text(error.get("Code", ""))
+        message = server_text(error.get("Message", ""))
         if code in AUTH_ERROR_CODES:
             return AuthenticationFailed(
                 f"profile {profile.name!r}: AWS rejected the credentials ({code}: {message})",

@@ -15,7 +15,7 @@ import re
 
 from .errors import SessmanError
 
-__all__ = ["MalformedValue", "check"]
+__all__ = ["MalformedValue", "check", "server_text"]
 
 _SHAPES: dict[str, re.Pattern[str]] = {
     "AccessKeyId": re.compile(r"[A-Z0-9]{16,128}"),
@@ -26,6 +26,11 @@ _SHAPES: dict[str, re.Pattern[str]] = {
     "UserId": re.compile(r"[!-~]{1,512}"),
     "region": re.compile(r"[a-z]{2}(-[a-z]+)+-\d+"),
 }
+
+
+#: Runs of base64 this long are keys or tokens (a secret key has 40 characters).
+_TOKENISH = re.compile(r"[A-Za-z0-9/+=]{40,}")
+_SERVER_TEXT_LIMIT = 300
 
 
 class MalformedValue(SessmanError):
@@ -44,3 +49,18 @@ def check(field: str, value: object, source: str) -> str:
         f"{source} gave a {field} that is not shaped like one; it was not stored or shown",
         hint="check that the endpoint is the one you meant (endpoint_url) or fix the file",
     )
+
+
+def server_text(text: object) -> str:
+    """A server's error text, fit to quote in a one-line message.
+
+    Whitespace collapsed, control characters replaced, anything shaped like
+    a secret key or a token masked (a hostile endpoint may echo the token it
+    was sent), and the length bounded.
+    """
+    line = " ".join(str(text).split())
+    line = "".join(ch if ch.isprintable() else "?" for ch in line)
+    line = _TOKENISH.sub("[…]", line)
+    if len(line) > _SERVER_TEXT_LIMIT:
+        line = line[:_SERVER_TEXT_LIMIT] + "…"
+    return line

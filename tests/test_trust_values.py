@@ -172,3 +172,49 @@ def test_merge_keys_are_expanded_once(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == 16
+
+
+class EchoingSts(ThreadingHTTPServer):
+    """An endpoint that refuses every call, echoing the request's signature line back."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Echo)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Echo(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        echoed = f"the token you sent was {FAKE_SECRET}\n{EVIL}"
+        payload = (
+            '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
+            f"<Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>{echoed}</Message>"
+            "</Error><RequestId>1</RequestId></ErrorResponse>"
+        ).encode()
+        self.send_response(403)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+def test_a_server_error_never_echoes_a_secret_or_a_second_line(tmp_path: Path) -> None:
+    with serving(EchoingSts()) as server:
+        config = tmp_path / "p.yaml"
+        config.write_text(
+            "keyring_service: echo\n"
+            f"defaults: {{region: us-east-1, endpoint_url: '{server.url}'}}\n"
+            "profiles:\n  dev: {access_key_id: AKIASHAPESEXAMPLE001}\n"
+        )
+        stored = cli("--config", str(config), "secret", "set", "dev", "--stdin", input=FAKE_SECRET)
+        assert stored.exit_code == 0, stored.stderr
+        result = cli("--config", str(config), "whoami", "dev")
+    assert result.exit_code == 1
+    line = assert_one_error(result.stderr, "InvalidClientTokenId", "the token you sent was")
+    assert FAKE_SECRET not in result.stderr
+    assert EVIL in line  # kept, but on the one error line, never a line of its own

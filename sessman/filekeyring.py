@@ -82,7 +82,8 @@ def _read(path: Path) -> kf.Document | None:
         raw = read_private(path)
     except UnsafePath as exc:
         raise FileKeyringError(
-            f"{path}: cannot read the sessman keyring file: {exc.problem} (fix: {exc.fix})",
+            f"{path}: cannot read the sessman keyring file ({exc.path}: {exc.problem};"
+            f" fix: {exc.fix})",
             path=path,
         ) from exc
     except OSError as exc:
@@ -348,7 +349,8 @@ class EncryptedFileKeyring(KeyringBackend):
             ) from exc
         except UnsafePath as exc:
             raise FileKeyringError(
-                f"{path}: cannot lock the sessman keyring file: {exc.problem} (fix: {exc.fix})",
+                f"{path}: cannot lock the sessman keyring file ({exc.path}: {exc.problem};"
+                f" fix: {exc.fix})",
                 path=path,
             ) from exc
         except OSError as exc:
@@ -365,8 +367,8 @@ class EncryptedFileKeyring(KeyringBackend):
             write_private(self.path, doc.to_bytes(key), mode=0o600)
         except UnsafePath as exc:
             raise FileKeyringError(
-                f"{self.path}: cannot write the sessman keyring file: {exc.problem};"
-                f" it was left as it was (fix: {exc.fix})",
+                f"{self.path}: cannot write the sessman keyring file ({exc.path}:"
+                f" {exc.problem}; fix: {exc.fix}); it was left as it was",
                 path=self.path,
             ) from exc
         except OSError as exc:

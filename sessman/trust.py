@@ -45,12 +45,12 @@ MAX_BYTES = 64 * 1024 * 1024
 class UnsafePath(SessmanError):
     """A file or directory of sessman's is not private to the current user.
 
-    The message names the path and the fix, so it survives being quoted by
-    other layers (the keyring translation keeps only the first line).
+    The message names the path, the hint the fix; ``problem`` and ``fix``
+    are kept apart for layers that quote them in messages of their own.
     """
 
     def __init__(self, path: Path, problem: str, fix: str) -> None:
-        super().__init__(f"{path}: {problem}; sessman will not use it (fix: {fix})", hint=fix)
+        super().__init__(f"{path}: {problem}; sessman will not use it", hint=fix)
         self.path = path
         self.problem = problem
         self.fix = fix
@@ -71,6 +71,8 @@ def _check_stat(path: Path, st: os.stat_result, what: str) -> None:
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         mode = stat.S_IMODE(st.st_mode)
         fix = f"chmod 700 {path}" if what == "directory" else f"chmod 600 {path}"
+        if st.st_mode & stat.S_ISVTX:  # a shared directory such as /tmp: not to be chmodded
+            fix = f"keep sessman's files in a private directory, not in {path}"
         raise UnsafePath(path, f"this {what} is writable by other users (mode {mode:04o})", fix)
 
 

@@ -87,8 +87,8 @@ def test_a_world_writable_state_dir_is_refused(tmp_path: Path) -> None:
     state_dir().chmod(0o777)
     result = cli("--config", str(config), "list")
     assert result.exit_code == 1
-    line = assert_one_error(result.stderr, str(state_dir()), "writable by other users")
-    assert f"chmod 700 {state_dir()}" in line
+    assert_one_error(result.stderr, str(state_dir()), "writable by other users")
+    assert f"hint: chmod 700 {state_dir()}" in result.stderr
     assert list(state_dir().iterdir()) == []  # nothing was written there
 
 

@@ -25,7 +25,12 @@ from clitools import assert_one_error, cli
 from conftest import FAKE_SECRET, PASSPHRASE
 from keyring.backend import KeyringBackend
 
-from sessman.filekeyring import EncryptedFileKeyring, KeyringFileDamaged, WrongPassphrase
+from sessman.filekeyring import (
+    EncryptedFileKeyring,
+    FileKeyringError,
+    KeyringFileDamaged,
+    WrongPassphrase,
+)
 from sessman.secrets import resolve_backend
 from sessman.state import SessionRecord, StateFile
 
@@ -291,3 +296,16 @@ def test_resolve_backend_never_imports_a_cached_module_outside_keyring(tmp_path:
     with contextlib.suppress(Exception):  # a fresh resolution may find no keyring: not the point
         resolve_backend(state_dir=state)
     assert "antigravity" not in sys.modules
+
+
+def test_a_keyring_file_in_a_shared_directory_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp
+    ring = EncryptedFileKeyring(shared / "ring.enc", passphrase=PASSPHRASE)
+    with pytest.raises(FileKeyringError, match="writable by other users") as info:
+        ring.set_password("s", "prod", FAKE_SECRET)
+    assert "private directory" in str(info.value)
+    assert list(shared.iterdir()) == []

@@ -57,7 +57,10 @@ def load_cached(
     env = os.environ if env is None else env
     where = find_config(path)
     data = read_profiles(where)
-    trust.check_dir(cache_dir)  # the state dir itself: refused before anything is made in it
+    try:  # the state dir itself: refused (UnsafePath) before anything is made in it
+        trust.check_dir(cache_dir)
+    except OSError:  # unusable (not a directory, ...): only a cache, so go without
+        return parse_config_tracked(data, where, env)[0]
     directory = cache_dir / "config-cache"
     slot = hashlib.sha256(str(where).encode()).hexdigest()[:32]
     cached = directory / f"{slot}.json"

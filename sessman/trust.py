@@ -19,6 +19,7 @@ handled here.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -77,13 +78,17 @@ def _check_stat(path: Path, st: os.stat_result, what: str) -> None:
 
 
 def check_dir(path: Path) -> None:
-    """Refuse a directory that is not ours or that others may write."""
+    """Refuse a directory that is not ours or that others may write.
+
+    A missing directory passes (it is made private when first written); a
+    path that is not a directory is an ``OSError`` like any unusable path.
+    """
     try:
         st = os.stat(path)
     except FileNotFoundError:
         return
     if not stat.S_ISDIR(st.st_mode):
-        raise UnsafePath(path, "this is not a directory", f"move it away: mv {path} {path}.old")
+        raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path))
     _check_stat(path, st, "directory")
 
 

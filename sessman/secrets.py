@@ -335,7 +335,10 @@ def _installed_backend(name: str) -> bool:
         return False
     allowed = module == FILE_KEYRING.rpartition(".")[0] or module.startswith("keyring.backends.")
     if not allowed:
-        allowed = any(module == ep.module for ep in entry_points(group="keyring.backends"))
+        allowed = any(
+            module == ep.module or module.startswith(ep.module + ".")
+            for ep in entry_points(group="keyring.backends")
+        )
     if not allowed or module in _NO_SECRETS_MODULES:
         return False
     try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import SessmanError
+from .errors import MalformedValue
 
 __all__ = ["MalformedValue", "check", "server_text"]
 
@@ -31,10 +31,6 @@ _SHAPES: dict[str, re.Pattern[str]] = {
 #: Runs of base64 this long are keys or tokens (a secret key has 40 characters).
 _TOKENISH = re.compile(r"[A-Za-z0-9/+=]{40,}")
 _SERVER_TEXT_LIMIT = 300
-
-
-class MalformedValue(SessmanError):
-    """A value from outside does not have the shape of what it claims to be."""
 
 
 def check(field: str, value: object, source: str) -> str:

@@ -25,7 +25,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import SessmanError
+from .errors import UnsafePath
 
 __all__ = [
     "UnsafePath",
@@ -41,20 +41,6 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 #: The biggest file of its own sessman reads (state, caches, keyring).
 MAX_BYTES = 64 * 1024 * 1024
-
-
-class UnsafePath(SessmanError):
-    """A file or directory of sessman's is not private to the current user.
-
-    The message names the path, the hint the fix; ``problem`` and ``fix``
-    are kept apart for layers that quote them in messages of their own.
-    """
-
-    def __init__(self, path: Path, problem: str, fix: str) -> None:
-        super().__init__(f"{path}: {problem}; sessman will not use it", hint=fix)
-        self.path = path
-        self.problem = problem
-        self.fix = fix
 
 
 def _uid() -> int:

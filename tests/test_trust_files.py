@@ -10,6 +10,7 @@ and state writes followed a symlink to overwrite whatever it named.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import stat
@@ -221,3 +222,17 @@ def test_a_real_second_user_cannot_plant_a_link_in_the_state_dir(
         assert victim.read_bytes() == VICTIM
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_doctor_names_an_unsafe_state_dir_as_such(tmp_path: Path) -> None:
+    config = profiles(tmp_path)
+    state_dir().mkdir()
+    state_dir().chmod(0o777)
+    result = cli("--config", str(config), "doctor", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert "writable by other users" in report["state_dir_error"]
+    assert f"chmod 700 {state_dir()}" in report["state_dir_error"]
+    text = cli("--config", str(config), "doctor")
+    assert text.exit_code == 1
+    assert f"state dir      {state_dir()}: FAILED" in text.stdout

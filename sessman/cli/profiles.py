@@ -214,6 +214,8 @@ def doctor(
         emit_json(report)
     else:
         _print_report(report)
+    if report.get("state_dir_error"):
+        raise typer.Exit(1)  # not private: nothing else is checked (SPEC 1)
     if not report["config"]["ok"]:
         raise typer.Exit(2)  # the profiles file is wrong, as for every command
     if not report["keyring"]["ok"] or any(p["problems"] for p in report["profiles"]):
@@ -244,8 +246,17 @@ def _diagnose(ctx: typer.Context, config: Path | None) -> dict[str, Any]:
         "profiles": [],
     }
     from sessman.config import Config, find_config
+    from sessman.errors import UnsafePath
     from sessman.manager import SessionManager
+    from sessman.trust import check_dir
 
+    try:
+        check_dir(state_dir())
+    except UnsafePath as exc:  # reported as what it is, not as a profiles file problem
+        report["state_dir_error"] = f"{exc.message} (fix: {exc.hint})"
+        return report
+    except OSError:
+        pass  # unusable in another way: the commands below say how
     try:
         report["config"]["path"] = str(find_config(config_path(ctx, config)))
         manager = load_manager(ctx, config)
@@ -334,6 +345,10 @@ def _print_report(report: dict[str, Any]) -> None:
     emit_text(f"profiles file  {cfg['path'] or '-'}: {mark(cfg['ok'])}")
     if cfg["error"]:
         emit_text(f"  {cfg['error']}")
+    if report.get("state_dir_error"):
+        emit_text(f"state dir      {report['state_dir']}: FAILED")
+        emit_text(f"  {report['state_dir_error']}")
+        return
     emit_text(f"state dir      {report['state_dir']}")
     ring = report["keyring"]
     if cfg["ok"]:

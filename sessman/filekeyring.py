@@ -137,8 +137,14 @@ class EncryptedFileKeyring(KeyringBackend):
 
     @properties.classproperty
     def priority(cls) -> float:
-        """Above fail.Keyring (0), below any real keyring; not viable without its file."""
-        if not os.environ.get(ENV_FILE) and not default_keyring_path().exists():
+        """Above fail.Keyring (0), below any real keyring; not viable unless chosen.
+
+        Chosen means: its file exists, ``$SESSMAN_KEYRING_FILE`` is set, or
+        ``$PYTHON_KEYRING_BACKEND`` names it. Otherwise installing sessman
+        would make it the keyring of every program on a machine without one.
+        """
+        named = os.environ.get("PYTHON_KEYRING_BACKEND") == f"{cls.__module__}.{cls.__name__}"
+        if not (named or os.environ.get(ENV_FILE) or default_keyring_path().exists()):
             raise RuntimeError(f"no sessman keyring file here and {ENV_FILE} is not set")
         return 0.1
 

@@ -275,6 +275,10 @@ def _is_failing(backend: KeyringBackend) -> bool:
 def _load(name: str, *, pinned: bool) -> KeyringBackend:
     import keyring.core
 
+    if name == FILE_KEYRING:  # named by the user: viable even before its file exists
+        from .filekeyring import EncryptedFileKeyring
+
+        return EncryptedFileKeyring()
     try:
         return keyring.core.load_keyring(name)
     except (ImportError, AttributeError, ValueError, TypeError) as exc:

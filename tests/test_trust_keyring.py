@@ -309,3 +309,25 @@ def test_a_keyring_file_in_a_shared_directory_is_refused(
         ring.set_password("s", "prod", FAKE_SECRET)
     assert "private directory" in str(info.value)
     assert list(shared.iterdir()) == []
+
+
+@pytest.mark.parametrize("how", ["variable", "pin"])
+def test_the_file_keyring_named_explicitly_works_before_its_file_exists(
+    clean_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    monkeypatch.delenv("SESSMAN_KEYRING_FILE")
+    config = tmp_path / "p.yaml"
+    if how == "pin":
+        monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
+        config.write_text(
+            PROFILES.replace(
+                "keyring_service: ktrust\n",
+                "keyring_service: ktrust\n"
+                "keyring_backend: sessman.filekeyring.EncryptedFileKeyring\n",
+            )
+        )
+    else:
+        config.write_text(PROFILES)
+    result = cli("--config", str(config), "secret", "set", "dev", "--stdin", input=FAKE_SECRET)
+    assert result.exit_code == 0, result.stderr
+    assert (clean_env / ".local" / "share" / "sessman" / "keyring.enc").is_file()

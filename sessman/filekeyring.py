@@ -72,6 +72,7 @@ ENV_PASSPHRASE = "SESSMAN_KEYRING_PASSPHRASE"
 """Environment variable holding the passphrase (else a prompt on a terminal)."""
 
 _LOCK_TIMEOUT_S = 30.0
+_CLASS_PATH = f"{__name__}.EncryptedFileKeyring"
 
 
 def _read(path: Path) -> kf.Document | None:
@@ -143,7 +144,7 @@ class EncryptedFileKeyring(KeyringBackend):
         ``$PYTHON_KEYRING_BACKEND`` names it. Otherwise installing sessman
         would make it the keyring of every program on a machine without one.
         """
-        named = os.environ.get("PYTHON_KEYRING_BACKEND") == f"{cls.__module__}.{cls.__name__}"
+        named = os.environ.get("PYTHON_KEYRING_BACKEND") == _CLASS_PATH
         if not (named or os.environ.get(ENV_FILE) or default_keyring_path().exists()):
             raise RuntimeError(f"no sessman keyring file here and {ENV_FILE} is not set")
         return 0.1

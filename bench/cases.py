@@ -132,7 +132,7 @@ def _keyring_text(counts: dict[str, Any]) -> str:
     calls = {k.removeprefix("calls."): v for k, v in counts.items() if k.startswith("calls.")}
     return (
         f"{counts['calls']} backend calls {calls}, {counts['file_reads']} file reads,"
-        f" {counts['scrypt']} scrypt key derivations ({counts['scrypt_ms']:.0f} ms,"
+        f" {counts['kdf']} Argon2id key derivations ({counts['kdf_ms']:.0f} ms,"
         " summed over threads)"
     )
 

@@ -4,7 +4,7 @@
 
 Wraps the public methods of sessman's encrypted file keyring (``get_password``,
 ``set_password``, ``delete_password``, ``usernames``), its one file read
-(``sessman.filekeyring._read``) and the scrypt key derivation with counters,
+(``sessman.filekeyring._read``) and the key derivation (Argon2id) with counters,
 runs ``sessman.cli.main(args)`` as the console script would, and writes the
 counts to ``COUNTS_JSON_PATH`` (stdout stays the command's own). Counting is
 thread-safe, so ``check`` with many workers shows how often each thread went
@@ -43,7 +43,7 @@ def counted(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def instrument() -> None:
-    import cryptography.hazmat.primitives.kdf.scrypt as scrypt_module
+    import cryptography.hazmat.primitives.kdf.argon2 as argon2_module
 
     import sessman.filekeyring as fk
 
@@ -52,19 +52,19 @@ def instrument() -> None:
         setattr(cls, method, counted(f"calls.{method}", getattr(cls, method)))
     fk._read = counted("file_reads", fk._read)
 
-    real = scrypt_module.Scrypt
+    real = argon2_module.Argon2id
 
-    class CountingScrypt:
-        """Stands in for cryptography's Scrypt (looked up on each derivation)."""
+    class CountingKdf:
+        """Stands in for cryptography's Argon2id (looked up on each derivation)."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self._real = real(*args, **kwargs)
 
         def derive(self, material: bytes) -> bytes:
-            key: bytes = counted("scrypt", self._real.derive)(material)
+            key: bytes = counted("kdf", self._real.derive)(material)
             return key
 
-    scrypt_module.Scrypt = CountingScrypt  # type: ignore[assignment]
+    argon2_module.Argon2id = CountingKdf  # type: ignore[assignment]
 
 
 def main(argv: list[str]) -> None:
@@ -81,8 +81,8 @@ def main(argv: list[str]) -> None:
     result = {
         "calls": calls,
         "file_reads": COUNTS["file_reads"],
-        "scrypt": COUNTS["scrypt"],
-        "scrypt_ms": round(SECONDS.get("scrypt", 0.0) * 1000, 1),
+        "kdf": COUNTS["kdf"],
+        "kdf_ms": round(SECONDS.get("kdf", 0.0) * 1000, 1),
         **{k: v for k, v in COUNTS.items() if k.startswith("calls.")},
     }
     with open(out, "w", encoding="utf-8") as fh:

@@ -12,7 +12,14 @@ from pathlib import Path
 __all__ = ["write_atomic"]
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, overwrite: bool = True) -> None:
+def write_atomic(
+    path: Path,
+    data: bytes,
+    *,
+    mode: int = 0o600,
+    overwrite: bool = True,
+    follow_symlinks: bool = True,
+) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file.
 
     The data goes to a temporary file in the same directory, is fsynced, gets

@@ -58,11 +58,28 @@ def _handlers() -> Any:
         return _HANDLERS[1]
 
 
+#: botocore config variables fixed in sessman's own sessions, whatever the
+#: environment says (public ``Session.set_config_variable`` names).
+_ISOLATED: dict[str, object] = {
+    "profile": None,
+    "config_file": os.devnull,
+    "credentials_file": os.devnull,
+    "ignore_configured_endpoint_urls": True,
+    "use_fips_endpoint": False,
+    "use_dualstack_endpoint": False,
+}
+
+
 def core_session(aws_profile: str | None = None) -> Any:
     """A botocore session on the shared loader, for ``aws_profile`` or for none.
 
-    With no AWS profile, ``AWS_PROFILE`` in the environment is ignored:
-    sessman's sessions get their credentials and settings from sessman.
+    With no AWS profile the session is isolated from the environment (SPEC
+    section 4): ``AWS_PROFILE``, ``AWS_CONFIG_FILE``, the shared credentials
+    file and every configured endpoint (``AWS_ENDPOINT_URL``,
+    ``AWS_ENDPOINT_URL_<SERVICE>``, ``endpoint_url`` in ~/.aws/config) are
+    ignored: sessman's sessions get their credentials, settings and endpoint
+    from the profiles file alone. An ``aws_profile`` profile keeps botocore's
+    own resolution, which is its whole point.
     """
     import botocore.session
 
@@ -75,6 +92,8 @@ def core_session(aws_profile: str | None = None) -> Any:
     )
     if aws_profile is None:
         core.get_component("config_store").set_config_variable("profile", None)
+        for name, value in _ISOLATED.items():
+            core.set_config_variable(name, value)
     core.register_component("data_loader", shared_loader())
     return core
 

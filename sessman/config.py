@@ -29,6 +29,7 @@ __all__ = [
     "find_config",
     "load_config",
     "parse_config",
+    "parse_config_tracked",
     "read_profiles",
 ]
 
@@ -54,6 +55,8 @@ _MAX_BYTES = 16 * 1024 * 1024
 #: libyaml's C composer recurses once per nesting level and overflows the C
 #: stack (a segfault) somewhere past 20,000 levels; refuse far earlier.
 _MAX_DEPTH = 5000
+#: Keys of mappings visited while resolving merge keys, at most, per file.
+_MAX_VISITS = 100_000
 #: Values never quoted in messages: a secret pasted there must not be echoed.
 _UNQUOTED = frozenset({"access_key_id", "external_id"})
 
@@ -117,7 +120,7 @@ class Config:
 def find_config(path: str | os.PathLike[str] | None = None) -> Path:
     """Return the profiles file to use: ``path``, else the first candidate that exists."""
     if path is not None:
-        return Path(path).expanduser()
+        return Path(path).expanduser().absolute()
     candidates = config_candidates()
     for candidate in candidates:
         if candidate.is_file():
@@ -125,7 +128,7 @@ def find_config(path: str | os.PathLike[str] | None = None) -> Path:
     tried = ", ".join(str(c) for c in candidates)
     raise ConfigError(
         f"no profiles file found (tried {tried})",
-        hint="create one with: sessman init  (or pass --config PATH)",
+        hint="create one with: sessman init  (or pass --config PATH, or set SESSMAN_CONFIG)",
     )
 
 
@@ -159,6 +162,19 @@ def parse_config(data: bytes | str, path: Path, env: Mapping[str, str] | None = 
     return _Loader(path, os.environ if env is None else env).load(data)
 
 
+def parse_config_tracked(
+    data: bytes | str, path: Path, env: Mapping[str, str] | None = None
+) -> tuple[Config, frozenset[str]]:
+    """:func:`parse_config`, plus the names of the ``${VAR}`` it really expanded.
+
+    A cache of the result depends on exactly those variables (a reference in
+    a comment expands nothing, one in a merged value may expand once).
+    """
+    loader = _Loader(path, os.environ if env is None else env)
+    config = loader.load(data)
+    return config, frozenset(loader.expanded)
+
+
 def _did_you_mean(word: str, choices: Any) -> str | None:
     import difflib
 
@@ -172,6 +188,9 @@ class _Loader:
     def __init__(self, path: Path, env: Mapping[str, str]) -> None:
         self.path = path
         self.env = env
+        self.expanded: set[str] = set()
+        self.expanded_pairs: dict[int, dict[str, Any]] = {}
+        self.visits = 0
 
     def error(
         self,
@@ -246,7 +265,7 @@ class _Loader:
         if not isinstance(node, yaml.MappingNode):
             raise self.error(f"{what} must be a mapping", node, profile=profile)
         try:
-            return self.pairs(node, what, profile, frozenset())
+            return dict(self.pairs(node, what, profile, frozenset()))
         except RecursionError:
             raise self.error("merge keys (<<) nested too deeply", node, profile=profile) from None
 
@@ -255,6 +274,19 @@ class _Loader:
     ) -> dict[str, Any]:
         import yaml
 
+        # Each mapping is expanded once, whatever the number of aliases to it,
+        # and the nodes visited are budgeted: a few hundred bytes of nested
+        # merge keys must not take exponential time (SPEC section 1).
+        done = self.expanded_pairs.get(id(node))
+        if done is not None:
+            return done
+        self.visits += len(node.value)
+        if self.visits > _MAX_VISITS:
+            raise self.error(
+                f"merge keys (<<) and aliases expand to more than {_MAX_VISITS} keys",
+                node,
+                profile=profile,
+            )
         own: dict[str, Any] = {}
         merged: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -281,6 +313,7 @@ class _Loader:
             own[key] = (key_node, value_node)
         for key, pair in merged.items():
             own.setdefault(key, pair)
+        self.expanded_pairs[id(node)] = own
         return own
 
     def scalar(self, node: Any, *, profile: str | None, key: str) -> Any:
@@ -307,6 +340,7 @@ class _Loader:
                     key=key,
                     hint=f"export {name}=... or write the value in the file",
                 )
+            self.expanded.add(name)
             return self.env[name]
 
         return _ENV_RE.sub(replace, value)
@@ -437,8 +471,9 @@ class _Loader:
         for item in node.value:
             tag = self.scalar(item, profile=profile, key="tags")
             if not isinstance(tag, str) or not _TAG_RE.fullmatch(tag):
+                written = item.value if isinstance(item, yaml.ScalarNode) else tag
                 raise self.error(
-                    f"invalid tag {tag!r}: use letters, digits and _.:/=+-",
+                    f"invalid tag {written!r}: use letters, digits and _.:/=+-",
                     item,
                     profile=profile,
                     key="tags",

@@ -3,31 +3,49 @@
 ``sessman credential-process`` runs every time an SDK wants credentials;
 importing PyYAML and validating every profile would be most of its cost.
 The validated :class:`~sessman.config.Config` is kept as JSON in the state
-directory, keyed by a hash of the file's bytes, the values of the
-environment variables it references and sessman's version, so any change
-to any of them parses the file again. The cache holds nothing the profiles
-file does not (no secrets); a damaged or unwritable cache is ignored.
+directory. A cache is an optimisation, never a source of truth (SPEC
+section 1), so an entry is used only when all of these hold:
+
+- its key matches: sessman's version, the SHA-256 of the file's bytes, and
+  the names and values of the ``${VAR}`` the loader really expanded (not a
+  regex over the bytes);
+- its HMAC matches, under a random per-user key kept (0600) beside it: a
+  key anyone who can read the profiles file can compute is no protection,
+  so an entry forged without that key is ignored;
+- every value passes the same checks the loader applies (patterns, ranges,
+  one credential source, known source profiles) and the file's path is the
+  one asked for.
+
+Anything else (a damaged, forged or foreign entry) falls back to parsing the
+file. The cache holds nothing the profiles file does not (no secrets).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import asdict
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ._atomic import write_atomic
-from .config import Config, Profile, Retries, find_config, parse_config, read_profiles
+from . import fileformat as fmt
+from . import trust
+from .config import Config, Profile, Retries, find_config, parse_config_tracked, read_profiles
 
 __all__ = ["load_cached"]
 
-_ENV_REF = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_KEY_FILE = "cache.key"
+_PROFILE_FIELDS = {f.name for f in fields(Profile)}
+_REQUIRED = {f.name for f in fields(Profile) if f.default is MISSING}
+_SPECS = {f.name: f for f in fmt.PROFILE_FIELDS}
+_KINDS = {"keys": "access_key_id", "role": "role_arn", "aws-profile": "aws_profile"}
 
 
 def load_cached(
@@ -36,51 +54,185 @@ def load_cached(
     env: Mapping[str, str] | None = None,
 ) -> Config:
     """Like :func:`~sessman.config.load_config`, through the cache in ``cache_dir``."""
-    from . import __version__
-
     env = os.environ if env is None else env
     where = find_config(path)
     data = read_profiles(where)
-    digest = hashlib.sha256(__version__.encode() + b"\0" + data)
-    for name in sorted(set(_ENV_REF.findall(data))):
-        value = env.get(name.decode())
-        digest.update(b"\0" + name + b"=" + (b"\1" + value.encode() if value is not None else b""))
-    key = digest.hexdigest()
-    slot = hashlib.sha256(str(where.resolve()).encode()).hexdigest()[:32]
-    cached = cache_dir / "config-cache" / f"{slot}.json"
-    found = _read(cached, key, where)
+    try:  # the state dir itself: refused (UnsafePath) before anything is made in it
+        trust.check_dir(cache_dir)
+    except OSError:  # unusable (not a directory, ...): only a cache, so go without
+        return parse_config_tracked(data, where, env)[0]
+    directory = cache_dir / "config-cache"
+    slot = hashlib.sha256(str(where).encode()).hexdigest()[:32]
+    cached = directory / f"{slot}.json"
+    found = _read(cached, _secret(directory, create=False), data, env, where)
     if found is not None:
         return found
-    config = parse_config(data, where, env)
-    payload = {"key": key, "config": _to_json(config)}
-    with suppress(OSError):
-        write_atomic(cached, json.dumps(payload).encode())
+    config, expanded = parse_config_tracked(data, where, env)
+    secret = _secret(directory, create=True)  # only once there is something to keep
+    if secret is not None:
+        names = sorted(expanded)
+        body = {"key": _key(data, names, env), "env": names, "config": _to_json(config)}
+        payload = json.dumps(body, sort_keys=True)
+        entry = {"mac": _mac(secret, payload), "body": payload}
+        with suppress(OSError):
+            trust.write_private(cached, json.dumps(entry).encode())
     return config
+
+
+def _key(data: bytes, names: list[str], env: Mapping[str, str]) -> str:
+    """What the entry depends on: version, file bytes, expanded variables."""
+    from . import __version__
+
+    digest = hashlib.sha256(__version__.encode() + b"\0" + hashlib.sha256(data).digest())
+    for name in names:
+        value = env.get(name)
+        digest.update(
+            b"\0" + name.encode() + (b"=\1" + value.encode() if value is not None else b"")
+        )
+    return digest.hexdigest()
+
+
+def _mac(secret: bytes, payload: str) -> str:
+    return hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()
+
+
+def _secret(directory: Path, *, create: bool) -> bytes | None:
+    """The per-user HMAC key of the cache (made if ``create``); ``None`` if there is none."""
+    path = directory / _KEY_FILE
+    if not create and not directory.exists():
+        return None
+    try:
+        raw = trust.read_private(path)
+        if raw is None and create:
+            trust.write_private(path, os.urandom(32).hex().encode())
+            raw = trust.read_private(path)
+    except OSError:
+        return None
+    return bytes.fromhex(raw.decode()) if raw and len(raw) == 64 else None
 
 
 def _to_json(config: Config) -> dict[str, Any]:
     return {
+        "path": str(config.path),
         "keyring_service": config.keyring_service,
         "keyring_backend": config.keyring_backend,
         "profiles": [asdict(p) for p in config.profiles.values()],
     }
 
 
-def _read(cached: Path, key: str, where: Path) -> Config | None:
-    try:
-        payload = json.loads(cached.read_bytes())
-        if payload["key"] != key:
-            return None
-        data = payload["config"]
-        profiles = {}
-        for raw in data["profiles"]:
-            fields = {**raw, "retries": Retries(**raw["retries"]), "tags": tuple(raw["tags"])}
-            profiles[raw["name"]] = Profile(**fields)
-        return Config(
-            path=where,
-            keyring_service=data["keyring_service"],
-            keyring_backend=data["keyring_backend"],
-            profiles=MappingProxyType(profiles),
-        )
-    except (OSError, ValueError, KeyError, TypeError):
+def _read(
+    cached: Path, secret: bytes | None, data: bytes, env: Mapping[str, str], where: Path
+) -> Config | None:
+    if secret is None:
         return None
+    try:
+        raw = trust.read_private(cached)
+        if raw is None:
+            return None
+        entry = json.loads(raw)
+        payload = entry["body"]
+        if not isinstance(payload, str) or not hmac.compare_digest(
+            str(entry["mac"]), _mac(secret, payload)
+        ):
+            return None
+        body = json.loads(payload)
+        names = body["env"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            return None
+        if body["key"] != _key(data, names, env):
+            return None
+        return _config(body["config"], where)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _config(data: dict[str, Any], where: Path) -> Config | None:
+    """The cached Config, re-checked as the loader checks it; ``None`` on any doubt."""
+    if data["path"] != str(where):
+        return None
+    service, backend = data["keyring_service"], data["keyring_backend"]
+    top = {f.name: f for f in fmt.TOP_FIELDS}
+    if not _ok(top["keyring_service"], service) or not (
+        backend is None or _ok(top["keyring_backend"], backend)
+    ):
+        return None
+    profiles: dict[str, Profile] = {}
+    for raw in data["profiles"]:
+        if set(raw) != _PROFILE_FIELDS:
+            return None
+        retries = raw["retries"]
+        if set(retries) != {"mode", "max_attempts"} or not _ok(_SPECS["retries"], retries):
+            return None
+        tags = raw["tags"]
+        if not isinstance(tags, list) or not all(_ok(_SPECS["tags"], t) for t in tags):
+            return None
+        profile = Profile(**{**raw, "retries": Retries(**retries), "tags": tuple(tags)})
+        if not _profile_ok(profile) or profile.name in profiles:
+            return None
+        profiles[profile.name] = profile
+    for p in profiles.values():
+        if p.source_profile is not None and p.source_profile not in profiles:
+            return None
+    if not profiles:
+        return None
+    return Config(
+        path=where,
+        keyring_service=service,
+        keyring_backend=backend,
+        profiles=MappingProxyType(profiles),
+    )
+
+
+def _profile_ok(p: Profile) -> bool:
+    if not isinstance(p.name, str) or not re.fullmatch(fmt.PROFILE_NAME_PATTERN, p.name):
+        return False
+    source = _KINDS.get(p.kind)
+    if source is None or any(
+        (getattr(p, s) is not None) != (s == source) for s in fmt.CREDENTIAL_SOURCES
+    ):
+        return False
+    if (p.kind == "role") != (p.source_profile is not None):
+        return False
+    for name in _PROFILE_FIELDS - {"name", "kind", "retries", "tags"}:
+        value = getattr(p, name)
+        if value is None:
+            if name in _REQUIRED:
+                return False
+            continue
+        spec = _SPECS.get(name)
+        if spec is None or not _ok(spec, value):
+            return False
+    return True
+
+
+def _ok(spec: fmt.Field, value: Any) -> bool:
+    """Whether ``value`` passes the loader's check for ``spec`` (SPEC section 2)."""
+    if spec.kind == "tags":
+        return isinstance(value, str) and re.fullmatch(fmt.TAG_PATTERN, value) is not None
+    if spec.kind == "retries":
+        attempts = value.get("max_attempts")
+        return (
+            value.get("mode") in fmt.RETRY_MODES
+            and isinstance(attempts, int)
+            and not isinstance(attempts, bool)
+            and 1 <= attempts <= 20
+        )
+    if spec.kind == "string":
+        return (
+            isinstance(value, str)
+            and bool(value)
+            and (spec.pattern is None or re.fullmatch(spec.pattern, value) is not None)
+        )
+    if spec.kind in ("number", "integer"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if spec.kind == "integer" and not isinstance(value, int):
+            return False
+        if not math.isfinite(value):
+            return False
+        if spec.exclusive_minimum is not None and value <= spec.exclusive_minimum:
+            return False
+        if spec.minimum is not None and value < spec.minimum:
+            return False
+        return spec.maximum is None or value <= spec.maximum
+    return False

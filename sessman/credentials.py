@@ -22,6 +22,7 @@ from .errors import (
     EndpointUnreachable,
     SessmanError,
 )
+from .shapes import check, server_text
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -114,10 +115,11 @@ class TemporaryCredentials:
             expires = datetime.fromisoformat(expires.replace("Z", "+00:00"))
         if expires.tzinfo is None:
             expires = expires.replace(tzinfo=timezone.utc)
+        source = "the STS endpoint"
         return cls(
-            data["AccessKeyId"],
-            data["SecretAccessKey"],
-            data["SessionToken"],
+            check("AccessKeyId", data["AccessKeyId"], source),
+            check("SecretAccessKey", data["SecretAccessKey"], source),
+            check("SessionToken", data["SessionToken"], source),
             expires.astimezone(timezone.utc),
         )
 
@@ -144,8 +146,8 @@ def translate(exc: BaseException, profile: Profile) -> BaseException:
         return exc
     if isinstance(exc, bx.ClientError):
         error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        message = " ".join(str(error.get("Message", "")).split())
+        code = server_text(error.get("Code", ""))
+        message = server_text(error.get("Message", ""))
         if code in AUTH_ERROR_CODES:
             return AuthenticationFailed(
                 f"profile {profile.name!r}: AWS rejected the credentials ({code}: {message})",
@@ -269,11 +271,12 @@ def assume_role(
 def caller_identity(sts: BaseClient, name: str) -> Identity:
     """GetCallerIdentity of the client's credentials."""
     response = sts.get_caller_identity()
+    source = f"the STS endpoint of profile {name!r}"
     return Identity(
         name=name,
-        account=str(response["Account"]),
-        arn=str(response["Arn"]),
-        user_id=str(response["UserId"]),
+        account=check("Account", response["Account"], source),
+        arn=check("Arn", response["Arn"], source),
+        user_id=check("UserId", response["UserId"], source),
     )
 
 

@@ -11,7 +11,9 @@ command line uses::
     ├── SecretNotFound            (exit 1) no secret stored for a profile
     ├── KeyringUnavailable        (exit 1) the keyring is absent, locked or broken
     ├── AuthenticationFailed      (exit 1) AWS rejected the credentials
-    └── EndpointUnreachable       (exit 1) timeout or refused connection
+    ├── EndpointUnreachable       (exit 1) timeout or refused connection
+    ├── UnsafePath                (exit 1) a file of sessman's is not private to you
+    └── MalformedValue            (exit 1) a value from outside has the wrong shape
 
 Foreign exceptions (botocore, keyring, OS errors) are translated where they
 are caught, with ``raise ... from exc`` so the cause survives for debugging.
@@ -25,9 +27,11 @@ __all__ = [
     "ConfigError",
     "EndpointUnreachable",
     "KeyringUnavailable",
+    "MalformedValue",
     "ProfileNotFound",
     "SecretNotFound",
     "SessmanError",
+    "UnsafePath",
     "UsageError",
 ]
 
@@ -108,3 +112,21 @@ class AuthenticationFailed(SessmanError):
 
 class EndpointUnreachable(SessmanError):
     """The AWS endpoint did not answer in time or refused the connection."""
+
+
+class UnsafePath(SessmanError):
+    """A file or directory of sessman's is not private to the current user.
+
+    The message names the path, the hint the fix; ``problem`` and ``fix``
+    are kept apart for layers that quote them in messages of their own.
+    """
+
+    def __init__(self, path: object, problem: str, fix: str) -> None:
+        super().__init__(f"{path}: {problem}; sessman will not use it", hint=fix)
+        self.path = path
+        self.problem = problem
+        self.fix = fix
+
+
+class MalformedValue(SessmanError):
+    """A value from outside (an endpoint, an imported file) has the wrong shape."""

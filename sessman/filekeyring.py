@@ -3,24 +3,21 @@
 On a headless machine ``keyring`` finds no backend and resolves to
 ``keyring.backends.fail.Keyring``. :class:`EncryptedFileKeyring` is a real
 ``keyring`` backend (so ``keyring`` itself and other tools can use it too)
-with a low priority: never chosen over a system keyring, always over the
-failing one.
+with a low priority: never chosen over a system keyring. Installed as a
+``keyring.backends`` entry point, it is viable only where its file exists
+or ``$SESSMAN_KEYRING_FILE`` is set, so installing sessman never makes it
+the keyring of other programs on a machine that has none.
 
-The store is one JSON file, mode 0600 (``$SESSMAN_KEYRING_FILE``, else
-``keyring.enc`` in the user data directory)::
-
-    {"format": "sessman-keyring", "version": 1,
-     "kdf": {"name": "scrypt", "salt": b64, "n": 16384, "r": 8, "p": 1},
-     "check": b64(nonce || AES-GCM(marker)),
-     "entries": {service: {username: b64(nonce || AES-GCM(password))}}}
-
-Service and user names are an index in plain text (they are not secret, and
-keep their case), so :meth:`EncryptedFileKeyring.usernames` and a lookup that
-finds nothing need no passphrase. Each value is AES-256-GCM encrypted with a
-fresh nonce, its service and user name bound in as associated data so that
-entries cannot be swapped. The key comes from the passphrase with scrypt,
-once per process per (file salt, passphrase); ``check`` tells a wrong
-passphrase from a damaged entry before anything is written.
+The store is one file, mode 0600 (``$SESSMAN_KEYRING_FILE``, else
+``keyring.enc`` in the user data directory), in a directory that only its
+owner may write (:mod:`sessman.trust`); its format and cryptography are in
+:mod:`sessman._keyring_format` (Argon2id, AES-256-GCM per entry, a header
+checksum and an authenticated index). Service and user names are an index
+in plain text (they are not secret, and keep their case), so
+:meth:`EncryptedFileKeyring.usernames` and a lookup that finds nothing need
+no passphrase. Every write and every delete verifies the passphrase first:
+a wrong passphrase changes nothing. A file of the old format is read, and
+re-encrypted in the current one on the next write.
 
 The passphrase is ``$SESSMAN_KEYRING_PASSPHRASE``, else a hidden prompt on a
 terminal (asked twice when the file is created), else an error that says to
@@ -29,16 +26,6 @@ set the variable. Every change is a read-modify-write under a lock on
 other's entries. A file that is not a valid keyring is reported and never
 overwritten.
 
-Errors, all ``keyring`` errors with a one-line message naming the file and
-the next step::
-
-    keyring.errors.KeyringError
-    └── FileKeyringError            the file cannot be read, written or locked
-        ├── KeyringFileDamaged      not a sessman keyring file (never overwritten)
-        └── PassphraseError         (also a keyring.errors.KeyringLocked)
-            ├── PassphraseRequired  no variable and no terminal, or prompts differ
-            └── WrongPassphrase     the passphrase does not open the file
-
 This module imports ``cryptography``, ``filelock`` and ``platformdirs`` only
 inside the functions that need them: ``keyring`` may import it while looking
 for backends, and ``sessman credential-process`` pays for every import.
@@ -46,23 +33,25 @@ for backends, and ``sessman credential-process`` pays for every import.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import hashlib
-import json
 import os
 import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from keyring.backend import KeyringBackend
-from keyring.errors import KeyringError, KeyringLocked, PasswordDeleteError
+from keyring.compat import properties
+from keyring.errors import PasswordDeleteError
 
-from sessman._atomic import write_atomic
+from sessman import _keyring_format as kf
+from sessman._keyring_format import (
+    FileKeyringError,
+    KeyringFileDamaged,
+    PassphraseError,
+    PassphraseRequired,
+    WrongPassphrase,
+)
 
 __all__ = [
     "ENV_FILE",
@@ -82,259 +71,29 @@ ENV_FILE = "SESSMAN_KEYRING_FILE"
 ENV_PASSPHRASE = "SESSMAN_KEYRING_PASSPHRASE"
 """Environment variable holding the passphrase (else a prompt on a terminal)."""
 
-_FORMAT = "sessman-keyring"
-_VERSION = 1
-
-# scrypt cost: about 40 ms and 16 MiB on the 2-core reference machine.
-# `sessman credential-process` derives the key on every SDK credential fetch,
-# so this is the price of one fetch; n=2**15 doubles it.
-_SCRYPT_N = 2**14
-_SCRYPT_R = 8
-_SCRYPT_P = 1
-_SALT_BYTES = 16
-_KEY_BYTES = 32
-_NONCE_BYTES = 12
-_TAG_BYTES = 16
-
-# Bounds for parameters read from a file: anything outside is damage, and
-# they keep a garbled file from asking for gigabytes of memory.
-_MAX_SCRYPT_MEMORY = 2**28  # 256 MiB = 128 * n * r
-_MAX_SCRYPT_P = 16
-
-_CHECK_MARKER = b"sessman-keyring passphrase check"
-_CHECK_AAD = json.dumps([_FORMAT, _VERSION, "check"]).encode("ascii")
-
 _LOCK_TIMEOUT_S = 30.0
-
-# Derived keys, per (salt, n, r, p, SHA-256 of the passphrase), for this
-# process only: never written anywhere. Small, because a process uses one file.
-_KEY_CACHE: dict[tuple[bytes, int, int, int, bytes], bytes] = {}
-_KEY_CACHE_MAX = 8
-_KEY_LOCK = threading.Lock()
+_CLASS_PATH = f"{__name__}.EncryptedFileKeyring"
 
 
-# --------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------
-
-
-class FileKeyringError(KeyringError):
-    """The keyring file cannot be read, written or locked; ``path`` names it."""
-
-    def __init__(self, message: str, *, path: Path) -> None:
-        super().__init__(message)
-        self.path = path
-
-
-class KeyringFileDamaged(FileKeyringError):
-    """The file is not a sessman keyring this version can read; it is left as is."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(
-            f"{path}: not a usable sessman keyring file ({reason}); it was left"
-            " untouched: restore it from a backup, or move it away to start a new keyring.",
-            path=path,
-        )
-        self.reason = reason
-
-
-class PassphraseError(FileKeyringError, KeyringLocked):
-    """The keyring file stays locked: no passphrase, or not the right one."""
-
-
-class PassphraseRequired(PassphraseError):
-    """No passphrase could be obtained (no variable, no terminal, prompts differ)."""
-
-
-class WrongPassphrase(PassphraseError):
-    """The passphrase does not open the keyring file; nothing was changed."""
-
-
-# --------------------------------------------------------------------------
-# The file format
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Kdf:
-    """scrypt parameters of one keyring file."""
-
-    salt: bytes
-    n: int
-    r: int
-    p: int
-
-    @classmethod
-    def fresh(cls) -> _Kdf:
-        """Parameters for a new file: a new random salt, today's cost."""
-        return cls(os.urandom(_SALT_BYTES), _SCRYPT_N, _SCRYPT_R, _SCRYPT_P)
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``kdf`` object of the file."""
-        salt = base64.b64encode(self.salt).decode("ascii")
-        return {"name": "scrypt", "salt": salt, "n": self.n, "r": self.r, "p": self.p}
-
-
-@dataclass
-class _Document:
-    """A parsed keyring file: KDF, passphrase check, and the encrypted entries."""
-
-    kdf: _Kdf
-    check: bytes
-    entries: dict[str, dict[str, bytes]] = field(default_factory=dict)
-
-    def to_bytes(self) -> bytes:
-        """Serialise to the file format (ASCII JSON, stable order)."""
-        entries = {
-            service: {user: _b64(blob) for user, blob in sorted(users.items())}
-            for service, users in sorted(self.entries.items())
-        }
-        doc = {
-            "format": _FORMAT,
-            "version": _VERSION,
-            "kdf": self.kdf.to_json(),
-            "check": _b64(self.check),
-            "entries": entries,
-        }
-        return (json.dumps(doc, indent=2, ensure_ascii=True) + "\n").encode("ascii")
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(value: object, what: str, path: Path, min_len: int) -> bytes:
-    """Decode a base64 field, or say which field of the file is damaged."""
-    if not isinstance(value, str):
-        raise KeyringFileDamaged(path, f"{what} is not a string")
-    try:
-        data = base64.b64decode(value.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError) as exc:
-        raise KeyringFileDamaged(path, f"{what} is not base64") from exc
-    if len(data) < min_len:
-        raise KeyringFileDamaged(path, f"{what} is too short")
-    return data
-
-
-def _parse(raw: bytes, path: Path) -> _Document:
-    """Parse and validate the whole file, or raise :class:`KeyringFileDamaged`."""
-    if not raw.strip():
-        raise KeyringFileDamaged(path, "the file is empty")
-    try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise KeyringFileDamaged(path, "not valid JSON") from exc
-    if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
-        raise KeyringFileDamaged(path, f"no 'format': {_FORMAT!r} marker")
-    version = doc.get("version")
-    if version != _VERSION:
-        if isinstance(version, int) and not isinstance(version, bool) and version > _VERSION:
-            raise KeyringFileDamaged(
-                path, f"format version {version} is newer than this sessman; upgrade sessman"
-            )
-        raise KeyringFileDamaged(path, f"unknown format version {version!r}")
-
-    kdf = doc.get("kdf")
-    if not isinstance(kdf, dict) or kdf.get("name") != "scrypt":
-        raise KeyringFileDamaged(path, "'kdf' is not an scrypt description")
-    n, r, p = kdf.get("n"), kdf.get("r"), kdf.get("p")
-    if not (isinstance(n, int) and isinstance(r, int) and isinstance(p, int)) or any(
-        isinstance(v, bool) for v in (n, r, p)
-    ):
-        raise KeyringFileDamaged(path, "scrypt n, r, p are not integers")
-    if n < 2 or n & (n - 1) or r < 1 or not 1 <= p <= _MAX_SCRYPT_P:
-        raise KeyringFileDamaged(path, "scrypt parameters out of range")
-    if 128 * n * r > _MAX_SCRYPT_MEMORY:
-        raise KeyringFileDamaged(path, "scrypt parameters out of range")
-    salt = _unb64(kdf.get("salt"), "the scrypt salt", path, _SALT_BYTES)
-
-    check = _unb64(doc.get("check"), "'check'", path, _NONCE_BYTES + _TAG_BYTES)
-
-    raw_entries = doc.get("entries")
-    if not isinstance(raw_entries, dict):
-        raise KeyringFileDamaged(path, "'entries' is not an object")
-    entries: dict[str, dict[str, bytes]] = {}
-    for service, users in raw_entries.items():
-        if not isinstance(users, dict):
-            raise KeyringFileDamaged(path, f"entries of service {service!r} are not an object")
-        entries[service] = {
-            user: _unb64(
-                blob, f"entry {user!r} of service {service!r}", path, _NONCE_BYTES + _TAG_BYTES
-            )
-            for user, blob in users.items()
-        }
-    return _Document(_Kdf(salt, n, r, p), check, entries)
-
-
-def _read(path: Path) -> _Document | None:
+def _read(path: Path) -> kf.Document | None:
     """The parsed file, or ``None`` when it does not exist. No lock: writes are atomic."""
+    from sessman.trust import UnsafePath, read_private
+
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
+        raw = read_private(path)
+    except UnsafePath as exc:
+        raise FileKeyringError(
+            f"{path}: cannot read the sessman keyring file ({exc.path}: {exc.problem};"
+            f" fix: {exc.fix})",
+            path=path,
+        ) from exc
     except OSError as exc:
         raise FileKeyringError(
             f"{path}: cannot read the sessman keyring file ({exc.strerror or exc});"
             " check its permissions.",
             path=path,
         ) from exc
-    return _parse(raw, path)
-
-
-# --------------------------------------------------------------------------
-# Cryptography
-# --------------------------------------------------------------------------
-
-
-def _entry_aad(service: str, username: str) -> bytes:
-    """Associated data binding a value to its place, so entries cannot be swapped."""
-    return json.dumps([_FORMAT, _VERSION, "entry", service, username]).encode("ascii")
-
-
-def _derive_key(kdf: _Kdf, passphrase: str) -> bytes:
-    """The AES key for ``kdf`` and ``passphrase``: scrypt once, then the process cache."""
-    secret = passphrase.encode("utf-8")
-    ident = (kdf.salt, kdf.n, kdf.r, kdf.p, hashlib.sha256(secret).digest())
-    # One lock: threads asking at once derive the key once, not once each.
-    with _KEY_LOCK:
-        key = _KEY_CACHE.get(ident)
-        if key is None:
-            from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
-            key = Scrypt(salt=kdf.salt, length=_KEY_BYTES, n=kdf.n, r=kdf.r, p=kdf.p).derive(secret)
-            if len(_KEY_CACHE) >= _KEY_CACHE_MAX:
-                _KEY_CACHE.clear()
-            _KEY_CACHE[ident] = key
-        return key
-
-
-def _forget_key(kdf: _Kdf, passphrase: str) -> None:
-    """Drop a key that turned out to be wrong from the process cache."""
-    ident = (kdf.salt, kdf.n, kdf.r, kdf.p, hashlib.sha256(passphrase.encode("utf-8")).digest())
-    _KEY_CACHE.pop(ident, None)
-
-
-def _encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    nonce = os.urandom(_NONCE_BYTES)
-    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
-
-
-def _decrypt(key: bytes, blob: bytes, aad: bytes) -> bytes | None:
-    """The plaintext, or ``None`` when the key or the associated data do not match."""
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    try:
-        return AESGCM(key).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], aad)
-    except InvalidTag:
-        return None
-
-
-# --------------------------------------------------------------------------
-# Passphrase
-# --------------------------------------------------------------------------
+    return None if raw is None else kf.parse(raw, path)
 
 
 @dataclass(frozen=True, repr=False)
@@ -373,10 +132,22 @@ class EncryptedFileKeyring(KeyringBackend):
 
     ``path`` defaults to :func:`default_keyring_path` (resolved on first use);
     ``passphrase`` defaults to ``$SESSMAN_KEYRING_PASSPHRASE`` or a prompt,
-    asked only when a value must be encrypted or decrypted.
+    asked only when a value must be encrypted or decrypted, and before every
+    change.
     """
 
-    priority = 0.1  # above fail.Keyring (0), below any real keyring
+    @properties.classproperty
+    def priority(cls) -> float:
+        """Above fail.Keyring (0), below any real keyring; not viable unless chosen.
+
+        Chosen means: its file exists, ``$SESSMAN_KEYRING_FILE`` is set, or
+        ``$PYTHON_KEYRING_BACKEND`` names it. Otherwise installing sessman
+        would make it the keyring of every program on a machine without one.
+        """
+        named = os.environ.get("PYTHON_KEYRING_BACKEND") == _CLASS_PATH
+        if not (named or os.environ.get(ENV_FILE) or default_keyring_path().exists()):
+            raise RuntimeError(f"no sessman keyring file here and {ENV_FILE} is not set")
+        return 0.1
 
     def __init__(self, path: Path | None = None, passphrase: str | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # reads KEYRING_PROPERTY_*
@@ -387,6 +158,8 @@ class EncryptedFileKeyring(KeyringBackend):
     def __repr__(self) -> str:
         where = str(self._path) if self._path is not None else "default path"
         return f"<{type(self).__name__} {where}>"
+
+    __str__ = __repr__  # keyring's str() asks for the priority, which may say "not here"
 
     @property
     def path(self) -> Path:
@@ -406,17 +179,8 @@ class EncryptedFileKeyring(KeyringBackend):
         if blob is None:
             return None
         key = self._unlock(doc, self._passphrase(creating=False))
-        plaintext = _decrypt(key, blob, _entry_aad(service, username))
-        if plaintext is None:
-            raise KeyringFileDamaged(
-                self.path, f"entry {username!r} of service {service!r} fails authentication"
-            )
-        try:
-            return plaintext.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise KeyringFileDamaged(
-                self.path, f"entry {username!r} of service {service!r} is not text"
-            ) from exc
+        doc.verify_index(key, self.path)
+        return self._plaintext(doc, key, service, username, blob)
 
     def set_password(self, service: str, username: str, password: str) -> None:
         """Store ``password``, creating the file (and asking twice) if it does not exist."""
@@ -428,31 +192,36 @@ class EncryptedFileKeyring(KeyringBackend):
         with self._locked():
             doc = _read(path)
             if doc is None:
-                kdf = _Kdf.fresh()
-                key = _derive_key(kdf, passphrase.value)
-                doc = _Document(kdf, _encrypt(key, _CHECK_MARKER, _CHECK_AAD))
+                doc, key = kf.Document.new(passphrase.value)
             else:
-                key = self._unlock(doc, passphrase)
-            blob = _encrypt(key, password.encode("utf-8"), _entry_aad(service, username))
-            doc.entries.setdefault(service, {})[username] = blob
-            self._write(doc)
+                doc, key = self._current(doc, self._unlock(doc, passphrase), passphrase)
+            aad = kf.entry_aad(doc.version, service, username)
+            doc.entries.setdefault(service, {})[username] = kf.encrypt(
+                key, password.encode("utf-8"), aad
+            )
+            self._write(doc, key)
         if passphrase.source == "prompt":
             self._prompted = passphrase
 
     def delete_password(self, service: str, username: str) -> None:
-        """Remove an entry; no passphrase needed. Raises ``PasswordDeleteError`` if absent."""
+        """Remove an entry, after checking the passphrase. ``PasswordDeleteError`` if absent."""
         path = self.path
-        if not self._has_entry(_read(path), service, username):
+        peek = _read(path)
+        if not self._has_entry(peek, service, username):
             raise self._not_found(service, username)
+        assert peek is not None
+        passphrase = self._passphrase(creating=False)
+        self._unlock(peek, passphrase)  # a wrong passphrase deletes nothing
         with self._locked():
             doc = _read(path)
             if doc is None or not self._has_entry(doc, service, username):
                 raise self._not_found(service, username)
+            doc, key = self._current(doc, self._unlock(doc, passphrase), passphrase)
             users = doc.entries[service]
             del users[username]
             if not users:
                 del doc.entries[service]
-            self._write(doc)
+            self._write(doc, key)
 
     # -- sessman API --------------------------------------------------------
 
@@ -466,13 +235,43 @@ class EncryptedFileKeyring(KeyringBackend):
     # -- internals ----------------------------------------------------------
 
     @staticmethod
-    def _has_entry(doc: _Document | None, service: str, username: str) -> bool:
+    def _has_entry(doc: kf.Document | None, service: str, username: str) -> bool:
         return doc is not None and username in doc.entries.get(service, {})
 
     def _not_found(self, service: str, username: str) -> PasswordDeleteError:
         return PasswordDeleteError(
             f"{self.path}: no password stored for user {username!r} of service {service!r}."
         )
+
+    def _plaintext(
+        self, doc: kf.Document, key: bytes, service: str, username: str, blob: bytes
+    ) -> str:
+        plaintext = kf.decrypt(key, blob, kf.entry_aad(doc.version, service, username))
+        if plaintext is None:
+            raise KeyringFileDamaged(
+                self.path, f"entry {username!r} of service {service!r} fails authentication"
+            )
+        try:
+            return plaintext.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise KeyringFileDamaged(
+                self.path, f"entry {username!r} of service {service!r} is not text"
+            ) from exc
+
+    def _current(
+        self, doc: kf.Document, key: bytes, passphrase: _Passphrase
+    ) -> tuple[kf.Document, bytes]:
+        """``doc`` with its index verified, re-encrypted in today's format if older."""
+        doc.verify_index(key, self.path)
+        if doc.version == kf.VERSION and doc.kdf.current:
+            return doc, key
+        new, new_key = kf.Document.new(passphrase.value)
+        for service, users in doc.entries.items():
+            for user, blob in users.items():
+                plaintext = self._plaintext(doc, key, service, user, blob).encode("utf-8")
+                aad = kf.entry_aad(new.version, service, user)
+                new.entries.setdefault(service, {})[user] = kf.encrypt(new_key, plaintext, aad)
+        return new, new_key
 
     def _passphrase(self, *, creating: bool) -> _Passphrase:
         """The passphrase: argument, variable, remembered prompt, or a new prompt."""
@@ -519,11 +318,11 @@ class EncryptedFileKeyring(KeyringBackend):
             ) from exc
         return _Passphrase(first, "prompt")
 
-    def _unlock(self, doc: _Document, passphrase: _Passphrase) -> bytes:
+    def _unlock(self, doc: kf.Document, passphrase: _Passphrase) -> bytes:
         """The file's key for ``passphrase``, verified against the file's check value."""
-        key = _derive_key(doc.kdf, passphrase.value)
-        if _decrypt(key, doc.check, _CHECK_AAD) != _CHECK_MARKER:
-            _forget_key(doc.kdf, passphrase.value)
+        key = doc.kdf.derive(passphrase.value)
+        if kf.decrypt(key, doc.check, kf.check_aad(doc.version, doc.kdf)) != kf.CHECK_MARKER:
+            doc.kdf.forget(passphrase.value)
             next_step = {
                 "env": f"check {ENV_PASSPHRASE}",
                 "prompt": "try again",
@@ -540,18 +339,25 @@ class EncryptedFileKeyring(KeyringBackend):
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """Hold ``<file>.lock`` (creating the directory, mode 0700) for a modification."""
-        from filelock import FileLock, Timeout
+        """Hold ``<file>.lock`` (in a private directory, made 0700) for a modification."""
+        from filelock import Timeout
+
+        from sessman.trust import UnsafePath, locked
 
         path = self.path
         lock_path = path.with_name(path.name + ".lock")
         try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            lock = FileLock(lock_path, timeout=_LOCK_TIMEOUT_S, mode=0o600)
-            lock.acquire()
+            with locked(lock_path, timeout=_LOCK_TIMEOUT_S):
+                yield
         except Timeout as exc:
             raise FileKeyringError(
                 f"{path}: another process held {lock_path} for {_LOCK_TIMEOUT_S:g} s; try again.",
+                path=path,
+            ) from exc
+        except UnsafePath as exc:
+            raise FileKeyringError(
+                f"{path}: cannot lock the sessman keyring file ({exc.path}: {exc.problem};"
+                f" fix: {exc.fix})",
                 path=path,
             ) from exc
         except OSError as exc:
@@ -560,14 +366,18 @@ class EncryptedFileKeyring(KeyringBackend):
                 f" check the permissions of {path.parent}.",
                 path=path,
             ) from exc
-        try:
-            yield
-        finally:
-            lock.release()
 
-    def _write(self, doc: _Document) -> None:
+    def _write(self, doc: kf.Document, key: bytes) -> None:
+        from sessman.trust import UnsafePath, write_private
+
         try:
-            write_atomic(self.path, doc.to_bytes(), mode=0o600)
+            write_private(self.path, doc.to_bytes(key), mode=0o600)
+        except UnsafePath as exc:
+            raise FileKeyringError(
+                f"{self.path}: cannot write the sessman keyring file ({exc.path}:"
+                f" {exc.problem}; fix: {exc.fix}); it was left as it was",
+                path=self.path,
+            ) from exc
         except OSError as exc:
             raise FileKeyringError(
                 f"{self.path}: cannot write the sessman keyring file ({exc.strerror or exc});"

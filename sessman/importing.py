@@ -18,6 +18,7 @@ from ._atomic import write_atomic
 from .config import Config, parse_config
 from .errors import ConfigError, SessmanError, UsageError
 from .profiles_text import insert_profiles, profile_indent
+from .shapes import MalformedValue, check
 
 __all__ = ["ImportedKey", "append_profiles", "read_aws_credentials", "read_dotenv"]
 
@@ -170,9 +171,17 @@ def append_profiles(
 
 
 def _profile_text(key: ImportedKey, indent: str, source: str) -> str:
+    # Shape-checked and quoted: a multi-line value of an INI file must never
+    # become YAML of its own (SPEC section 1).
+    where = f"{source}, profile {key.name!r}"
+    try:
+        key_id = check("AccessKeyId", key.access_key_id, where)
+        region = check("region", key.region, where) if key.region else None
+    except MalformedValue as exc:
+        raise UsageError(exc.message) from None
     inner = indent * 2
-    lines = [f"{indent}{key.name}:", f"{inner}access_key_id: {key.access_key_id}"]
-    if key.region:
-        lines.append(f"{inner}region: {key.region}")
+    lines = [f"{indent}{_check_name(key.name)}:", f"{inner}access_key_id: {json.dumps(key_id)}"]
+    if region:
+        lines.append(f"{inner}region: {json.dumps(region)}")
     lines.append(f"{inner}description: {json.dumps(f'imported from {source}')}")
     return "\n".join(lines) + "\n"

@@ -15,24 +15,25 @@ APP = "sessman"
 
 
 def config_candidates(env: Mapping[str, str] | None = None) -> list[Path]:
-    """The profiles files tried, in order, when no ``--config`` is given.
+    """The profiles file used when no ``--config`` is given, as an absolute path.
 
-    ``SESSMAN_CONFIG`` alone when set; else ``./profiles.yaml``, then the one
-    in the user config directory.
+    ``SESSMAN_CONFIG`` when set, else the one in the user config directory.
+    Never the current directory: a ``profiles.yaml`` in a cloned repository
+    must not decide where the user's credentials are sent (SPEC section 1).
     """
     env = os.environ if env is None else env
     if env.get("SESSMAN_CONFIG"):
-        return [Path(env["SESSMAN_CONFIG"]).expanduser()]
+        return [Path(env["SESSMAN_CONFIG"]).expanduser().absolute()]
     import platformdirs
 
-    return [Path("profiles.yaml"), platformdirs.user_config_path(APP) / "profiles.yaml"]
+    return [(platformdirs.user_config_path(APP) / "profiles.yaml").absolute()]
 
 
 def state_dir(env: Mapping[str, str] | None = None) -> Path:
     """Directory of the open sessions' metadata (``SESSMAN_STATE_DIR`` overrides)."""
     env = os.environ if env is None else env
     if env.get("SESSMAN_STATE_DIR"):
-        return Path(env["SESSMAN_STATE_DIR"]).expanduser()
+        return Path(env["SESSMAN_STATE_DIR"]).expanduser().absolute()
     import platformdirs
 
     return platformdirs.user_state_path(APP)
@@ -42,7 +43,7 @@ def keyring_file(env: Mapping[str, str] | None = None) -> Path:
     """The encrypted file keyring (``SESSMAN_KEYRING_FILE`` overrides)."""
     env = os.environ if env is None else env
     if env.get("SESSMAN_KEYRING_FILE"):
-        return Path(env["SESSMAN_KEYRING_FILE"]).expanduser()
+        return Path(env["SESSMAN_KEYRING_FILE"]).expanduser().absolute()
     import platformdirs
 
     return platformdirs.user_data_path(APP) / "keyring.enc"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from . import credentials as cr
 from ._botocore import LOCK, ManagerCredentials, close_client, core_session, shared_loader
+from .binding import fingerprint
 from .config import Config, Profile
 from .credentials import Credentials, Identity, Keys, TemporaryCredentials, translating
 from .errors import SecretNotFound, SessmanError, UsageError
@@ -75,7 +76,7 @@ class ProfileStatus:
 
     name: str
     secret: Literal["stored", "missing"] | None
-    session: Literal["open", "expired", "closed"]
+    session: Literal["open", "expired", "stale", "closed"]
     expires: datetime | None
 
 
@@ -176,11 +177,13 @@ class SessionManager:
         out: dict[str, ProfileStatus] = {}
         for p in profiles:
             record = records.get(p.name)
-            session: Literal["open", "expired", "closed"] = "closed"
+            session: Literal["open", "expired", "stale", "closed"] = "closed"
             expires = None
             if record is not None and session_user(p.name) in present:
                 expires = record.expires
                 session = "open" if record.remaining(now) > 0 else "expired"
+                if session == "open" and record.binding != fingerprint(self.config, p.name):
+                    session = "stale"  # opened for another definition: never used
             secret: Literal["stored", "missing"] | None = None
             if p.kind == "keys":
                 secret = "stored" if p.name in present else "missing"
@@ -304,9 +307,11 @@ class SessionManager:
             record = self.state.get(name)
             if record is None or record.remaining() <= margin:
                 return None
+            if record.binding != fingerprint(self.config, name):
+                return None  # stale: opened for another profile definition
             text = self.store.get(session_user(name))
             cached = TemporaryCredentials.from_json(text) if text else None
-            if cached is None:
+            if cached is None or cached.access_key_id != record.access_key_id:
                 return None
             with self._lock:
                 self._temporary[name] = cached
@@ -532,6 +537,7 @@ class SessionManager:
             arn=identity.arn,
             user_id=identity.user_id,
             expires=creds.expires,
+            binding=fingerprint(self.config, p.name),
         )
         self.state.put(record)
         with self._lock:

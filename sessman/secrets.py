@@ -22,7 +22,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._atomic import write_atomic
+from . import trust
 from .errors import ConfigError, KeyringUnavailable
 
 if TYPE_CHECKING:
@@ -117,6 +117,13 @@ class KeyringStore:
             return value
 
     def put(self, user: str, secret: str) -> None:
+        if cannot_keep_secrets(self.backend):
+            raise KeyringUnavailable(
+                f"keyring backend {self.backend_name} cannot keep secrets;"
+                f" nothing was stored for {user!r}",
+                hint="name a real keyring in PYTHON_KEYRING_BACKEND or keyring_backend:"
+                " (or unset it: sessman then uses its encrypted file keyring)",
+            )
         with self._translated(f"store the secret of {user!r}"):
             self.backend.set_password(self.service, user, secret)
         with self._lock:
@@ -248,6 +255,15 @@ def stderr_note(message: str) -> None:
     print(f"sessman: note: {message}", file=sys.stderr)
 
 
+#: Modules of backends that accept a secret and keep nothing (or always fail).
+_NO_SECRETS_MODULES = frozenset({"keyring.backends.null", "keyring.backends.fail"})
+
+
+def cannot_keep_secrets(backend: KeyringBackend) -> bool:
+    """Whether ``backend`` throws secrets away or refuses them (null, fail, empty chain)."""
+    return type(backend).__module__ in _NO_SECRETS_MODULES or _is_failing(backend)
+
+
 def _is_failing(backend: KeyringBackend) -> bool:
     from keyring.backends import chainer, fail
 
@@ -259,6 +275,10 @@ def _is_failing(backend: KeyringBackend) -> bool:
 def _load(name: str, *, pinned: bool) -> KeyringBackend:
     import keyring.core
 
+    if name == FILE_KEYRING:  # named by the user: viable even before its file exists
+        from .filekeyring import EncryptedFileKeyring
+
+        return EncryptedFileKeyring()
     try:
         return keyring.core.load_keyring(name)
     except (ImportError, AttributeError, ValueError, TypeError) as exc:
@@ -291,16 +311,48 @@ def _fingerprint() -> str:
 
 def _read_cache(path: Path, fingerprint: str) -> str | None:
     try:
-        data = json.loads(path.read_text("utf-8"))
+        raw = trust.read_private(path)
+        data = json.loads(raw) if raw is not None else None
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("fingerprint") != fingerprint:
         return None
     backend = data.get("backend")
-    return backend if isinstance(backend, str) else None
+    return backend if isinstance(backend, str) and _installed_backend(backend) else None
+
+
+def _installed_backend(name: str) -> bool:
+    """Whether ``name`` is a class path of an installed backend that keeps secrets.
+
+    A cached name is never imported blindly (importing a module runs it):
+    only modules of ``keyring.backends``, of an installed ``keyring.backends``
+    entry point, or sessman's own file keyring qualify, and the class must be
+    a :class:`keyring.backend.KeyringBackend` subclass that can keep secrets.
+    """
+    import importlib
+    from importlib.metadata import entry_points
+
+    from keyring.backend import KeyringBackend
+
+    module, _, cls_name = name.rpartition(".")
+    if not module or not cls_name.isidentifier():
+        return False
+    allowed = module == FILE_KEYRING.rpartition(".")[0] or module.startswith("keyring.backends.")
+    if not allowed:
+        allowed = any(
+            module == ep.module or module.startswith(ep.module + ".")
+            for ep in entry_points(group="keyring.backends")
+        )
+    if not allowed or module in _NO_SECRETS_MODULES:
+        return False
+    try:
+        cls = getattr(importlib.import_module(module), cls_name, None)
+    except ImportError:
+        return False
+    return isinstance(cls, type) and issubclass(cls, KeyringBackend)
 
 
 def _write_cache(path: Path, fingerprint: str, backend: str) -> None:
     payload = json.dumps({"fingerprint": fingerprint, "backend": backend}).encode()
     with suppress(OSError):  # only a cache: the next run resolves again
-        write_atomic(path, payload)
+        trust.write_private(path, payload)

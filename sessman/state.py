@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ._atomic import write_atomic
+from . import trust
 
 __all__ = ["SessionRecord", "StateFile"]
 
@@ -35,6 +35,9 @@ class SessionRecord:
     arn: str
     user_id: str
     expires: datetime
+    #: Fingerprint of the profile definition the session was opened with
+    #: (:mod:`sessman.binding`); "" in records written before it existed.
+    binding: str = ""
 
     def remaining(self, now: datetime | None = None) -> float:
         """Seconds left before the credentials expire (negative once expired)."""
@@ -54,7 +57,10 @@ class SessionRecord:
             if not all(isinstance(v, str) for v in fields.values()):
                 return None
             expires = datetime.fromisoformat(data["expires"])
-        except (KeyError, TypeError, ValueError):
+            binding = data.get("binding", "")
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+        if not isinstance(binding, str):
             return None
         if expires.tzinfo is None:
             return None
@@ -62,7 +68,7 @@ class SessionRecord:
             expires = expires.astimezone(timezone.utc)
         except OverflowError:
             return None
-        return cls(expires=expires, **fields)
+        return cls(expires=expires, binding=binding, **fields)
 
 
 class StateFile:
@@ -81,13 +87,11 @@ class StateFile:
     def read(self) -> dict[str, SessionRecord]:
         """All recorded sessions by profile; a missing or damaged file reads as empty."""
         try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return {}
+            raw = trust.read_private(self.path)
         except OSError as exc:
             self._report(f"cannot read session state {self.path}: {exc.strerror}")
             return {}
-        return self._parse(raw)
+        return {} if raw is None else self._parse(raw)
 
     def _parse(self, raw: bytes) -> dict[str, SessionRecord]:
         try:
@@ -120,11 +124,8 @@ class StateFile:
 
     @contextmanager
     def _editing(self) -> Iterator[dict[str, SessionRecord]]:
-        from filelock import FileLock
-
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock_path = self.path.with_name(self.path.name + ".lock")
-        with FileLock(lock_path, mode=0o600):
+        with trust.locked(lock_path):
             sessions = self.read()
             yield sessions
             payload = {
@@ -132,7 +133,7 @@ class StateFile:
                 "version": 1,
                 "sessions": {name: r.to_json() for name, r in sorted(sessions.items())},
             }
-            write_atomic(self.path, json.dumps(payload, indent=1).encode() + b"\n")
+            trust.write_private(self.path, json.dumps(payload, indent=1).encode() + b"\n")
 
     def _report(self, message: str) -> None:
         if self._warn is not None and not self._warned:

@@ -1081,7 +1081,7 @@ def test_discovery_order(clean_env: Path, tmp_path: Path, monkeypatch: pytest.Mo
     user.write_text(y("profiles:", *keys_profile("user")))
     assert load_config().names() == ["user"]
     (tmp_path / "profiles.yaml").write_text(y("profiles:", *keys_profile("local")))
-    assert load_config().names() == ["local"]  # ./profiles.yaml first
+    assert load_config().names() == ["user"]  # SPEC v2: never ./profiles.yaml
     env_file = _write(tmp_path, y("profiles:", *keys_profile("env")), "elsewhere.yaml")
     monkeypatch.setenv("SESSMAN_CONFIG", str(env_file))
     assert load_config().names() == ["env"]

@@ -175,7 +175,7 @@ def test_passphrase_from_environment(path: Path, monkeypatch: pytest.MonkeyPatch
     )
 
 
-def test_usernames_and_delete_need_no_passphrase(path: Path, no_prompt: None) -> None:
+def test_usernames_need_no_passphrase_but_delete_does(path: Path, no_prompt: None) -> None:
     writer = EncryptedFileKeyring(path, passphrase=PASSPHRASE)
     writer.set_password(SERVICE, "prod", "a")
     writer.set_password(SERVICE, "dev", "b")
@@ -185,7 +185,9 @@ def test_usernames_and_delete_need_no_passphrase(path: Path, no_prompt: None) ->
     assert reader.usernames(SERVICE) == {"prod", "dev"}
     assert reader.usernames("nothing here") == set()
     assert reader.get_password(SERVICE, "absent") is None
-    reader.delete_password(SERVICE, "dev")
+    with pytest.raises(AssertionError, match="unexpected passphrase prompt"):
+        reader.delete_password(SERVICE, "dev")  # SPEC 3: every delete checks the passphrase
+    writer.delete_password(SERVICE, "dev")
     assert reader.usernames(SERVICE) == {"prod"}
     assert writer.get_password(SERVICE, "prod") == "a"
 
@@ -323,7 +325,7 @@ DAMAGE: dict[str, Callable[[bytes], bytes]] = {
     "truncated": lambda valid: valid[: len(valid) // 2],
     "json-list": lambda valid: b"[1, 2, 3]\n",
     "other-format": lambda valid: json.dumps({"format": "keyrings.alt", "entries": {}}).encode(),
-    "newer-version": lambda valid: valid.replace(b'"version": 1', b'"version": 2'),
+    "newer-version": lambda valid: valid.replace(b'"version": 2', b'"version": 3'),
     "bad-salt": lambda valid: valid.replace(b'"salt": "', b'"salt": "!!'),
     "ini-file": lambda valid: b"[sessman-test]\nprod = eA==\n",
 }
@@ -362,7 +364,8 @@ def test_swapped_entries_are_detected(path: Path) -> None:
     users["prod"], users["dev"] = users["dev"], users["prod"]
     path.write_text(json.dumps(doc))
 
-    with pytest.raises(KeyringFileDamaged, match="'dev'"):
+    # The authenticated index (format v2) catches the swap before any entry is decrypted.
+    with pytest.raises(KeyringFileDamaged, match="index of entries fails authentication"):
         kr.get_password(SERVICE, "dev")
 
 

@@ -243,6 +243,9 @@ def world(
             refused=refused_url(),
         )
     )
+    # For commands whose own --config would land after `exec ... --`: no
+    # ./profiles.yaml lookup since SPEC v2.
+    monkeypatch.setenv("SESSMAN_CONFIG", str(config))
     yield World(tmp_path, config, inputs, debug)
 
 
@@ -312,7 +315,7 @@ def run_every_command(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
     w.cli("list", "--json")  # the index needs no passphrase
     w.cli("secret", "set", "nosecret", "--stdin", stdin=secret, expected=1)
     w.cli("credential-process", "fromenv", expected=1)
-    w.cli("close", "fromenv")  # deleting needs no passphrase either
+    w.cli("close", "fromenv", expected=1)  # SPEC 3: a wrong passphrase deletes nothing
     w.cli("open", "dev", expected=1)
     monkeypatch.delenv("SESSMAN_KEYRING_PASSPHRASE")
     w.cli("credential-process", "dev", expected=1)

@@ -963,7 +963,7 @@ def test_no_state_file_content_crashes_sessman_list(
     rows = json.loads(result.stdout)
     assert [row["name"] for row in rows] == ["dev", "ops"]
     for row in rows:
-        assert row["session"]["state"] in {"open", "expired", "closed"}
+        assert row["session"]["state"] in {"open", "expired", "stale", "closed"}
         assert (row["session"]["expires"] is None) == (row["session"]["state"] == "closed")
     notes = result.stderr.splitlines()
     assert len(notes) <= 1 and all(n.startswith("sessman: note: ") for n in notes)

@@ -108,8 +108,9 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         "-c",
-        help="Profiles file (default: $SESSMAN_CONFIG, ./profiles.yaml, then the user config dir).",
-        envvar="SESSMAN_CONFIG",
+        # No envvar here: SESSMAN_CONFIG is read by discovery, so a --config
+        # written before the command is not overridden by the variable.
+        help="Profiles file (default: $SESSMAN_CONFIG, else the user config dir).",
         dir_okay=False,
         show_default=False,
     ),

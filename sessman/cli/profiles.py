@@ -215,6 +215,8 @@ def doctor(
         emit_json(report)
     else:
         _print_report(report)
+    if report.get("state_dir_error"):
+        raise typer.Exit(1)  # not private: nothing else is checked (SPEC 1)
     if not report["config"]["ok"]:
         raise typer.Exit(2)  # the profiles file is wrong, as for every command
     if not report["keyring"]["ok"] or any(p["problems"] for p in report["profiles"]):
@@ -245,8 +247,17 @@ def _diagnose(ctx: typer.Context, config: Path | None) -> dict[str, Any]:
         "profiles": [],
     }
     from sessman.config import Config, find_config
+    from sessman.errors import UnsafePath
     from sessman.manager import SessionManager
+    from sessman.trust import check_dir
 
+    try:
+        check_dir(state_dir())
+    except UnsafePath as exc:  # reported as what it is, not as a profiles file problem
+        report["state_dir_error"] = f"{exc.message} (fix: {exc.hint})"
+        return report
+    except OSError:
+        pass  # unusable in another way: the commands below say how
     try:
         report["config"]["path"] = str(find_config(config_path(ctx, config)))
         manager = load_manager(ctx, config)
@@ -287,12 +298,21 @@ def _keyring_round_trip(manager: SessionManager) -> dict[str, Any]:
         result["backend"] = store.backend_name
         probe = "sessman-doctor:probe"
         store.put(probe, "probe")
-        result["ok"] = store.get(probe) == "probe" and store.delete(probe)
+        result["ok"] = _read_back(store, probe) == "probe" and store.delete(probe)
         if not result["ok"]:
             result["error"] = "a test value did not read back"
     except SessmanError as exc:
         result["error"] = exc.message
     return result
+
+
+def _read_back(store: Any, user: str) -> str | None:
+    """``user``'s secret as the backend itself returns it, not sessman's memory of it."""
+    from sessman.secrets import KeyringStore
+
+    if isinstance(store, KeyringStore):
+        return KeyringStore(store.service, store.backend).get(user)
+    return store.get(user)  # type: ignore[no-any-return]
 
 
 def _aws_config_profiles() -> set[str]:
@@ -326,6 +346,10 @@ def _print_report(report: dict[str, Any]) -> None:
     emit_text(f"profiles file  {cfg['path'] or '-'}: {mark(cfg['ok'])}")
     if cfg["error"]:
         emit_text(f"  {cfg['error']}")
+    if report.get("state_dir_error"):
+        emit_text(f"state dir      {report['state_dir']}: FAILED")
+        emit_text(f"  {report['state_dir_error']}")
+        return
     emit_text(f"state dir      {report['state_dir']}")
     ring = report["keyring"]
     if cfg["ok"]:

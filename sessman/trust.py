@@ -1,0 +1,164 @@
+"""The trust rules of sessman's own files (SPEC section 1), in one place.
+
+Every reader and writer of the state directory, the caches, the lock files
+and the file keyring goes through here, so that another local user can
+neither read what sessman keeps nor redirect what it writes:
+
+- directories sessman creates are made 0700 by sessman itself, whatever the
+  umask (parents that already exist are left alone);
+- before a read or a write, the directory (and the file, when it exists)
+  must belong to the current user and must not be writable by group or
+  others; otherwise :class:`UnsafePath` (exit 1) names the path and the fix;
+- a symlink is never followed: files are opened with ``O_NOFOLLOW`` and a
+  symlink where sessman writes is refused, never written through or over.
+
+Only the profiles file, which the user names, may be a symlink; it is not
+handled here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import UnsafePath
+
+__all__ = [
+    "UnsafePath",
+    "check_dir",
+    "locked",
+    "make_dirs",
+    "private_dir",
+    "read_private",
+    "write_private",
+]
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+#: The biggest file of its own sessman reads (state, caches, keyring).
+MAX_BYTES = 64 * 1024 * 1024
+
+
+def _uid() -> int:
+    return os.geteuid()
+
+
+def _check_stat(path: Path, st: os.stat_result, what: str) -> None:
+    """Refuse ``st`` unless it belongs to us and only we may write it."""
+    if st.st_uid != _uid():
+        raise UnsafePath(
+            path,
+            f"this {what} belongs to uid {st.st_uid}, not to you (uid {_uid()})",
+            f"move it away, or chown it to yourself and chmod 700 {path}",
+        )
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        mode = stat.S_IMODE(st.st_mode)
+        fix = f"chmod 700 {path}" if what == "directory" else f"chmod 600 {path}"
+        if st.st_mode & stat.S_ISVTX:  # a shared directory such as /tmp: not to be chmodded
+            fix = f"keep sessman's files in a private directory, not in {path}"
+        raise UnsafePath(path, f"this {what} is writable by other users (mode {mode:04o})", fix)
+
+
+def check_dir(path: Path) -> None:
+    """Refuse a directory that is not ours or that others may write.
+
+    A missing directory passes (it is made private when first written); a
+    path that is not a directory is an ``OSError`` like any unusable path.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path))
+    _check_stat(path, st, "directory")
+
+
+def make_dirs(path: Path) -> None:
+    """Create ``path`` and its missing parents, each mode 0700 whatever the umask."""
+    missing: list[Path] = []
+    current = path
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            continue  # another process made it a moment ago: it is checked, not chmodded
+        os.chmod(directory, 0o700)  # the umask may have taken bits away, never added
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a directory of sessman's own: created 0700, ours, not writable by others."""
+    make_dirs(path)
+    check_dir(path)
+    return path
+
+
+def _refuse_link(path: Path) -> None:
+    """Refuse a symlink, or a file of someone else's, where sessman will write."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafePath(
+            path,
+            "this is a symlink where sessman keeps a file of its own; it was left untouched",
+            f"remove the link: rm {path}",
+        )
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafePath(path, "this is not a regular file", f"move it away: mv {path} {path}.old")
+    _check_stat(path, st, "file")
+
+
+def read_private(path: Path, *, limit: int = MAX_BYTES) -> bytes | None:
+    """The bytes of one of sessman's own files, or ``None`` when it does not exist.
+
+    The directory and the file must be private (:class:`UnsafePath` if not);
+    a symlink is refused, never followed.
+    """
+    check_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        if os.path.islink(path):
+            _refuse_link(path)
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafePath(
+                path, "this is not a regular file", f"move it away: mv {path} {path}.old"
+            )
+        _check_stat(path, st, "file")
+        if st.st_size > limit:
+            raise OSError(f"{path} is larger than {limit} bytes")
+        return fh.read(limit + 1)[:limit]
+
+
+def write_private(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Atomically replace one of sessman's own files, never through a symlink."""
+    from ._atomic import write_atomic
+
+    private_dir(path.parent)
+    _refuse_link(path)
+    write_atomic(path, data, mode=mode, follow_symlinks=False)
+
+
+@contextlib.contextmanager
+def locked(path: Path, *, timeout: float = -1) -> Iterator[None]:
+    """Hold the lock file ``path`` (in a private directory, never a symlink)."""
+    from filelock import FileLock
+
+    private_dir(path.parent)
+    _refuse_link(path)
+    with FileLock(path, timeout=timeout, mode=0o600):
+        yield

@@ -314,10 +314,10 @@ def test_check_isolates_broken_and_slow_accounts(config: Path) -> None:
     assert result.exit_code == 1
     rows = {r["name"]: r for r in json.loads(result.stdout)}
     assert list(rows) == ["dev", "ops", "nosecret", "slow"]
-    assert set(rows["dev"]) == {"name", "ok", "account", "arn", "error"}
+    assert set(rows["dev"]) == {"name", "ok", "account", "arn", "error", "code", "hint"}
     assert rows["dev"]["ok"] and rows["dev"]["account"] == "123456789012"
     assert rows["ops"]["arn"] == "arn:aws:sts::123456789012:assumed-role/Ops/tester"
-    assert not rows["nosecret"]["ok"] and "secret set nosecret" in rows["nosecret"]["error"] + " "
+    assert not rows["nosecret"]["ok"] and "secret set nosecret" in rows["nosecret"]["hint"]
     assert not rows["slow"]["ok"] and "timeout" in rows["slow"]["error"]
     assert rows["slow"]["account"] is None
     assert elapsed < 15

@@ -109,7 +109,6 @@ ConfigOption = Annotated[
         "--config",
         "-c",
         help="Profiles file (default: $SESSMAN_CONFIG, ./profiles.yaml, then the user config dir).",
-        envvar="SESSMAN_CONFIG",
         dir_okay=False,
         show_default=False,
     ),

@@ -19,6 +19,7 @@ from sessman.errors import SessmanError
 
 from .app import ConfigOption, JsonOption, config_path, load_manager
 from .render import emit_json, emit_table, emit_text, iso
+from .selection import tagged
 
 if TYPE_CHECKING:
     from sessman.manager import SessionManager
@@ -102,7 +103,7 @@ def list_(
 ) -> None:
     """List the profiles, with whether a secret is stored and a session open."""
     manager = load_manager(ctx, config)
-    names = manager.names(tag)
+    names = manager.names() if tag is None else tagged(manager, tag)
     status = manager.status(names)
     rows: list[dict[str, Any]] = []
     for name in names:
@@ -122,26 +123,27 @@ def list_(
         emit_json(rows)
         return
     emit_table(
-        ["NAME", "KIND", "REGION", "SECRET", "SESSION", "TAGS", "DESCRIPTION"],
+        ["NAME", "REGION", "SECRET", "SESSION", "EXPIRES", "KIND", "TAGS", "DESCRIPTION"],
         [
             [
                 r["name"],
-                r["kind"],
                 r["region"],
                 r["secret"] or "n/a",
-                _session_text(r["session"]),
+                r["session"]["state"],
+                _short_time(r["session"]["expires"]) if r["session"]["state"] == "open" else "",
+                r["kind"],
                 ",".join(r["tags"]),
                 r["description"] or "",
             ]
             for r in rows
         ],
+        keep=("NAME", "REGION", "SECRET", "SESSION", "EXPIRES"),
     )
 
 
-def _session_text(session: dict[str, Any]) -> str:
-    if session["state"] == "open":
-        return f"open until {session['expires']}"
-    return str(session["state"])
+def _short_time(stamp: str | None) -> str:
+    """``2026-12-02T07:00:00Z`` as ``2026-12-02 07:00Z``: the minute is enough for people."""
+    return "" if stamp is None else stamp[:16].replace("T", " ") + "Z"
 
 
 def show_data(p: Profile) -> dict[str, Any]:

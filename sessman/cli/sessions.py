@@ -13,6 +13,7 @@ from sessman.manager import Outcome, SessionManager
 
 from .app import ConfigOption, JsonOption, load_manager
 from .render import emit_error, emit_json, emit_table, emit_text, iso
+from .selection import tagged
 
 NamesArgument = Annotated[
     list[str] | None, typer.Argument(help="Profile names.", show_default=False)
@@ -31,10 +32,7 @@ def _chosen(manager: SessionManager, names: list[str] | None, tag: str | None) -
     for name in chosen:
         manager.profile(name)
     if tag is not None:
-        tagged = manager.names(tag)
-        if not tagged:
-            raise UsageError(f"no profile has the tag {tag!r}")
-        chosen += [n for n in tagged if n not in chosen]
+        chosen += [n for n in tagged(manager, tag) if n not in chosen]
     if not chosen:
         raise UsageError("name at least one profile (or --tag TAG)")
     return chosen
@@ -102,6 +100,7 @@ def open_(
 def close(
     ctx: typer.Context,
     names: NamesArgument = None,
+    tag: TagOption = None,
     all_: Annotated[
         bool, typer.Option("--all", "-a", help="Every open session of this file.")
     ] = False,
@@ -110,9 +109,9 @@ def close(
 ) -> None:
     """Close sessions: forget their temporary credentials. Closing a closed one is fine."""
     manager = load_manager(ctx, config)
-    if all_ and names:
-        raise UsageError("name profiles or pass --all, not both")
-    chosen = manager.open_names() if all_ else _chosen(manager, names, None)
+    if all_ and (names or tag):
+        raise UsageError("name profiles (or --tag TAG) or pass --all, not both")
+    chosen = manager.open_names() if all_ else _chosen(manager, names, tag)
     closed = [{"name": n, "was_open": manager.close(n)} for n in chosen]
     if json_:
         emit_json(closed)
@@ -170,7 +169,16 @@ def check(
                 verify, chosen, max_workers=workers, progress=lambda _: bar.advance(task)
             )
     else:
-        outcomes = manager.map(verify, chosen, max_workers=workers)
+        # Piped or --json: a line per finished profile on stderr, so a long
+        # run is never silent (stdout keeps only the result).
+        done = iter(range(1, len(chosen) + 1))
+
+        def report(outcome: Outcome[Any]) -> None:
+            state = "ok" if outcome.ok else "FAILED"
+            sys.stderr.write(f"checked {outcome.name}: {state} ({next(done)}/{len(chosen)})\n")
+            sys.stderr.flush()
+
+        outcomes = manager.map(verify, chosen, max_workers=workers, progress=report)
     rows = [_check_row(o) for o in outcomes.values()]
     if json_:
         emit_json(rows)
@@ -182,16 +190,22 @@ def check(
                     r["name"],
                     "ok" if r["ok"] else "FAILED",
                     r["account"] or "",
-                    r["arn"] or r["error"],
+                    r["arn"] or _with_hint(r["error"], r["hint"]),
                 ]
                 for r in rows
             ],
+            keep=("NAME", "OK", "ACCOUNT", "ARN / ERROR"),
         )
     if not all(r["ok"] for r in rows):
         raise typer.Exit(1)
 
 
+def _with_hint(error: str | None, hint: str | None) -> str:
+    return f"{error} ({hint})" if hint else str(error)
+
+
 def _check_row(outcome: Outcome[Any]) -> dict[str, Any]:
+    """A row of ``check --json``: the error's message, class name and hint apart."""
     if outcome.ok and outcome.value is not None:
         return {
             "name": outcome.name,
@@ -199,13 +213,24 @@ def _check_row(outcome: Outcome[Any]) -> dict[str, Any]:
             "account": outcome.value.account,
             "arn": outcome.value.arn,
             "error": None,
+            "code": None,
+            "hint": None,
         }
     error = outcome.error
     if isinstance(error, SessmanError):
-        message = f"{error.message} ({error.hint})" if error.hint else error.message
+        message, hint = error.message, error.hint
     else:
-        message = f"unexpected {type(error).__name__}"
-    return {"name": outcome.name, "ok": False, "account": None, "arn": None, "error": message}
+        # Never the text of an exception we did not foresee: it might quote a secret.
+        message, hint = f"unexpected {type(error).__name__}", "run with SESSMAN_DEBUG=1"
+    return {
+        "name": outcome.name,
+        "ok": False,
+        "account": None,
+        "arn": None,
+        "error": message,
+        "code": type(error).__name__,
+        "hint": hint,
+    }
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -68,6 +69,7 @@ def init(
         typer.Argument(help="Where to write it (default: --config, else the user config dir)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Write a commented starter profiles file; never overwrites one without --force."""
@@ -89,8 +91,15 @@ def init(
         raise SessmanError(f"{target} is a directory") from None
     except OSError as exc:
         raise SessmanError(f"cannot write {target}: {exc.strerror}") from None
+    # A file sessman would not find by itself needs --config in every command.
+    found = [c.expanduser().absolute() for c in config_candidates()]
+    where = "" if target.expanduser().absolute() in found else f" --config {shlex.quote(str(target))}"
+    next_step = f"sessman secret set default{where}"
+    if json_:
+        emit_json({"path": str(target.absolute()), "next": next_step})
+        return
     emit_text(f"Wrote {target}")
-    emit_text("Next: edit it, then store the secret with: sessman secret set default")
+    emit_text(f"Next: edit it, then store the secret with: {next_step}")
 
 
 def list_(

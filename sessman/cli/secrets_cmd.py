@@ -13,8 +13,8 @@ from sessman.errors import SessmanError, UsageError
 from sessman.importing import ImportedKey, append_profiles, read_aws_credentials, read_dotenv
 from sessman.manager import SessionManager
 
-from .app import ConfigOption, load_manager
-from .render import emit_text
+from .app import ConfigOption, JsonOption, load_manager
+from .render import emit_json, emit_text
 
 secret_app = typer.Typer(
     help="Store or delete a profile's secret access key.", no_args_is_help=True
@@ -25,6 +25,9 @@ import_app = typer.Typer(
 )
 
 _SECRET_SHAPE = re.compile(r"^[A-Za-z0-9/+=]{16,128}$")
+#: An access key id (long-term AKIA or temporary ASIA): pasted by mistake, it
+#: would be stored as the secret and fail only at the first AWS call.
+_KEY_ID_SHAPE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
 
 
 def _keys_profile(manager: SessionManager, name: str) -> None:
@@ -52,6 +55,12 @@ def _read_secret(from_stdin: bool) -> str:
 def _check_secret(secret: str) -> str:
     if not secret:
         raise UsageError("the secret access key is empty")
+    if _KEY_ID_SHAPE.match(secret):
+        raise UsageError(
+            "that is an access key id, not the secret access key",
+            hint="the secret is the 40-character value AWS showed next to the key id"
+            " (the key id itself goes in the profiles file as access_key_id)",
+        )
     if not _SECRET_SHAPE.match(secret):
         raise UsageError(
             "that does not look like a secret access key (16-128 characters of A-Z a-z 0-9 / + =)"
@@ -61,11 +70,12 @@ def _check_secret(secret: str) -> str:
 
 def secret_set(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.")],
+    name: Annotated[str, typer.Argument(help="Profile name.", metavar="NAME")],
     stdin: Annotated[
         bool, typer.Option("--stdin", help="Read one line from standard input.")
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a stored secret.")] = False,
+    json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Store the secret access key of a profile in the keyring."""
@@ -79,24 +89,40 @@ def secret_set(
         )
     secret = _check_secret(_read_secret(stdin))
     store.put(name, secret)
-    emit_text(f"Stored the secret of {name!r} in {store.backend_name}.")
+    if json_:
+        emit_json({"name": name, "stored": True, "backend": store.backend_name})
+    else:
+        emit_text(f"Stored the secret of {name!r} in {store.backend_name}.")
 
 
 def secret_delete(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.")],
+    name: Annotated[str, typer.Argument(help="Profile name.", metavar="NAME")],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask for confirmation on a terminal.")
+    ] = False,
+    json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Delete the secret access key of a profile from the keyring."""
+    """Delete the secret access key of a profile from the keyring (asks first on a terminal)."""
     manager = load_manager(ctx, config)
     _keys_profile(manager, name)
-    if manager.store.delete(name):
+    if not yes and sys.stdin.isatty() and manager.store.present([name]):
+        prompt = f"Delete the secret of {name!r} from {manager.store.backend_name}?"
+        if not typer.confirm(prompt, default=False, err=True):
+            raise SessmanError("nothing was deleted", hint=f"sessman secret delete {name} --yes")
+    deleted = manager.store.delete(name)
+    if json_:
+        emit_json({"name": name, "deleted": deleted})
+    elif deleted:
         emit_text(f"Deleted the secret of {name!r}.")
     else:
         emit_text(f"No secret was stored for {name!r}.")
 
 
-def _store_imported(manager: SessionManager, keys: list[ImportedKey], source: str) -> None:
+def _store_imported(
+    manager: SessionManager, keys: list[ImportedKey], source: str, *, json_: bool
+) -> None:
     path = manager.config.path
     store = manager.store
     # Validate the new file first (names taken, regions), then store, then write.
@@ -104,8 +130,20 @@ def _store_imported(manager: SessionManager, keys: list[ImportedKey], source: st
     for key in keys:
         store.put(key.name, _check_secret(key.secret_access_key))
     append_profiles(path, keys, source=source)
-    for key in keys:
-        emit_text(f"Imported {key.name!r} ({key.access_key_id[:4]}…{key.access_key_id[-4:]}).")
+    imported = [
+        {
+            "name": key.name,
+            "kind": "keys",
+            "access_key_id": f"{key.access_key_id[:4]}…{key.access_key_id[-4:]}",
+            "region": key.region,
+        }
+        for key in keys
+    ]
+    if json_:
+        emit_json({"file": str(path), "source": source, "imported": imported, "skipped": []})
+        return
+    for entry in imported:
+        emit_text(f"Imported {entry['name']!r} ({entry['access_key_id']}).")
     emit_text(f"The secrets are still in {source}: delete them there once sessman works for you.")
 
 
@@ -119,6 +157,7 @@ def import_aws(
         list[str] | None,
         typer.Option("--profile", "-p", help="Import only this AWS profile (repeatable)."),
     ] = None,
+    json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Import long-term keys from ~/.aws/credentials (regions from ~/.aws/config)."""
@@ -131,18 +170,19 @@ def import_aws(
     )
     aws_config = Path(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")).expanduser()
     keys = read_aws_credentials(path, aws_config, profile or ())
-    _store_imported(manager, keys, str(path))
+    _store_imported(manager, keys, str(path), json_=json_)
 
 
 def import_dotenv(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The .env file.")],
     profile: Annotated[str, typer.Option("--profile", "-p", help="Name of the new profile.")],
+    json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Import the key pair of a .env file (AWS_ACCESS_KEY_ID / AWS_ACCESS_KEY, ...)."""
     manager = load_manager(ctx, config)
-    _store_imported(manager, [read_dotenv(file, profile)], str(file))
+    _store_imported(manager, [read_dotenv(file, profile)], str(file), json_=json_)
 
 
 def register(app: typer.Typer) -> None:

@@ -17,9 +17,13 @@ __all__ = ["Profiles", "tagged"]
 class Profiles(Protocol):
     """What a :class:`~sessman.config.Config` and a ``SessionManager`` both offer."""
 
-    def names(self, tag: str | None = None) -> list[str]: ...  # noqa: D102
+    def names(self, tag: str | None = None) -> list[str]:
+        """Profile names in file order, only those tagged ``tag`` when given."""
+        ...
 
-    def profile(self, name: str) -> Profile: ...  # noqa: D102
+    def profile(self, name: str) -> Profile:
+        """The profile called ``name``."""
+        ...
 
 
 def tagged(profiles: Profiles, tag: str) -> list[str]:

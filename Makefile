@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+JS := tests/js
+JS_STAMP := $(JS)/node_modules/.installed
 
-.PHONY: demo test lint typecheck unit bench system-deps clean
+.PHONY: demo test lint typecheck unit bench system-deps js-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +19,16 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 ## test: lint, types and the whole test suite
-test: system-deps $(STAMP) lint
+test: system-deps $(STAMP) js-deps lint
 	$(BIN)/python -m pytest -q
+
+# The JavaScript clients of the interoperability suite (tests/test_interop.py),
+# exactly as tests/js/package-lock.json pins them.
+js-deps: $(JS_STAMP)
+
+$(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
+	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
@@ -33,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(JS)/node_modules

@@ -57,13 +57,13 @@ def values() -> dict[str, str]:
 
 
 #: Print each variable as JSON, so newlines and spaces survive the trip back.
-_DUMP = (
-    "import json, os, sys; "
-    "print(json.dumps({k: os.environ.get(k) for k in sys.argv[1:]}))"
+_DUMP = "import json, os, sys; print(json.dumps({k: os.environ.get(k) for k in sys.argv[1:]}))"
+
+
+@pytest.mark.parametrize(
+    ("sh", "fmt"),
+    [("bash", Format.sh), ("dash", Format.sh), ("zsh", Format.sh), ("fish", Format.fish)],
 )
-
-
-@pytest.mark.parametrize(("sh", "fmt"), [("bash", Format.sh), ("dash", Format.sh), ("zsh", Format.sh), ("fish", Format.fish)])
 def test_every_shell_reads_back_exactly_the_value(sh: str, fmt: Format, tmp_path: Path) -> None:
     import sys
 
@@ -75,7 +75,13 @@ def test_every_shell_reads_back_exactly_the_value(sh: str, fmt: Format, tmp_path
     line = f"source {script}; {dump}" if sh == "fish" else f'eval "$(cat {script})"; {dump}'
     env = {**os.environ, "SESSMAN_T_GONE": "stray"}
     done = subprocess.run(
-        [program, "-c", line], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60, check=False
+        [program, "-c", line],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"SESSMAN_T_GONE": None, **wanted}

@@ -231,7 +231,7 @@ def test_env_formats(config: Path, fmt: str, first: str) -> None:
     lines = [line for line in result.stdout.splitlines() if "AWS_ACCESS_KEY_ID" in line]
     assert len(lines) == 1
     assert lines[0].startswith(first) and str(handed["AccessKeyId"]) in lines[0]
-    setter = first.split("AWS_")[0]
+    setter = first.split("AWS_", maxsplit=1)[0]
     sets = [line for line in result.stdout.splitlines() if line.startswith(setter)]
     assert len(sets) == 8
 

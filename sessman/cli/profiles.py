@@ -93,7 +93,9 @@ def init(
         raise SessmanError(f"cannot write {target}: {exc.strerror}") from None
     # A file sessman would not find by itself needs --config in every command.
     found = [c.expanduser().absolute() for c in config_candidates()]
-    where = "" if target.expanduser().absolute() in found else f" --config {shlex.quote(str(target))}"
+    where = (
+        "" if target.expanduser().absolute() in found else f" --config {shlex.quote(str(target))}"
+    )
     next_step = f"sessman secret set default{where}"
     if json_:
         emit_json({"path": str(target.absolute()), "next": next_step})

@@ -55,7 +55,6 @@ def emit_table(
                 "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() + "\n"
             )
         return
-    from rich import box
     from rich.console import Console
     from rich.table import Column, Table
     from rich.text import Text
@@ -66,27 +65,30 @@ def emit_table(
     shown = list(range(len(columns)))
 
     def needed(indexes: list[int]) -> int:
-        # Each column costs its width, two of padding and one separator (rich SIMPLE_HEAD).
-        return 1 + sum(
-            3 + (natural[i] if columns[i] in kept else min(natural[i], _MIN_WRAP))
-            for i in indexes
+        # Columns are two spaces apart, with no edge padding (as the piped form).
+        return 2 * (len(indexes) - 1) + sum(
+            natural[i] if columns[i] in kept else min(natural[i], _MIN_WRAP) for i in indexes
         )
 
     while needed(shown) > console.width and any(columns[i] not in kept for i in shown):
         shown.remove(max(i for i in shown if columns[i] not in kept))
-    fits = needed(shown) <= console.width
+    # When even the kept columns are too wide, the widest of them folds (every
+    # character stays, over several lines); the others stay whole.
+    folding = -1
+    if needed(shown) > console.width:
+        folding = max(shown, key=lambda i: natural[i])
     table = Table(
         *(
             Column(
                 columns[i],
-                # A kept column too wide for the terminal folds: every character stays.
-                no_wrap=columns[i] in kept and fits,
-                min_width=natural[i] if columns[i] in kept and fits else None,
+                no_wrap=columns[i] in kept and i != folding,
+                min_width=natural[i] if columns[i] in kept and i != folding else None,
                 overflow="fold",
             )
             for i in shown
         ),
-        box=box.SIMPLE_HEAD,
+        box=None,
+        pad_edge=False,
         header_style="bold",
     )
     for row in cells:

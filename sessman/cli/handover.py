@@ -29,6 +29,7 @@ from sessman.handover import (
 )
 
 from .app import ConfigOption, load_manager
+from .complete import NameArgument
 from .envformat import Format, render
 
 MinTtlOption = Annotated[
@@ -64,7 +65,7 @@ def _check_region(region: str | None) -> None:
 
 def exec_(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.", metavar="NAME")],
+    name: NameArgument,
     command: Annotated[
         list[str] | None,
         typer.Argument(
@@ -109,7 +110,7 @@ def exec_(
 
 def env(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.", metavar="NAME")],
+    name: NameArgument,
     format_: Annotated[
         Format, typer.Option("--format", "-f", help="Syntax of the output.")
     ] = Format.sh,
@@ -131,7 +132,7 @@ def env(
 
 def credential_process(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.", metavar="NAME")],
+    name: NameArgument,
     min_ttl: Annotated[
         float | None,
         typer.Option(

@@ -19,6 +19,7 @@ from sessman.config import Profile, load_config
 from sessman.errors import SessmanError
 
 from .app import ConfigOption, JsonOption, config_path, load_manager
+from .complete import NameArgument, complete_tags
 from .render import emit_json, emit_table, emit_text, iso
 from .selection import tagged
 
@@ -107,7 +108,10 @@ def init(
 def list_(
     ctx: typer.Context,
     tag: Annotated[
-        str | None, typer.Option("--tag", "-t", help="Only profiles with this tag.")
+        str | None,
+        typer.Option(
+            "--tag", "-t", help="Only profiles with this tag.", autocompletion=complete_tags
+        ),
     ] = None,
     json_: JsonOption = False,
     config: ConfigOption = None,
@@ -183,7 +187,7 @@ def show_data(p: Profile) -> dict[str, Any]:
 
 def show(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.")],
+    name: NameArgument,
     json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:

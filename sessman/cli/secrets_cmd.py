@@ -14,6 +14,7 @@ from sessman.importing import ImportedKey, append_profiles, read_aws_credentials
 from sessman.manager import SessionManager
 
 from .app import ConfigOption, JsonOption, load_manager
+from .complete import NameArgument
 from .render import emit_json, emit_text
 
 secret_app = typer.Typer(
@@ -70,7 +71,7 @@ def _check_secret(secret: str) -> str:
 
 def secret_set(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.", metavar="NAME")],
+    name: NameArgument,
     stdin: Annotated[
         bool, typer.Option("--stdin", help="Read one line from standard input.")
     ] = False,
@@ -97,7 +98,7 @@ def secret_set(
 
 def secret_delete(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.", metavar="NAME")],
+    name: NameArgument,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask for confirmation on a terminal.")
     ] = False,

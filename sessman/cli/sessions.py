@@ -12,13 +12,23 @@ from sessman.errors import SessmanError, UsageError
 from sessman.manager import Outcome, SessionManager
 
 from .app import ConfigOption, JsonOption, load_manager
+from .complete import NameArgument, complete_names, complete_tags
 from .render import emit_error, emit_json, emit_table, emit_text, iso
 from .selection import tagged
 
 NamesArgument = Annotated[
-    list[str] | None, typer.Argument(help="Profile names.", show_default=False)
+    list[str] | None,
+    typer.Argument(
+        help="Profile names.",
+        metavar="[NAME]...",
+        autocompletion=complete_names,
+        show_default=False,
+    ),
 ]
-TagOption = Annotated[str | None, typer.Option("--tag", "-t", help="Every profile with this tag.")]
+TagOption = Annotated[
+    str | None,
+    typer.Option("--tag", "-t", help="Every profile with this tag.", autocompletion=complete_tags),
+]
 MinTtlOption = Annotated[
     float | None,
     typer.Option(
@@ -125,7 +135,7 @@ def close(
 
 def whoami(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.")],
+    name: NameArgument,
     json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:

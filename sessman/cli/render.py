@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-__all__ = ["emit_error", "emit_json", "emit_table", "emit_text", "iso"]
+__all__ = ["emit_error", "emit_json", "emit_note", "emit_table", "emit_text", "iso"]
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -100,6 +100,11 @@ def emit_table(
             Text(f"({', '.join(left_out)} left out: the terminal is too narrow; see --json)"),
             style="dim",
         )
+
+
+def emit_note(text: str) -> None:
+    """A remark for people on stderr, ``sessman: note: ...``, beside the result."""
+    sys.stderr.write(f"sessman: note: {' '.join(text.split())}\n")
 
 
 def emit_error(message: str, hint: str | None = None) -> None:

@@ -9,13 +9,14 @@ from typing import Annotated
 
 import typer
 
+from sessman.awsimport import AwsImport, parse_renames, plan_aws_import
 from sessman.errors import SessmanError, UsageError
-from sessman.importing import ImportedKey, append_profiles, read_aws_credentials, read_dotenv
+from sessman.importing import NewProfile, append_profiles, read_dotenv
 from sessman.manager import SessionManager
 
 from .app import ConfigOption, JsonOption, load_manager
 from .complete import NameArgument
-from .render import emit_json, emit_text
+from .render import emit_json, emit_note, emit_text
 
 secret_app = typer.Typer(
     help="Store or delete a profile's secret access key.", no_args_is_help=True
@@ -122,15 +123,29 @@ def secret_delete(
 
 
 def _store_imported(
-    manager: SessionManager, keys: list[ImportedKey], source: str, *, json_: bool
+    manager: SessionManager,
+    plan: AwsImport,
+    source: str,
+    *,
+    json_: bool,
 ) -> None:
     path = manager.config.path
     store = manager.store
-    # Validate the new file first (names taken, regions), then store, then write.
-    append_profiles(path, keys, source=source, dry_run=True)
-    for key in keys:
+    if not plan.keys and not plan.roles:
+        for skip in plan.skipped:
+            emit_note(f"skipped {skip.name!r}: {skip.reason}")
+        taken = [repr(s.name) for s in plan.skipped if "already exists" in s.reason]
+        raise SessmanError(
+            f"nothing imported from {source}"
+            + (f" (a profile already exists in {path} for {', '.join(taken)})" if taken else ""),
+            hint="rename on the way in with --rename OLD=NEW" if taken else None,
+        )
+    new: list[NewProfile] = [*plan.keys, *plan.roles]
+    # Validate the new file first (names, regions, roles), then store, then write.
+    append_profiles(path, new, source=source, dry_run=True)
+    for key in plan.keys:
         store.put(key.name, _check_secret(key.secret_access_key))
-    append_profiles(path, keys, source=source)
+    append_profiles(path, new, source=source)
     imported = [
         {
             "name": key.name,
@@ -138,30 +153,58 @@ def _store_imported(
             "access_key_id": f"{key.access_key_id[:4]}…{key.access_key_id[-4:]}",
             "region": key.region,
         }
-        for key in keys
+        for key in plan.keys
+    ] + [
+        {"name": role.name, "kind": "role", "source_profile": role.source_profile}
+        for role in plan.roles
     ]
+    skipped = [{"name": s.name, "reason": s.reason} for s in plan.skipped]
     if json_:
-        emit_json({"file": str(path), "source": source, "imported": imported, "skipped": []})
+        emit_json({"file": str(path), "source": source, "imported": imported, "skipped": skipped})
         return
     for entry in imported:
-        emit_text(f"Imported {entry['name']!r} ({entry['access_key_id']}).")
-    emit_text(f"The secrets are still in {source}: delete them there once sessman works for you.")
+        what = entry.get("access_key_id") or f"role, from {entry['source_profile']!r}"
+        emit_text(f"Imported {entry['name']!r} ({what}).")
+    for skip in plan.skipped:
+        emit_text(f"Skipped {skip.name!r}: {skip.reason}.")
+    if plan.keys:
+        emit_text(
+            f"The secrets are still in {source}: delete them there once sessman works for you."
+        )
 
 
 def import_aws(
     ctx: typer.Context,
     credentials: Annotated[
         Path | None,
-        typer.Option("--credentials", help="Credentials file (default: ~/.aws/credentials)."),
+        typer.Option(
+            "--credentials",
+            metavar="PATH",
+            help="Credentials file (default: ~/.aws/credentials).",
+        ),
     ] = None,
     profile: Annotated[
         list[str] | None,
-        typer.Option("--profile", "-p", help="Import only this AWS profile (repeatable)."),
+        typer.Option(
+            "--profile", "-p", metavar="NAME", help="Import only this AWS profile (repeatable)."
+        ),
+    ] = None,
+    rename: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rename",
+            metavar="OLD=NEW",
+            help="Import AWS profile OLD as NEW (repeatable), e.g. when OLD is taken.",
+        ),
     ] = None,
     json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Import long-term keys from ~/.aws/credentials (regions from ~/.aws/config)."""
+    """Import long-term keys of ~/.aws/credentials and the role profiles of ~/.aws/config.
+
+    Regions come from ~/.aws/config too. Profiles that cannot be imported
+    (temporary credentials, names already taken, SSO) are listed with the reason.
+    """
     import os
 
     manager = load_manager(ctx, config)
@@ -170,8 +213,15 @@ def import_aws(
         or Path(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")).expanduser()
     )
     aws_config = Path(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")).expanduser()
-    keys = read_aws_credentials(path, aws_config, profile or ())
-    _store_imported(manager, keys, str(path), json_=json_)
+    plan = plan_aws_import(
+        path,
+        aws_config,
+        only=profile or (),
+        renames=parse_renames(rename or ()),
+        taken=manager.names(),
+        target=manager.config.path,
+    )
+    _store_imported(manager, plan, str(path), json_=json_)
 
 
 def import_dotenv(
@@ -183,7 +233,7 @@ def import_dotenv(
 ) -> None:
     """Import the key pair of a .env file (AWS_ACCESS_KEY_ID / AWS_ACCESS_KEY, ...)."""
     manager = load_manager(ctx, config)
-    _store_imported(manager, [read_dotenv(file, profile)], str(file), json_=json_)
+    _store_imported(manager, AwsImport(keys=[read_dotenv(file, profile)]), str(file), json_=json_)
 
 
 def register(app: typer.Typer) -> None:

@@ -352,3 +352,54 @@ profiles:
     # The ARN may fold over lines, but every character is there, in order.
     folded = "".join(line.split()[-1] for line in lines if line.strip() and "NAME" not in line)
     assert arn in folded
+
+
+# -- doctor -----------------------------------------------------------------------
+
+
+def test_doctor_tries_each_distinct_endpoint(
+    tmp_path: Path, moto_server: MotoServer, hanging_endpoint: str
+) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"  # nothing listens once closed
+    path = tmp_path / "doctor.yaml"
+    path.write_text(
+        f"""\
+version: 1
+keyring_service: doctor-{tmp_path.name}
+defaults: {{region: eu-north-1, endpoint_url: "{moto_server.url}"}}
+profiles:
+  up:
+    access_key_id: AKIAV2CLIEXAMPLE0003
+  up-too:
+    source_profile: up
+    role_arn: arn:aws:iam::123456789012:role/R
+  down:
+    access_key_id: AKIAV2CLIEXAMPLE0004
+    endpoint_url: "{closed}"
+  silent:
+    access_key_id: AKIAV2CLIEXAMPLE0005
+    endpoint_url: "{hanging_endpoint}"
+"""
+    )
+    for name in ("up", "down", "silent"):
+        cli("secret", "set", name, "--stdin", "-c", str(path), input=FAKE_SECRET)
+    result = cli("doctor", "--json", "-c", str(path))
+    report = json.loads(result.stdout)
+    endpoints = {e["url"]: e for e in report["endpoints"]}
+    assert set(endpoints) == {moto_server.url, closed, hanging_endpoint}  # each once
+    assert endpoints[moto_server.url]["ok"] and endpoints[moto_server.url]["profiles"] == [
+        "up",
+        "up-too",
+    ]
+    assert not endpoints[closed]["ok"] and "cannot connect" in endpoints[closed]["error"]
+    assert endpoints[hanging_endpoint]["ok"]  # it accepts connections
+    problems = {p["name"]: p["problems"] for p in report["profiles"]}
+    assert problems["up"] == [] and problems["silent"] == []
+    assert problems["down"] and closed in problems["down"][0]
+    assert result.exit_code == 1
+    text = cli("doctor", "-c", str(path))
+    assert f"profile down: endpoint {closed}" in text.stdout

@@ -20,6 +20,7 @@ from sessman.errors import SessmanError
 
 from .app import ConfigOption, JsonOption, config_path, load_manager
 from .complete import NameArgument, complete_tags
+from .endpoints import default_endpoint, probe
 from .render import emit_json, emit_table, emit_text, iso
 from .selection import tagged
 
@@ -258,6 +259,7 @@ def _diagnose(ctx: typer.Context, config: Path | None) -> dict[str, Any]:
         "config": {"path": None, "ok": False, "error": None},
         "state_dir": str(state_dir()),
         "keyring": {"backend": None, "ok": False, "error": None},
+        "endpoints": [],
         "profiles": [],
     }
     from sessman.config import Config, find_config
@@ -278,9 +280,29 @@ def _diagnose(ctx: typer.Context, config: Path | None) -> dict[str, Any]:
     with contextlib.suppress(SessmanError):  # listing needs no passphrase, even when it is wrong
         secret_status = {n: s.secret for n, s in manager.status().items()}
     aws_profiles = _aws_config_profiles()
+    sessions: dict[str, str] = {}
+    with contextlib.suppress(SessmanError):
+        sessions = {n: str(s.session) for n, s in manager.status().items()}
+    endpoints = _endpoints(manager)
+    unreachable = probe(endpoints.values())
+    report["endpoints"] = [
+        {
+            "url": url,
+            "ok": unreachable[url] is None,
+            "error": unreachable[url],
+            "profiles": [n for n, u in endpoints.items() if u == url],
+        }
+        for url in unreachable
+    ]
     for name in manager.names():
         p = manager.profile(name)
         problems: list[str] = []
+        if name in endpoints and unreachable[endpoints[name]]:
+            problems.append(f"endpoint {endpoints[name]}: {unreachable[endpoints[name]]}")
+        if sessions.get(name) == "stale":
+            problems.append(f"its open session is stale (the profile changed): sessman open {name}")
+        if p.source_profile and sessions.get(p.source_profile) == "stale":
+            problems.append(f"source profile {p.source_profile!r} has a stale session")
         if secret_status.get(name) == "missing":
             problems.append(f"no secret stored (sessman secret set {name})")
         if p.kind == "role" and secret_status.get(p.source_profile or "") == "missing":
@@ -289,6 +311,16 @@ def _diagnose(ctx: typer.Context, config: Path | None) -> dict[str, Any]:
             problems.append(f"AWS profile {p.aws_profile!r} is not in ~/.aws/config")
         report["profiles"].append({"name": name, "problems": problems})
     return report
+
+
+def _endpoints(manager: SessionManager) -> dict[str, str]:
+    """The STS endpoint of each profile (``aws_profile`` ones use ~/.aws/config's own)."""
+    found: dict[str, str] = {}
+    for name in manager.names():
+        p = manager.profile(name)
+        if p.kind != "aws-profile":
+            found[name] = p.endpoint_url or default_endpoint(p.region)
+    return found
 
 
 def _keyring_round_trip(manager: SessionManager) -> dict[str, Any]:
@@ -348,6 +380,8 @@ def _print_report(report: dict[str, Any]) -> None:
         emit_text(f"keyring        {ring['backend'] or '-'}: {mark(ring['ok'])}")
         if ring["error"]:
             emit_text(f"  {ring['error']}")
+    for endpoint in report.get("endpoints", []):
+        emit_text(f"endpoint       {endpoint['url']}: {endpoint['error'] or 'reachable'}")
     for entry in report["profiles"]:
         status = "; ".join(entry["problems"]) if entry["problems"] else "ok"
         emit_text(f"profile {entry['name']}: {status}")

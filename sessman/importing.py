@@ -128,7 +128,7 @@ def append_profiles(
     if taken:
         raise SessmanError(
             f"profile {taken[0]!r} already exists in {path}; nothing was imported",
-            hint="choose other profiles with --profile, or rename the existing one",
+            hint="choose another name with --profile, or rename the existing one",
         )
     root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     assert root is not None  # parse_config accepted it

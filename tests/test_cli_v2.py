@@ -403,3 +403,24 @@ profiles:
     assert result.exit_code == 1
     text = cli("doctor", "-c", str(path))
     assert f"profile down: endpoint {closed}" in text.stdout
+
+
+# -- help -------------------------------------------------------------------------
+
+COMMANDS = [
+    ["init"], ["list"], ["show"], ["schema"], ["doctor"], ["open"], ["close"], ["whoami"],
+    ["check"], ["exec"], ["env"], ["credential-process"], ["secret", "set"],
+    ["secret", "delete"], ["import", "aws"], ["import", "dotenv"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help_shows_no_type_placeholders(command: list[str]) -> None:
+    result = cli(*command, "--help")
+    assert result.exit_code == 0
+    text = result.stdout
+    for placeholder in ("{", "}", "<str>", "<path>", "<file>", "<text>", "<float", "<int"):
+        assert placeholder not in text, (command, placeholder)
+    usage = next(line for line in text.splitlines() if "Usage:" in line)
+    if command[0] in ("show", "whoami", "exec", "env", "credential-process", "secret"):
+        assert " NAME" in usage

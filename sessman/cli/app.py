@@ -108,6 +108,7 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         "-c",
+        metavar="PATH",
         help="Profiles file (default: $SESSMAN_CONFIG, ./profiles.yaml, then the user config dir).",
         dir_okay=False,
         show_default=False,

@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
+from ._typer import PlainText
+
 __all__ = ["NameArgument", "complete_names", "complete_tags"]
 
 
@@ -52,6 +54,10 @@ def complete_tags(ctx: typer.Context, incomplete: str) -> list[str]:
 NameArgument = Annotated[
     str,
     typer.Argument(
-        help="Profile name.", metavar="NAME", autocompletion=complete_names, show_default=False
+        help="Profile name.",
+        metavar="NAME",
+        autocompletion=complete_names,
+        show_default=False,
+        click_type=PlainText(),
     ),
 ]

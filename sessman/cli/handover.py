@@ -28,6 +28,7 @@ from sessman.handover import (
     variables,
 )
 
+from ._typer import PlainText, SessmanCommand
 from .app import ConfigOption, load_manager
 from .complete import NameArgument
 from .envformat import Format, render
@@ -35,7 +36,10 @@ from .envformat import Format, render
 MinTtlOption = Annotated[
     float,
     typer.Option(
-        "--min-ttl", min=0, help="Renew an open session with fewer seconds left than this."
+        "--min-ttl",
+        min=0,
+        metavar="SECONDS",
+        help="Renew an open session with fewer seconds left than this.",
     ),
 ]
 RegionOption = Annotated[
@@ -72,6 +76,7 @@ def exec_(
             help="The command, after -- (default: a shell, $SHELL).",
             metavar="[-- COMMAND...]",
             show_default=False,
+            click_type=PlainText(),
         ),
     ] = None,
     region: RegionOption = None,
@@ -138,6 +143,7 @@ def credential_process(
         typer.Option(
             "--min-ttl",
             min=0,
+            metavar="SECONDS",
             help="Renew an open session with fewer seconds left than this"
             " (default: 1200, or half a shorter session).",
         ),
@@ -157,6 +163,6 @@ def credential_process(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    app.command("exec")(exec_)
-    app.command("env")(env)
-    app.command("credential-process")(credential_process)
+    app.command("exec", cls=SessmanCommand)(exec_)
+    app.command("env", cls=SessmanCommand)(env)
+    app.command("credential-process", cls=SessmanCommand)(credential_process)

@@ -18,6 +18,7 @@ from sessman import __version__
 from sessman.config import Profile, load_config
 from sessman.errors import SessmanError
 
+from ._typer import PlainPath, SessmanCommand
 from .app import ConfigOption, JsonOption, config_path, load_manager
 from .complete import NameArgument, complete_tags
 from .endpoints import default_endpoint, probe
@@ -68,7 +69,11 @@ def init(
     ctx: typer.Context,
     path: Annotated[
         Path | None,
-        typer.Argument(help="Where to write it (default: --config, else the user config dir)."),
+        typer.Argument(
+            help="Where to write it (default: --config, else the user config dir).",
+            metavar="PATH",
+            click_type=PlainPath(),
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
     json_: JsonOption = False,
@@ -111,7 +116,11 @@ def list_(
     tag: Annotated[
         str | None,
         typer.Option(
-            "--tag", "-t", help="Only profiles with this tag.", autocompletion=complete_tags
+            "--tag",
+            "-t",
+            metavar="TAG",
+            help="Only profiles with this tag.",
+            autocompletion=complete_tags,
         ),
     ] = None,
     json_: JsonOption = False,
@@ -389,8 +398,8 @@ def _print_report(report: dict[str, Any]) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    app.command("init")(init)
-    app.command("list")(list_)
-    app.command("show")(show)
-    app.command("schema")(schema)
-    app.command("doctor")(doctor)
+    app.command("init", cls=SessmanCommand)(init)
+    app.command("list", cls=SessmanCommand)(list_)
+    app.command("show", cls=SessmanCommand)(show)
+    app.command("schema", cls=SessmanCommand)(schema)
+    app.command("doctor", cls=SessmanCommand)(doctor)

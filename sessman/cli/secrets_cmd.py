@@ -14,6 +14,7 @@ from sessman.errors import SessmanError, UsageError
 from sessman.importing import NewProfile, append_profiles, read_dotenv
 from sessman.manager import SessionManager
 
+from ._typer import PlainPath, SessmanCommand
 from .app import ConfigOption, JsonOption, load_manager
 from .complete import NameArgument
 from .render import emit_json, emit_note, emit_text
@@ -226,8 +227,12 @@ def import_aws(
 
 def import_dotenv(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="The .env file.")],
-    profile: Annotated[str, typer.Option("--profile", "-p", help="Name of the new profile.")],
+    file: Annotated[
+        Path, typer.Argument(help="The .env file.", metavar="FILE", click_type=PlainPath())
+    ],
+    profile: Annotated[
+        str, typer.Option("--profile", "-p", metavar="NAME", help="Name of the new profile.")
+    ],
     json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -238,9 +243,9 @@ def import_dotenv(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    secret_app.command("set")(secret_set)
-    secret_app.command("delete")(secret_delete)
-    import_app.command("aws")(import_aws)
-    import_app.command("dotenv")(import_dotenv)
+    secret_app.command("set", cls=SessmanCommand)(secret_set)
+    secret_app.command("delete", cls=SessmanCommand)(secret_delete)
+    import_app.command("aws", cls=SessmanCommand)(import_aws)
+    import_app.command("dotenv", cls=SessmanCommand)(import_dotenv)
     app.add_typer(secret_app, name="secret")
     app.add_typer(import_app, name="import")

@@ -11,6 +11,7 @@ import typer
 from sessman.errors import SessmanError, UsageError
 from sessman.manager import Outcome, SessionManager
 
+from ._typer import PlainText, SessmanCommand
 from .app import ConfigOption, JsonOption, load_manager
 from .complete import NameArgument, complete_names, complete_tags
 from .render import emit_error, emit_json, emit_table, emit_text, iso
@@ -22,17 +23,27 @@ NamesArgument = Annotated[
         help="Profile names.",
         metavar="[NAME]...",
         autocompletion=complete_names,
+        click_type=PlainText(),
         show_default=False,
     ),
 ]
 TagOption = Annotated[
     str | None,
-    typer.Option("--tag", "-t", help="Every profile with this tag.", autocompletion=complete_tags),
+    typer.Option(
+        "--tag",
+        "-t",
+        metavar="TAG",
+        help="Every profile with this tag.",
+        autocompletion=complete_tags,
+    ),
 ]
 MinTtlOption = Annotated[
     float | None,
     typer.Option(
-        "--min-ttl", min=0, help="Renew an open session with fewer seconds left than this."
+        "--min-ttl",
+        min=0,
+        metavar="SECONDS",
+        help="Renew an open session with fewer seconds left than this.",
     ),
 ]
 
@@ -66,13 +77,15 @@ def open_(
         int | None,
         typer.Option(
             "--duration",
+            metavar="SECONDS",
             min=900,
             max=43200,
             help="Seconds (default: the profile's session_duration).",
         ),
     ] = None,
     mfa_code: Annotated[
-        str | None, typer.Option("--mfa-code", help="Current code of the MFA device.")
+        str | None,
+        typer.Option("--mfa-code", metavar="CODE", help="Current code of the MFA device."),
     ] = None,
     min_ttl: MinTtlOption = None,
     json_: JsonOption = False,
@@ -158,7 +171,10 @@ def check(
     names: NamesArgument = None,
     tag: TagOption = None,
     workers: Annotated[
-        int, typer.Option("--workers", "-w", min=1, max=256, help="Profiles checked at once.")
+        int,
+        typer.Option(
+            "--workers", "-w", metavar="N", min=1, max=256, help="Profiles checked at once."
+        ),
     ] = 16,
     json_: JsonOption = False,
     config: ConfigOption = None,
@@ -245,7 +261,7 @@ def _check_row(outcome: Outcome[Any]) -> dict[str, Any]:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    app.command("open")(open_)
-    app.command("close")(close)
-    app.command("whoami")(whoami)
-    app.command("check")(check)
+    app.command("open", cls=SessmanCommand)(open_)
+    app.command("close", cls=SessmanCommand)(close)
+    app.command("whoami", cls=SessmanCommand)(whoami)
+    app.command("check", cls=SessmanCommand)(check)

@@ -424,3 +424,10 @@ def test_help_shows_no_type_placeholders(command: list[str]) -> None:
     usage = next(line for line in text.splitlines() if "Usage:" in line)
     if command[0] in ("show", "whoami", "exec", "env", "credential-process", "secret"):
         assert " NAME" in usage
+
+
+def test_piped_check_reports_each_profile_on_stderr(live: Path) -> None:
+    done = sessman("check", "dev", "-c", str(live))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == ["checked dev: ok (1/1)"]
+    assert "dev" in done.stdout and "checked" not in done.stdout

@@ -116,6 +116,7 @@ def open_(
         emit_table(
             ["NAME", "ACCOUNT", "ARN", "EXPIRES"],
             [[o["name"], o["account"], o["arn"], o["expires"]] for o in opened],
+            keep=("NAME", "ACCOUNT", "ARN", "EXPIRES"),
         )
     _fail_after(errors)
 
@@ -163,7 +164,7 @@ def whoami(
     if json_:
         emit_json(data)
     else:
-        emit_table(["KEY", "VALUE"], [[k, v] for k, v in data.items()])
+        emit_table(["KEY", "VALUE"], [[k, v] for k, v in data.items()], keep=("KEY", "VALUE"))
 
 
 def check(

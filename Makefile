@@ -14,7 +14,9 @@ LOCK := requirements-dev.lock
 OTHER_PYTHONS ?= 3.10 3.13
 UNIT := -m "not slow and not server and not secretservice"
 
-.PHONY: demo test lint typecheck unit unit-pythons bench lock check-latest check-oldest system-deps clean
+.PHONY: demo test lint typecheck unit unit-pythons bench lock check-latest check-oldest system-deps js-deps clean
+JS := tests/js
+JS_STAMP := $(JS)/node_modules/.installed
 
 # pip in hash-checking mode installs exactly the lock; the project itself is
 # installed editable with the locked build backend (no unpinned download).
@@ -34,9 +36,17 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 ## test: lint, types, the whole suite, and the unit tests on the other Pythons
-test: system-deps $(STAMP) lint typecheck
+test: system-deps $(STAMP) js-deps lint typecheck
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory unit-pythons
+
+# The JavaScript clients of the interoperability suite (tests/test_interop.py),
+# exactly as tests/js/package-lock.json pins them.
+js-deps: $(JS_STAMP)
+
+$(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
+	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
 
 ## lint: formatting and lint rules (ruff)
 lint: $(STAMP)
@@ -99,4 +109,4 @@ check-oldest: $(STAMP)
 	.venv-oldest/bin/python -m pytest -q $(UNIT)
 
 clean:
-	rm -rf $(VENV) .venv-* build dist *.egg-info
+	rm -rf $(VENV) .venv-* build dist *.egg-info $(JS)/node_modules

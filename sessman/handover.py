@@ -8,6 +8,7 @@ can use them without the rest of the command line.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import timezone
 
 from .config import Profile
@@ -15,9 +16,12 @@ from .credentials import TemporaryCredentials
 
 __all__ = [
     "CREDENTIAL_PROCESS_MIN_TTL",
-    "STRIPPED",
+    "EXEC_MARKER",
+    "KEPT",
+    "child_environment",
     "process_json",
     "process_min_ttl",
+    "to_unset",
     "variables",
 ]
 
@@ -25,31 +29,54 @@ __all__ = [
 #: request once expiry is under 15 minutes away, so hand over 20 at least.
 CREDENTIAL_PROCESS_MIN_TTL = 20 * 60
 
-#: Variables of the parent that could make a child use other credentials.
-STRIPPED = frozenset(
+#: Set by ``exec`` only (never printed by ``env``), so a shell that evaluated
+#: ``sessman env`` can still run ``sessman exec``; ``exec`` refuses to nest.
+EXEC_MARKER = "SESSMAN_EXEC"
+
+#: The ``AWS_*`` variables a child may keep from its parent: they change how
+#: output looks, which CA is trusted or how often to retry, never which
+#: credentials are used or where requests go. Every other ``AWS_*`` variable
+#: goes (an allow-list, so a variable a future SDK adds goes too).
+KEPT = frozenset(
     {
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_ACCESS_KEY",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SECRET_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_CREDENTIAL_EXPIRATION",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-        "AWS_ENDPOINT_URL",
-        "AWS_ROLE_ARN",
-        "AWS_ROLE_SESSION_NAME",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-        # The child gets temporary credentials, never the key to the long-term ones.
-        "SESSMAN_KEYRING_PASSPHRASE",
+        "AWS_DEFAULT_OUTPUT",
+        "AWS_PAGER",
+        "AWS_CLI_AUTO_PROMPT",
+        "AWS_CLI_FILE_ENCODING",
+        "AWS_CA_BUNDLE",
+        "AWS_MAX_ATTEMPTS",
+        "AWS_RETRY_MODE",
+        "AWS_REQUEST_CHECKSUM_CALCULATION",
+        "AWS_RESPONSE_CHECKSUM_VALIDATION",
+        "AWS_SDK_UA_APP_ID",
     }
 )
+
+#: Unset by ``env`` even when its own environment lacks them: the shell that
+#: evaluates the output may hold them unexported, or from an earlier ``env``.
+_ALWAYS_UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_SECURITY_TOKEN")
+
+#: Never handed to a child: it unlocks the long-term keys.
+_PRIVATE = frozenset({"SESSMAN_KEYRING_PASSPHRASE"})
+
+
+def _goes(name: str) -> bool:
+    return (name.startswith("AWS_") and name not in KEPT) or name in _PRIVATE
+
+
+def to_unset(parent: Mapping[str, str], handed: Mapping[str, str]) -> list[str]:
+    """What ``env`` unsets so the shell ends with exactly ``handed`` of the AWS variables."""
+    names = dict.fromkeys(_ALWAYS_UNSET)
+    names.update(dict.fromkeys(n for n in sorted(parent) if _goes(n) and n not in _PRIVATE))
+    return [n for n in names if n not in handed]
+
+
+def child_environment(parent: Mapping[str, str], handed: Mapping[str, str]) -> dict[str, str]:
+    """``exec``'s environment: the parent's without what :func:`to_unset` drops, plus ``handed``."""
+    env = {k: v for k, v in parent.items() if not _goes(k)}
+    env.update(handed)
+    env[EXEC_MARKER] = handed.get("SESSMAN_PROFILE", "1")
+    return env
 
 
 def process_min_ttl(profile: Profile) -> float:
@@ -61,15 +88,18 @@ def _iso(creds: TemporaryCredentials) -> str:
     return creds.expires.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def variables(profile: Profile, creds: TemporaryCredentials) -> dict[str, str]:
-    """The environment a program needs to act as ``profile``."""
+def variables(
+    profile: Profile, creds: TemporaryCredentials, *, region: str | None = None
+) -> dict[str, str]:
+    """The environment a program needs to act as ``profile`` (in ``region`` when given)."""
+    region = region or profile.region
     env = {
         "AWS_ACCESS_KEY_ID": creds.access_key_id,
         "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
         "AWS_SESSION_TOKEN": creds.session_token,
         "AWS_CREDENTIAL_EXPIRATION": _iso(creds),
-        "AWS_REGION": profile.region,
-        "AWS_DEFAULT_REGION": profile.region,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
     }
     if profile.endpoint_url:
         env["AWS_ENDPOINT_URL"] = profile.endpoint_url

@@ -1,26 +1,26 @@
-"""Bring existing keys into sessman: ~/.aws/credentials and .env files.
+"""Bring existing keys into sessman: .env files, and the writer every import uses.
 
-Reading those files, and appending profiles to a profiles file as text (so
-its comments and layout survive), live here; storing the secrets is the
+Reading .env files, and appending profiles to a profiles file as text (so
+its comments and layout survive, every value quoted), live here; reading
+~/.aws lives in :mod:`sessman.awsimport`. Storing the secrets is the
 caller's job, after :func:`append_profiles` has proved the new file valid.
 """
 
 from __future__ import annotations
 
-import configparser
 import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from ._atomic import write_atomic
 from .config import Config, parse_config
 from .errors import ConfigError, SessmanError, UsageError
 from .profiles_text import insert_profiles, profile_indent
-from .shapes import MalformedValue, check
 
-__all__ = ["ImportedKey", "append_profiles", "read_aws_credentials", "read_dotenv"]
+__all__ = ["ImportedKey", "NewProfile", "append_profiles", "read_dotenv"]
 
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -34,57 +34,26 @@ class ImportedKey:
     secret_access_key: str = field(repr=False)
     region: str | None = None
 
-
-def read_aws_credentials(
-    credentials: Path, config: Path | None, profiles: Sequence[str] = ()
-) -> list[ImportedKey]:
-    """Keys of ``~/.aws/credentials`` (all, or ``profiles``), regions from ``~/.aws/config``."""
-    found = _ini(credentials, required=True)
-    regions = _ini(config, required=False) if config is not None else {}
-    wanted = list(profiles) or list(found)
-    missing = [p for p in wanted if p not in found]
-    if missing:
-        raise UsageError(
-            f"no profile {missing[0]!r} in {credentials}",
-            hint=f"profiles there: {', '.join(found) or 'none'}",
-        )
-    keys: list[ImportedKey] = []
-    for name in wanted:
-        section = found[name]
-        key_id = section.get("aws_access_key_id", "").strip()
-        secret = section.get("aws_secret_access_key", "").strip()
-        if not key_id or not secret:
-            if profiles:
-                raise UsageError(f"profile {name!r} in {credentials} has no access key pair")
-            continue
-        if section.get("aws_session_token"):
-            if profiles:
-                raise UsageError(f"profile {name!r} in {credentials} holds temporary credentials")
-            continue
-        region_section = (
-            regions.get(name, {})
-            if name == "default"
-            else regions.get(f"profile {name}", regions.get(name, {}))
-        )
-        region = section.get("region") or region_section.get("region")
-        keys.append(ImportedKey(_check_name(name), key_id, secret, region or None))
-    if not keys:
-        raise UsageError(f"no long-term access keys found in {credentials}")
-    return keys
+    def fields(self, source: str) -> list[tuple[str, str | int]]:
+        """The keys and values of the new profile, in the order they are written."""
+        fields: list[tuple[str, str | int]] = [("access_key_id", self.access_key_id)]
+        if self.region:
+            fields.append(("region", self.region))
+        fields.append(("description", f"imported from {source}"))
+        return fields
 
 
-def _ini(path: Path, *, required: bool) -> dict[str, dict[str, str]]:
-    parser = configparser.RawConfigParser()
-    try:
-        with path.open(encoding="utf-8") as fh:
-            parser.read_file(fh)
-    except FileNotFoundError:
-        if required:
-            raise UsageError(f"{path} does not exist") from None
-        return {}
-    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
-        raise UsageError(f"cannot read {path}: {type(exc).__name__}") from None
-    return {s: dict(parser.items(s)) for s in parser.sections()}
+class NewProfile(Protocol):
+    """A profile :func:`append_profiles` can write: a name and its fields."""
+
+    @property
+    def name(self) -> str:
+        """The new profile's name."""
+        ...
+
+    def fields(self, source: str) -> list[tuple[str, str | int]]:
+        """Its keys and values, in the order they are written."""
+        ...
 
 
 def read_dotenv(path: Path, name: str) -> ImportedKey:
@@ -134,13 +103,13 @@ def _check_name(name: str) -> str:
 
 def append_profiles(
     path: Path,
-    keys: Sequence[ImportedKey],
+    keys: Sequence[NewProfile],
     *,
     source: str,
     env: Mapping[str, str] | None = None,
     dry_run: bool = False,
 ) -> Config:
-    """Add a ``keys`` profile for each of ``keys`` to the file at ``path``, as text.
+    """Add a profile for each of ``keys`` to the file at ``path``, as text.
 
     Existing profiles are never replaced: a name that exists is an error and
     nothing is written. The new text is validated as a whole before it
@@ -158,7 +127,7 @@ def append_profiles(
     if taken:
         raise SessmanError(
             f"profile {taken[0]!r} already exists in {path}; nothing was imported",
-            hint="choose other profiles with --profile, or rename the existing one",
+            hint="choose another name with --profile, or rename the existing one",
         )
     indent = profile_indent(text, path)
     new_text = insert_profiles(text, [_profile_text(k, indent, source) for k in keys], path)
@@ -170,18 +139,11 @@ def append_profiles(
     return config
 
 
-def _profile_text(key: ImportedKey, indent: str, source: str) -> str:
-    # Shape-checked and quoted: a multi-line value of an INI file must never
-    # become YAML of its own (SPEC section 1).
-    where = f"{source}, profile {key.name!r}"
-    try:
-        key_id = check("AccessKeyId", key.access_key_id, where)
-        region = check("region", key.region, where) if key.region else None
-    except MalformedValue as exc:
-        raise UsageError(exc.message) from None
+def _profile_text(key: NewProfile, indent: str, source: str) -> str:
+    # Every value is a JSON string (a valid YAML double-quoted scalar, newlines
+    # and quotes escaped): nothing read from another file can add YAML structure.
     inner = indent * 2
-    lines = [f"{indent}{_check_name(key.name)}:", f"{inner}access_key_id: {json.dumps(key_id)}"]
-    if region:
-        lines.append(f"{inner}region: {json.dumps(region)}")
-    lines.append(f"{inner}description: {json.dumps(f'imported from {source}')}")
+    lines = [f"{indent}{_check_name(key.name)}:"]
+    for name, value in key.fields(source):
+        lines.append(f"{inner}{name}: {json.dumps(value)}")
     return "\n".join(lines) + "\n"

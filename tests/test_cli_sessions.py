@@ -29,7 +29,7 @@ from sessman.manager import SessionManager
 ACCOUNT = "123456789012"
 MOTO_USER_ARN = f"arn:aws:sts::{ACCOUNT}:user/moto"
 OPEN_KEYS = {"name", "account", "arn", "user_id", "expires"}
-CHECK_KEYS = {"name", "ok", "account", "arn", "error"}
+CHECK_KEYS = {"name", "ok", "account", "arn", "error", "code", "hint"}
 
 
 class Cli:
@@ -51,7 +51,8 @@ class Cli:
     def json(self, *args: str) -> Any:
         result = self(*args, "--json")
         assert result.exit_code == 0, result.stderr
-        assert result.stderr == ""
+        # Only check's progress (a line per profile when piped) may be on stderr.
+        assert all(line.startswith("checked ") for line in result.stderr.splitlines())
         return json.loads(result.stdout)
 
     def manager(self) -> SessionManager:
@@ -244,6 +245,8 @@ def test_check_json_and_exit_code(tmp_path: Path, moto_server: MotoServer) -> No
             "account": ACCOUNT,
             "arn": MOTO_USER_ARN,
             "error": None,
+            "code": None,
+            "hint": None,
         },
         {
             "name": "admin",
@@ -251,6 +254,8 @@ def test_check_json_and_exit_code(tmp_path: Path, moto_server: MotoServer) -> No
             "account": ACCOUNT,
             "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/CliCheck/alice",
             "error": None,
+            "code": None,
+            "hint": None,
         },
     ]
     result = cli("check", "--json", "--workers", "2")  # every profile
@@ -265,6 +270,9 @@ def test_check_json_and_exit_code(tmp_path: Path, moto_server: MotoServer) -> No
     failed = rows[2]
     assert failed["account"] is None and failed["arn"] is None
     assert isinstance(failed["error"], str) and "'nosecret'" in failed["error"]
+    assert failed["code"] == "SecretNotFound"
+    assert failed["hint"] and "secret set nosecret" in failed["hint"]
+    assert "secret set" not in failed["error"]  # the hint is its own field
     table = cli("check")
     assert table.exit_code == 1
     assert "FAILED" in table.stdout and "nosecret" in table.stdout

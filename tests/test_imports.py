@@ -48,10 +48,13 @@ def run_python(code: str, *, env: dict[str, str] | None = None, cwd: Path | None
     )
 
 
-def run_sessman(args: list[str], tmp_path: Path) -> dict[str, Any]:
+def run_sessman(
+    args: list[str], tmp_path: Path, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     report = tmp_path / "report.json"
     proc = run_python(
-        HARNESS, env={"SESSMAN_T_ARGS": json.dumps(args), "SESSMAN_T_REPORT": str(report)}
+        HARNESS,
+        env={"SESSMAN_T_ARGS": json.dumps(args), "SESSMAN_T_REPORT": str(report), **(env or {})},
     )
     assert "Traceback" not in proc.stderr, proc.stderr
     data: dict[str, Any] = json.loads(report.read_text())
@@ -85,6 +88,33 @@ def test_light_commands_do_not_import_boto3(args: list[str], example: Path, tmp_
     report = run_sessman(argv, tmp_path)
     assert report["code"] == 0
     assert report["stdout"].strip()  # the command did its work
+    assert report["heavy"] == []
+
+
+@pytest.mark.parametrize(
+    ("shell", "words", "expected"),
+    [
+        ("bash", "sessman show d", "dev"),
+        ("bash", "sessman exec ", "dev"),
+        ("bash", "sessman check --tag ", "sandbox"),
+        ("zsh", "sessman open ", "dev"),
+        ("fish", "sessman env ", "dev"),
+    ],
+)
+def test_completion_does_not_import_boto3(
+    shell: str, words: str, expected: str, example: Path, tmp_path: Path
+) -> None:
+    env = {
+        "SESSMAN_CONFIG": str(example),
+        "_SESSMAN_COMPLETE": f"complete_{shell}",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split(" ")) - 1),
+        "_TYPER_COMPLETE_ARGS": words,
+        "_TYPER_COMPLETE_FISH_ACTION": "get-args",
+    }
+    report = run_sessman([], tmp_path, env)
+    assert report["code"] == 0
+    assert expected in report["stdout"]  # it completed profile names (or tags)
     assert report["heavy"] == []
 
 

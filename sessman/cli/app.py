@@ -110,6 +110,7 @@ ConfigOption = Annotated[
         "-c",
         # No envvar here: SESSMAN_CONFIG is read by discovery, so a --config
         # written before the command is not overridden by the variable.
+        metavar="PATH",
         help="Profiles file (default: $SESSMAN_CONFIG, else the user config dir).",
         dir_okay=False,
         show_default=False,

@@ -7,11 +7,10 @@ session none of them imports boto3 or botocore.
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import shutil
 import sys
-from enum import Enum
 from typing import Annotated
 
 import typer
@@ -19,25 +18,38 @@ import typer
 from sessman.config import Profile
 from sessman.credentials import TemporaryCredentials
 from sessman.errors import SessmanError, UsageError
-from sessman.handover import STRIPPED, process_json, process_min_ttl, variables
+from sessman.fileformat import REGION_PATTERN
+from sessman.handover import (
+    EXEC_MARKER,
+    child_environment,
+    process_json,
+    process_min_ttl,
+    to_unset,
+    variables,
+)
 
+from ._typer import PlainText, SessmanCommand
 from .app import ConfigOption, load_manager
-
-
-class Format(str, Enum):
-    """Output formats of ``sessman env``."""
-
-    sh = "sh"
-    fish = "fish"
-    powershell = "powershell"
-    dotenv = "dotenv"
-    json = "json"
-
+from .complete import NameArgument
+from .envformat import Format, render
 
 MinTtlOption = Annotated[
     float,
     typer.Option(
-        "--min-ttl", min=0, help="Renew an open session with fewer seconds left than this."
+        "--min-ttl",
+        min=0,
+        metavar="SECONDS",
+        help="Renew an open session with fewer seconds left than this.",
+    ),
+]
+RegionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--region",
+        "-r",
+        metavar="REGION",
+        help="Hand over this region instead of the profile's (e.g. eu-west-1).",
+        show_default=False,
     ),
 ]
 
@@ -50,36 +62,50 @@ def _credentials(
     return profile, manager.credentials(name, min_ttl=min_ttl)
 
 
+def _check_region(region: str | None) -> None:
+    if region is not None and not re.match(REGION_PATTERN, region):
+        raise UsageError(f"{region!r} is not an AWS region", hint="e.g. --region eu-west-1")
+
+
 def exec_(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.")],
+    name: NameArgument,
     command: Annotated[
-        list[str], typer.Argument(help="The command, after --.", show_default=False)
-    ],
+        list[str] | None,
+        typer.Argument(
+            help="The command, after -- (default: a shell, $SHELL).",
+            metavar="[-- COMMAND...]",
+            show_default=False,
+            click_type=PlainText(),
+        ),
+    ] = None,
+    region: RegionOption = None,
     min_ttl: MinTtlOption = 0,
     config: ConfigOption = None,
 ) -> None:
-    """Run a command with the profile's temporary credentials in its environment.
+    """Run a command (or a shell) with the profile's temporary credentials in its environment.
 
     Example: sessman exec prod -- aws s3 ls
     """
-    if os.environ.get("SESSMAN_PROFILE"):
+    if os.environ.get(EXEC_MARKER):
         raise UsageError(
-            f"already inside `sessman exec` of profile {os.environ['SESSMAN_PROFILE']!r}",
-            hint="exit that shell first, or unset SESSMAN_PROFILE to nest on purpose",
+            f"already inside `sessman exec` of profile {os.environ[EXEC_MARKER]!r}",
+            hint=f"exit that shell first, or unset {EXEC_MARKER} to nest on purpose",
         )
+    _check_region(region)
+    command = list(command or [])
     if command and command[0] == "--":
         command = command[1:]
     if not command:
-        raise UsageError("no command to run", hint="sessman exec NAME -- COMMAND [ARGS...]")
+        # As aws-vault does: a subshell, interactive when stdin is a terminal.
+        command = [os.environ.get("SHELL") or "/bin/sh"]
     program = shutil.which(command[0])
     if program is None:
         error = SessmanError(f"command not found: {command[0]}")
         error.exit_code = 127
         raise error
     profile, creds = _credentials(ctx, config, name, min_ttl)
-    env = {k: v for k, v in os.environ.items() if k not in STRIPPED}
-    env.update(variables(profile, creds))
+    env = child_environment(os.environ, variables(profile, creds, region=region))
     sys.stdout.flush()
     sys.stderr.flush()
     # Replace this process: the child gets the terminal and every signal, and
@@ -87,47 +113,37 @@ def exec_(
     os.execve(program, command, env)
 
 
-def _quote(value: str, fmt: Format) -> str:
-    if fmt is Format.sh:
-        return "'" + value.replace("'", "'\\''") + "'"
-    if fmt is Format.fish:
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    if fmt is Format.powershell:
-        return "'" + value.replace("'", "''") + "'"
-    return json.dumps(value)  # dotenv: double-quoted, backslash escapes
-
-
 def env(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.")],
-    format_: Annotated[Format, typer.Option("--format", "-f", help="Shell syntax.")] = Format.sh,
+    name: NameArgument,
+    format_: Annotated[
+        Format, typer.Option("--format", "-f", help="Syntax of the output.")
+    ] = Format.sh,
+    region: RegionOption = None,
     min_ttl: MinTtlOption = 0,
     config: ConfigOption = None,
 ) -> None:
-    """Print the profile's temporary credentials as variables, e.g. eval "$(sessman env dev)"."""
+    """Print the profile's temporary credentials as variables, e.g. eval "$(sessman env dev)".
+
+    The output also unsets every other AWS variable that would make a program
+    use other credentials or another endpoint (AWS_PROFILE, AWS_ENDPOINT_URL...),
+    so evaluating it after another profile's leaves exactly this profile's.
+    """
+    _check_region(region)
     profile, creds = _credentials(ctx, config, name, min_ttl)
-    values = variables(profile, creds)
-    if format_ is Format.json:
-        sys.stdout.write(json.dumps(values, indent=2) + "\n")
-        return
-    template = {
-        Format.sh: "export {k}={v}",
-        Format.fish: "set -gx {k} {v};",
-        Format.powershell: "$Env:{k} = {v}",
-        Format.dotenv: "{k}={v}",
-    }[format_]
-    for key, value in values.items():
-        sys.stdout.write(template.format(k=key, v=_quote(value, format_)) + "\n")
+    values = variables(profile, creds, region=region)
+    sys.stdout.write(render(format_, values, to_unset(os.environ, values)))
 
 
 def credential_process(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.")],
+    name: NameArgument,
     min_ttl: Annotated[
         float | None,
         typer.Option(
             "--min-ttl",
             min=0,
+            metavar="SECONDS",
             help="Renew an open session with fewer seconds left than this"
             " (default: 1200, or half a shorter session).",
         ),
@@ -147,6 +163,6 @@ def credential_process(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    app.command("exec")(exec_)
-    app.command("env")(env)
-    app.command("credential-process")(credential_process)
+    app.command("exec", cls=SessmanCommand)(exec_)
+    app.command("env", cls=SessmanCommand)(env)
+    app.command("credential-process", cls=SessmanCommand)(credential_process)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,8 +18,12 @@ from sessman._version import __version__
 from sessman.config import Profile, load_config
 from sessman.errors import SessmanError
 
+from ._typer import PlainPath, SessmanCommand
 from .app import ConfigOption, JsonOption, config_path, load_manager
+from .complete import NameArgument, complete_tags
+from .endpoints import default_endpoint, probe
 from .render import emit_json, emit_table, emit_text, iso
+from .selection import tagged
 
 if TYPE_CHECKING:
     from sessman.manager import SessionManager
@@ -64,9 +69,14 @@ def init(
     ctx: typer.Context,
     path: Annotated[
         Path | None,
-        typer.Argument(help="Where to write it (default: --config, else the user config dir)."),
+        typer.Argument(
+            help="Where to write it (default: --config, else the user config dir).",
+            metavar="PATH",
+            click_type=PlainPath(),
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Write a commented starter profiles file; never overwrites one without --force."""
@@ -88,21 +98,37 @@ def init(
         raise SessmanError(f"{target} is a directory") from None
     except OSError as exc:
         raise SessmanError(f"cannot write {target}: {exc.strerror}") from None
+    # A file sessman would not find by itself needs --config in every command.
+    found = [c.expanduser().absolute() for c in config_candidates()]
+    where = (
+        "" if target.expanduser().absolute() in found else f" --config {shlex.quote(str(target))}"
+    )
+    next_step = f"sessman secret set default{where}"
+    if json_:
+        emit_json({"path": str(target.absolute()), "next": next_step})
+        return
     emit_text(f"Wrote {target}")
-    emit_text("Next: edit it, then store the secret with: sessman secret set default")
+    emit_text(f"Next: edit it, then store the secret with: {next_step}")
 
 
 def list_(
     ctx: typer.Context,
     tag: Annotated[
-        str | None, typer.Option("--tag", "-t", help="Only profiles with this tag.")
+        str | None,
+        typer.Option(
+            "--tag",
+            "-t",
+            metavar="TAG",
+            help="Only profiles with this tag.",
+            autocompletion=complete_tags,
+        ),
     ] = None,
     json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """List the profiles, with whether a secret is stored and a session open."""
     manager = load_manager(ctx, config)
-    names = manager.names(tag)
+    names = manager.names() if tag is None else tagged(manager, tag)
     status = manager.status(names)
     rows: list[dict[str, Any]] = []
     for name in names:
@@ -122,26 +148,27 @@ def list_(
         emit_json(rows)
         return
     emit_table(
-        ["NAME", "KIND", "REGION", "SECRET", "SESSION", "TAGS", "DESCRIPTION"],
+        ["NAME", "REGION", "SECRET", "SESSION", "EXPIRES", "KIND", "TAGS", "DESCRIPTION"],
         [
             [
                 r["name"],
-                r["kind"],
                 r["region"],
                 r["secret"] or "n/a",
-                _session_text(r["session"]),
+                r["session"]["state"],
+                _short_time(r["session"]["expires"]) if r["session"]["state"] == "open" else "",
+                r["kind"],
                 ",".join(r["tags"]),
                 r["description"] or "",
             ]
             for r in rows
         ],
+        keep=("NAME", "REGION", "SECRET", "SESSION", "EXPIRES"),
     )
 
 
-def _session_text(session: dict[str, Any]) -> str:
-    if session["state"] == "open":
-        return f"open until {session['expires']}"
-    return str(session["state"])
+def _short_time(stamp: str | None) -> str:
+    """``2026-12-02T07:00:00Z`` as ``2026-12-02 07:00Z``: the minute is enough for people."""
+    return "" if stamp is None else stamp[:16].replace("T", " ") + "Z"
 
 
 def show_data(p: Profile) -> dict[str, Any]:
@@ -171,7 +198,7 @@ def show_data(p: Profile) -> dict[str, Any]:
 
 def show(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.")],
+    name: NameArgument,
     json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -244,6 +271,7 @@ def _diagnose(ctx: typer.Context, config: Path | None) -> dict[str, Any]:
         "config": {"path": None, "ok": False, "error": None},
         "state_dir": str(state_dir()),
         "keyring": {"backend": None, "ok": False, "error": None},
+        "endpoints": [],
         "profiles": [],
     }
     from sessman.config import Config, find_config
@@ -273,9 +301,29 @@ def _diagnose(ctx: typer.Context, config: Path | None) -> dict[str, Any]:
     with contextlib.suppress(SessmanError):  # listing needs no passphrase, even when it is wrong
         secret_status = {n: s.secret for n, s in manager.status().items()}
     aws_profiles = _aws_config_profiles()
+    sessions: dict[str, str] = {}
+    with contextlib.suppress(SessmanError):
+        sessions = {n: str(s.session) for n, s in manager.status().items()}
+    endpoints = _endpoints(manager)
+    unreachable = probe(endpoints.values())
+    report["endpoints"] = [
+        {
+            "url": url,
+            "ok": unreachable[url] is None,
+            "error": unreachable[url],
+            "profiles": [n for n, u in endpoints.items() if u == url],
+        }
+        for url in unreachable
+    ]
     for name in manager.names():
         p = manager.profile(name)
         problems: list[str] = []
+        if name in endpoints and unreachable[endpoints[name]]:
+            problems.append(f"endpoint {endpoints[name]}: {unreachable[endpoints[name]]}")
+        if sessions.get(name) == "stale":
+            problems.append(f"its open session is stale (the profile changed): sessman open {name}")
+        if p.source_profile and sessions.get(p.source_profile) == "stale":
+            problems.append(f"source profile {p.source_profile!r} has a stale session")
         if secret_status.get(name) == "missing":
             problems.append(f"no secret stored (sessman secret set {name})")
         if p.kind == "role" and secret_status.get(p.source_profile or "") == "missing":
@@ -284,6 +332,16 @@ def _diagnose(ctx: typer.Context, config: Path | None) -> dict[str, Any]:
             problems.append(f"AWS profile {p.aws_profile!r} is not in ~/.aws/config")
         report["profiles"].append({"name": name, "problems": problems})
     return report
+
+
+def _endpoints(manager: SessionManager) -> dict[str, str]:
+    """The STS endpoint of each profile (``aws_profile`` ones use ~/.aws/config's own)."""
+    found: dict[str, str] = {}
+    for name in manager.names():
+        p = manager.profile(name)
+        if p.kind != "aws-profile":
+            found[name] = p.endpoint_url or default_endpoint(p.region)
+    return found
 
 
 def _keyring_round_trip(manager: SessionManager) -> dict[str, Any]:
@@ -356,6 +414,8 @@ def _print_report(report: dict[str, Any]) -> None:
         emit_text(f"keyring        {ring['backend'] or '-'}: {mark(ring['ok'])}")
         if ring["error"]:
             emit_text(f"  {ring['error']}")
+    for endpoint in report.get("endpoints", []):
+        emit_text(f"endpoint       {endpoint['url']}: {endpoint['error'] or 'reachable'}")
     for entry in report["profiles"]:
         status = "; ".join(entry["problems"]) if entry["problems"] else "ok"
         emit_text(f"profile {entry['name']}: {status}")
@@ -363,8 +423,8 @@ def _print_report(report: dict[str, Any]) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    app.command("init")(init)
-    app.command("list")(list_)
-    app.command("show")(show)
-    app.command("schema")(schema)
-    app.command("doctor")(doctor)
+    app.command("init", cls=SessmanCommand)(init)
+    app.command("list", cls=SessmanCommand)(list_)
+    app.command("show", cls=SessmanCommand)(show)
+    app.command("schema", cls=SessmanCommand)(schema)
+    app.command("doctor", cls=SessmanCommand)(doctor)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-__all__ = ["emit_error", "emit_json", "emit_table", "emit_text", "iso"]
+__all__ = ["emit_error", "emit_json", "emit_note", "emit_table", "emit_text", "iso"]
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -33,11 +33,19 @@ def emit_text(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
-def emit_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+#: The narrowest a column that may wrap is squeezed before it is left out.
+_MIN_WRAP = 12
+
+
+def emit_table(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], *, keep: Sequence[str] | None = None
+) -> None:
     """Print a table for people: rich on a terminal, plain aligned columns in a pipe.
 
     Piped output stays greppable (no box drawing, no truncation) and does not
-    pay for importing rich.
+    pay for importing rich. On a terminal, the columns named in ``keep`` are
+    never cut (no ellipsis); the others wrap, and go, rightmost first, when
+    the terminal is too narrow for them (a note says which went).
     """
     cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
     if not sys.stdout.isatty():
@@ -47,15 +55,56 @@ def emit_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
                 "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() + "\n"
             )
         return
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
     from rich.text import Text
 
-    table = Table(*columns, box=box.SIMPLE_HEAD, header_style="bold")
+    console = Console()
+    kept = set(columns if keep is None else keep)
+    natural = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    shown = list(range(len(columns)))
+
+    def needed(indexes: list[int]) -> int:
+        # Columns are two spaces apart, with no edge padding (as the piped form).
+        return 2 * (len(indexes) - 1) + sum(
+            natural[i] if columns[i] in kept else min(natural[i], _MIN_WRAP) for i in indexes
+        )
+
+    while needed(shown) > console.width and any(columns[i] not in kept for i in shown):
+        shown.remove(max(i for i in shown if columns[i] not in kept))
+    # When even the kept columns are too wide, the widest of them folds (every
+    # character stays, over several lines); the others stay whole.
+    folding = -1
+    if needed(shown) > console.width:
+        folding = max(shown, key=lambda i: natural[i])
+    table = Table(
+        *(
+            Column(
+                columns[i],
+                no_wrap=columns[i] in kept and i != folding,
+                min_width=natural[i] if columns[i] in kept and i != folding else None,
+                overflow="fold",
+            )
+            for i in shown
+        ),
+        box=None,
+        pad_edge=False,
+        header_style="bold",
+    )
     for row in cells:
-        table.add_row(*(Text(cell) for cell in row))
-    Console().print(table)
+        table.add_row(*(Text(row[i]) for i in shown))
+    console.print(table)
+    left_out = [c for i, c in enumerate(columns) if i not in shown]
+    if left_out:
+        console.print(
+            Text(f"({', '.join(left_out)} left out: the terminal is too narrow; see --json)"),
+            style="dim",
+        )
+
+
+def emit_note(text: str) -> None:
+    """A remark for people on stderr, ``sessman: note: ...``, beside the result."""
+    sys.stderr.write(f"sessman: note: {' '.join(text.split())}\n")
 
 
 def emit_error(message: str, hint: str | None = None) -> None:

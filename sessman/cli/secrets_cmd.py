@@ -9,12 +9,15 @@ from typing import Annotated
 
 import typer
 
+from sessman.awsimport import AwsImport, parse_renames, plan_aws_import
 from sessman.errors import SessmanError, UsageError
-from sessman.importing import ImportedKey, append_profiles, read_aws_credentials, read_dotenv
+from sessman.importing import NewProfile, append_profiles, read_dotenv
 from sessman.manager import SessionManager
 
-from .app import ConfigOption, load_manager
-from .render import emit_text
+from ._typer import PlainPath, SessmanCommand
+from .app import ConfigOption, JsonOption, load_manager
+from .complete import NameArgument
+from .render import emit_json, emit_note, emit_text
 
 secret_app = typer.Typer(
     help="Store or delete a profile's secret access key.", no_args_is_help=True
@@ -25,6 +28,9 @@ import_app = typer.Typer(
 )
 
 _SECRET_SHAPE = re.compile(r"^[A-Za-z0-9/+=]{16,128}$")
+#: An access key id (long-term AKIA or temporary ASIA): pasted by mistake, it
+#: would be stored as the secret and fail only at the first AWS call.
+_KEY_ID_SHAPE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
 
 
 def _keys_profile(manager: SessionManager, name: str) -> None:
@@ -52,6 +58,12 @@ def _read_secret(from_stdin: bool) -> str:
 def _check_secret(secret: str) -> str:
     if not secret:
         raise UsageError("the secret access key is empty")
+    if _KEY_ID_SHAPE.match(secret):
+        raise UsageError(
+            "that is an access key id, not the secret access key",
+            hint="the secret is the 40-character value AWS showed next to the key id"
+            " (the key id itself goes in the profiles file as access_key_id)",
+        )
     if not _SECRET_SHAPE.match(secret):
         raise UsageError(
             "that does not look like a secret access key (16-128 characters of A-Z a-z 0-9 / + =)"
@@ -61,11 +73,12 @@ def _check_secret(secret: str) -> str:
 
 def secret_set(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.")],
+    name: NameArgument,
     stdin: Annotated[
         bool, typer.Option("--stdin", help="Read one line from standard input.")
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a stored secret.")] = False,
+    json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Store the secret access key of a profile in the keyring."""
@@ -79,49 +92,120 @@ def secret_set(
         )
     secret = _check_secret(_read_secret(stdin))
     store.put(name, secret)
-    emit_text(f"Stored the secret of {name!r} in {store.backend_name}.")
+    if json_:
+        emit_json({"name": name, "stored": True, "backend": store.backend_name})
+    else:
+        emit_text(f"Stored the secret of {name!r} in {store.backend_name}.")
 
 
 def secret_delete(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.")],
+    name: NameArgument,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask for confirmation on a terminal.")
+    ] = False,
+    json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Delete the secret access key of a profile from the keyring."""
+    """Delete the secret access key of a profile from the keyring (asks first on a terminal)."""
     manager = load_manager(ctx, config)
     _keys_profile(manager, name)
-    if manager.store.delete(name):
+    if not yes and sys.stdin.isatty() and manager.store.present([name]):
+        prompt = f"Delete the secret of {name!r} from {manager.store.backend_name}?"
+        if not typer.confirm(prompt, default=False, err=True):
+            raise SessmanError("nothing was deleted", hint=f"sessman secret delete {name} --yes")
+    deleted = manager.store.delete(name)
+    if json_:
+        emit_json({"name": name, "deleted": deleted})
+    elif deleted:
         emit_text(f"Deleted the secret of {name!r}.")
     else:
         emit_text(f"No secret was stored for {name!r}.")
 
 
-def _store_imported(manager: SessionManager, keys: list[ImportedKey], source: str) -> None:
+def _store_imported(
+    manager: SessionManager,
+    plan: AwsImport,
+    source: str,
+    *,
+    json_: bool,
+) -> None:
     path = manager.config.path
     store = manager.store
-    # Validate the new file first (names taken, regions), then store, then write.
-    append_profiles(path, keys, source=source, dry_run=True)
-    for key in keys:
+    if not plan.keys and not plan.roles:
+        for skip in plan.skipped:
+            emit_note(f"skipped {skip.name!r}: {skip.reason}")
+        taken = [repr(s.name) for s in plan.skipped if "already exists" in s.reason]
+        raise SessmanError(
+            f"nothing imported from {source}"
+            + (f" (a profile already exists in {path} for {', '.join(taken)})" if taken else ""),
+            hint="rename on the way in with --rename OLD=NEW" if taken else None,
+        )
+    new: list[NewProfile] = [*plan.keys, *plan.roles]
+    # Validate the new file first (names, regions, roles), then store, then write.
+    append_profiles(path, new, source=source, dry_run=True)
+    for key in plan.keys:
         store.put(key.name, _check_secret(key.secret_access_key))
-    append_profiles(path, keys, source=source)
-    for key in keys:
-        emit_text(f"Imported {key.name!r} ({key.access_key_id[:4]}…{key.access_key_id[-4:]}).")
-    emit_text(f"The secrets are still in {source}: delete them there once sessman works for you.")
+    append_profiles(path, new, source=source)
+    imported = [
+        {
+            "name": key.name,
+            "kind": "keys",
+            "access_key_id": f"{key.access_key_id[:4]}…{key.access_key_id[-4:]}",
+            "region": key.region,
+        }
+        for key in plan.keys
+    ] + [
+        {"name": role.name, "kind": "role", "source_profile": role.source_profile}
+        for role in plan.roles
+    ]
+    skipped = [{"name": s.name, "reason": s.reason} for s in plan.skipped]
+    if json_:
+        emit_json({"file": str(path), "source": source, "imported": imported, "skipped": skipped})
+        return
+    for entry in imported:
+        what = entry.get("access_key_id") or f"role, from {entry['source_profile']!r}"
+        emit_text(f"Imported {entry['name']!r} ({what}).")
+    for skip in plan.skipped:
+        emit_text(f"Skipped {skip.name!r}: {skip.reason}.")
+    if plan.keys:
+        emit_text(
+            f"The secrets are still in {source}: delete them there once sessman works for you."
+        )
 
 
 def import_aws(
     ctx: typer.Context,
     credentials: Annotated[
         Path | None,
-        typer.Option("--credentials", help="Credentials file (default: ~/.aws/credentials)."),
+        typer.Option(
+            "--credentials",
+            metavar="PATH",
+            help="Credentials file (default: ~/.aws/credentials).",
+        ),
     ] = None,
     profile: Annotated[
         list[str] | None,
-        typer.Option("--profile", "-p", help="Import only this AWS profile (repeatable)."),
+        typer.Option(
+            "--profile", "-p", metavar="NAME", help="Import only this AWS profile (repeatable)."
+        ),
     ] = None,
+    rename: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rename",
+            metavar="OLD=NEW",
+            help="Import AWS profile OLD as NEW (repeatable), e.g. when OLD is taken.",
+        ),
+    ] = None,
+    json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Import long-term keys from ~/.aws/credentials (regions from ~/.aws/config)."""
+    """Import long-term keys of ~/.aws/credentials and the role profiles of ~/.aws/config.
+
+    Regions come from ~/.aws/config too. Profiles that cannot be imported
+    (temporary credentials, names already taken, SSO) are listed with the reason.
+    """
     import os
 
     manager = load_manager(ctx, config)
@@ -130,26 +214,38 @@ def import_aws(
         or Path(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")).expanduser()
     )
     aws_config = Path(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")).expanduser()
-    keys = read_aws_credentials(path, aws_config, profile or ())
-    _store_imported(manager, keys, str(path))
+    plan = plan_aws_import(
+        path,
+        aws_config,
+        only=profile or (),
+        renames=parse_renames(rename or ()),
+        taken=manager.names(),
+        target=manager.config.path,
+    )
+    _store_imported(manager, plan, str(path), json_=json_)
 
 
 def import_dotenv(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="The .env file.")],
-    profile: Annotated[str, typer.Option("--profile", "-p", help="Name of the new profile.")],
+    file: Annotated[
+        Path, typer.Argument(help="The .env file.", metavar="FILE", click_type=PlainPath())
+    ],
+    profile: Annotated[
+        str, typer.Option("--profile", "-p", metavar="NAME", help="Name of the new profile.")
+    ],
+    json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Import the key pair of a .env file (AWS_ACCESS_KEY_ID / AWS_ACCESS_KEY, ...)."""
     manager = load_manager(ctx, config)
-    _store_imported(manager, [read_dotenv(file, profile)], str(file))
+    _store_imported(manager, AwsImport(keys=[read_dotenv(file, profile)]), str(file), json_=json_)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    secret_app.command("set")(secret_set)
-    secret_app.command("delete")(secret_delete)
-    import_app.command("aws")(import_aws)
-    import_app.command("dotenv")(import_dotenv)
+    secret_app.command("set", cls=SessmanCommand)(secret_set)
+    secret_app.command("delete", cls=SessmanCommand)(secret_delete)
+    import_app.command("aws", cls=SessmanCommand)(import_aws)
+    import_app.command("dotenv", cls=SessmanCommand)(import_dotenv)
     app.add_typer(secret_app, name="secret")
     app.add_typer(import_app, name="import")

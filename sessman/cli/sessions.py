@@ -11,17 +11,39 @@ import typer
 from sessman.errors import SessmanError, UsageError
 from sessman.manager import Outcome, SessionManager
 
+from ._typer import PlainText, SessmanCommand
 from .app import ConfigOption, JsonOption, load_manager
+from .complete import NameArgument, complete_names, complete_tags
 from .render import emit_error, emit_json, emit_table, emit_text, iso
+from .selection import tagged
 
 NamesArgument = Annotated[
-    list[str] | None, typer.Argument(help="Profile names.", show_default=False)
+    list[str] | None,
+    typer.Argument(
+        help="Profile names.",
+        metavar="[NAME]...",
+        autocompletion=complete_names,
+        click_type=PlainText(),
+        show_default=False,
+    ),
 ]
-TagOption = Annotated[str | None, typer.Option("--tag", "-t", help="Every profile with this tag.")]
+TagOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tag",
+        "-t",
+        metavar="TAG",
+        help="Every profile with this tag.",
+        autocompletion=complete_tags,
+    ),
+]
 MinTtlOption = Annotated[
     float | None,
     typer.Option(
-        "--min-ttl", min=0, help="Renew an open session with fewer seconds left than this."
+        "--min-ttl",
+        min=0,
+        metavar="SECONDS",
+        help="Renew an open session with fewer seconds left than this.",
     ),
 ]
 
@@ -31,10 +53,7 @@ def _chosen(manager: SessionManager, names: list[str] | None, tag: str | None) -
     for name in chosen:
         manager.profile(name)
     if tag is not None:
-        tagged = manager.names(tag)
-        if not tagged:
-            raise UsageError(f"no profile has the tag {tag!r}")
-        chosen += [n for n in tagged if n not in chosen]
+        chosen += [n for n in tagged(manager, tag) if n not in chosen]
     if not chosen:
         raise UsageError("name at least one profile (or --tag TAG)")
     return chosen
@@ -58,13 +77,15 @@ def open_(
         int | None,
         typer.Option(
             "--duration",
+            metavar="SECONDS",
             min=900,
             max=43200,
             help="Seconds (default: the profile's session_duration).",
         ),
     ] = None,
     mfa_code: Annotated[
-        str | None, typer.Option("--mfa-code", help="Current code of the MFA device.")
+        str | None,
+        typer.Option("--mfa-code", metavar="CODE", help="Current code of the MFA device."),
     ] = None,
     min_ttl: MinTtlOption = None,
     json_: JsonOption = False,
@@ -95,6 +116,7 @@ def open_(
         emit_table(
             ["NAME", "ACCOUNT", "ARN", "EXPIRES"],
             [[o["name"], o["account"], o["arn"], o["expires"]] for o in opened],
+            keep=("NAME", "ACCOUNT", "ARN", "EXPIRES"),
         )
     _fail_after(errors)
 
@@ -102,6 +124,7 @@ def open_(
 def close(
     ctx: typer.Context,
     names: NamesArgument = None,
+    tag: TagOption = None,
     all_: Annotated[
         bool, typer.Option("--all", "-a", help="Every open session of this file.")
     ] = False,
@@ -110,9 +133,9 @@ def close(
 ) -> None:
     """Close sessions: forget their temporary credentials. Closing a closed one is fine."""
     manager = load_manager(ctx, config)
-    if all_ and names:
-        raise UsageError("name profiles or pass --all, not both")
-    chosen = manager.open_names() if all_ else _chosen(manager, names, None)
+    if all_ and (names or tag):
+        raise UsageError("name profiles (or --tag TAG) or pass --all, not both")
+    chosen = manager.open_names() if all_ else _chosen(manager, names, tag)
     closed = [{"name": n, "was_open": manager.close(n)} for n in chosen]
     if json_:
         emit_json(closed)
@@ -126,7 +149,7 @@ def close(
 
 def whoami(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.")],
+    name: NameArgument,
     json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -141,7 +164,7 @@ def whoami(
     if json_:
         emit_json(data)
     else:
-        emit_table(["KEY", "VALUE"], [[k, v] for k, v in data.items()])
+        emit_table(["KEY", "VALUE"], [[k, v] for k, v in data.items()], keep=("KEY", "VALUE"))
 
 
 def check(
@@ -149,7 +172,10 @@ def check(
     names: NamesArgument = None,
     tag: TagOption = None,
     workers: Annotated[
-        int, typer.Option("--workers", "-w", min=1, max=256, help="Profiles checked at once.")
+        int,
+        typer.Option(
+            "--workers", "-w", metavar="N", min=1, max=256, help="Profiles checked at once."
+        ),
     ] = 16,
     json_: JsonOption = False,
     config: ConfigOption = None,
@@ -170,7 +196,16 @@ def check(
                 verify, chosen, max_workers=workers, progress=lambda _: bar.advance(task)
             )
     else:
-        outcomes = manager.map(verify, chosen, max_workers=workers)
+        # Piped or --json: a line per finished profile on stderr, so a long
+        # run is never silent (stdout keeps only the result).
+        done = iter(range(1, len(chosen) + 1))
+
+        def report(outcome: Outcome[Any]) -> None:
+            state = "ok" if outcome.ok else "FAILED"
+            sys.stderr.write(f"checked {outcome.name}: {state} ({next(done)}/{len(chosen)})\n")
+            sys.stderr.flush()
+
+        outcomes = manager.map(verify, chosen, max_workers=workers, progress=report)
     rows = [_check_row(o) for o in outcomes.values()]
     if json_:
         emit_json(rows)
@@ -182,16 +217,22 @@ def check(
                     r["name"],
                     "ok" if r["ok"] else "FAILED",
                     r["account"] or "",
-                    r["arn"] or r["error"],
+                    r["arn"] or _with_hint(r["error"], r["hint"]),
                 ]
                 for r in rows
             ],
+            keep=("NAME", "OK", "ACCOUNT", "ARN / ERROR"),
         )
     if not all(r["ok"] for r in rows):
         raise typer.Exit(1)
 
 
+def _with_hint(error: str | None, hint: str | None) -> str:
+    return f"{error} ({hint})" if hint else str(error)
+
+
 def _check_row(outcome: Outcome[Any]) -> dict[str, Any]:
+    """A row of ``check --json``: the error's message, class name and hint apart."""
     if outcome.ok and outcome.value is not None:
         return {
             "name": outcome.name,
@@ -199,18 +240,29 @@ def _check_row(outcome: Outcome[Any]) -> dict[str, Any]:
             "account": outcome.value.account,
             "arn": outcome.value.arn,
             "error": None,
+            "code": None,
+            "hint": None,
         }
     error = outcome.error
     if isinstance(error, SessmanError):
-        message = f"{error.message} ({error.hint})" if error.hint else error.message
+        message, hint = error.message, error.hint
     else:
-        message = f"unexpected {type(error).__name__}"
-    return {"name": outcome.name, "ok": False, "account": None, "arn": None, "error": message}
+        # Never the text of an exception we did not foresee: it might quote a secret.
+        message, hint = f"unexpected {type(error).__name__}", "run with SESSMAN_DEBUG=1"
+    return {
+        "name": outcome.name,
+        "ok": False,
+        "account": None,
+        "arn": None,
+        "error": message,
+        "code": type(error).__name__,
+        "hint": hint,
+    }
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    app.command("open")(open_)
-    app.command("close")(close)
-    app.command("whoami")(whoami)
-    app.command("check")(check)
+    app.command("open", cls=SessmanCommand)(open_)
+    app.command("close", cls=SessmanCommand)(close)
+    app.command("whoami", cls=SessmanCommand)(whoami)
+    app.command("check", cls=SessmanCommand)(check)

@@ -57,6 +57,14 @@ def exec_(
         list[str], typer.Argument(help="The command, after --.", show_default=False)
     ],
     min_ttl: MinTtlOption = 0,
+    server: Annotated[
+        bool,
+        typer.Option(
+            "--server",
+            help="Serve renewed credentials to the command on 127.0.0.1 instead of"
+            " static keys (for jobs that outlive a session).",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Run a command with the profile's temporary credentials in its environment.
@@ -77,6 +85,10 @@ def exec_(
         error = SessmanError(f"command not found: {command[0]}")
         error.exit_code = 127
         raise error
+    if server:
+        from .server import exec_with_server
+
+        raise typer.Exit(exec_with_server(ctx, config, name, command, program, min_ttl))
     profile, creds = _credentials(ctx, config, name, min_ttl)
     env = {k: v for k, v in os.environ.items() if k not in STRIPPED}
     env.update(variables(profile, creds))

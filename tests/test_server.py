@@ -526,3 +526,11 @@ def test_the_http_part_is_separate_from_credentials() -> None:
         assert two.getresponse().status == 403
         two.close()
     assert "t0ken" not in repr(server)
+
+
+def test_other_commands_do_not_load_the_server() -> None:
+    code = "import sys, sessman.cli.app; print(sorted({'http.server', 'sessman.credserver'} & set(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

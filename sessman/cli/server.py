@@ -21,24 +21,18 @@ from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sessman.credserver import (
-    TOKEN_FILE_VARIABLE,
-    URI_VARIABLE,
-    CredentialServer,
-    RenewingCredentials,
-    manager_source,
-    served_duration,
-    timing,
-)
 from sessman.errors import UsageError
 from sessman.handover import STRIPPED, variables
 from sessman.secrets import stderr_note
 
 from .app import ConfigOption, config_path
+
+if TYPE_CHECKING:
+    from sessman.credserver import CredentialServer
 
 __all__ = ["exec_with_server", "register", "serve"]
 
@@ -101,6 +95,14 @@ def _serving(
     ctx: typer.Context, config: Path | None, name: str, min_ttl: float
 ) -> Iterator[tuple[CredentialServer, dict[str, str]]]:
     """A running server for profile ``name`` and the variables ``variables()`` hands over."""
+    # Imported here: the HTTP server's modules cost every other command 40 ms.
+    from sessman.credserver import (
+        CredentialServer,
+        RenewingCredentials,
+        manager_source,
+        served_duration,
+        timing,
+    )
     from sessman.manager import SessionManager
 
     prompts = _Prompts(sys.stdin is not None and sys.stdin.isatty())
@@ -206,7 +208,7 @@ def serve(
         else:
             unset = " ".join(sorted(v for v in NOT_WITH_SERVER if v.startswith("AWS_")))
             sys.stdout.write(f"unset {unset}\n")
-            for key in (URI_VARIABLE, TOKEN_FILE_VARIABLE):
+            for key in found:
                 sys.stdout.write(f"export {key}={shlex.quote(found[key])}\n")
         sys.stdout.flush()
         while not stopped.wait(1.0):

@@ -11,6 +11,7 @@ fetch that blocks or fails.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -339,13 +340,15 @@ def test_serve_refuses_foreign_hosts_before_tokens(
         assert get(url, {"Host": host})[0] == 403, host
     assert get(url, {"Authorization": token})[0] == 403  # no Host at all
     assert get(url + "other", good)[0] == 404
+    assert token not in json.dumps(found)
     # SIGTERM: a clean stop, token removed, port closed.
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=WAIT) == 0
     assert proc.stderr is not None
-    assert "stopped" in proc.stderr.read()
+    stderr = proc.stderr.read()
+    assert "stopped" in stderr
     assert refused(url) and not token_file.parent.exists()
-    assert doc["SecretAccessKey"] not in proc.stderr.read()
+    assert doc["SecretAccessKey"] not in stderr and token not in stderr
 
 
 @pytest.mark.slow
@@ -389,6 +392,90 @@ def test_serve_sh_output_is_evaluated_by_bash_and_ctrl_c_stops_it(
     assert refused(url) and not Path(token_file).exists()
     proc.stdout.close()
     proc.stderr.close()
+
+
+@contextlib.contextmanager
+def moto_on(port: int, log: Path) -> Iterator[None]:
+    """A moto_server of this test's own on ``port`` (so it can be stopped and started again)."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        )
+    try:
+        deadline = time.monotonic() + WAIT
+        while refused(f"http://127.0.0.1:{port}"):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.05)
+        yield
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=WAIT)
+
+
+def wait_for(path: Path, needle: str) -> str:
+    deadline = time.monotonic() + WAIT
+    while needle not in path.read_text():
+        assert time.monotonic() < deadline, path.read_text()
+        time.sleep(0.1)
+    return path.read_text()
+
+
+@pytest.mark.slow
+def test_a_failing_renewal_keeps_serving_and_says_so_once(
+    config: Path, tmp_path: Path, moto_server: MotoServer
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    own = tmp_path / "own.yaml"
+    own.write_text(config.read_text().replace(moto_server.url, f"http://127.0.0.1:{port}"))
+    stderr_file = tmp_path / "serve.err"
+    first_moto = contextlib.ExitStack()
+    first_moto.enter_context(moto_on(port, tmp_path / "moto.log"))
+    with stderr_file.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sessman", "serve", "ops", "--format", "json", "-c", str(own)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+    assert proc.stdout is not None
+    try:
+        found = json.loads("".join(proc.stdout.readline() for _ in range(4)))
+        url = found["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        token = Path(found["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]).read_text()
+        headers = {"Host": url.split("/")[2], "Authorization": token}
+
+        def served_key() -> str:
+            status, body = get(url, headers)
+            assert status == 200, body
+            key: str = json.loads(body)["AccessKeyId"]
+            return key
+
+        before = served_key()
+        first_moto.close()
+        # STS is gone: the current credentials are still served.
+        wait_for(stderr_file, "failed")
+        time.sleep(3)  # three more failed attempts (SESSMAN_SERVER_RETRY=1)
+        assert served_key() == before
+        with moto_on(port, tmp_path / "moto.log"):
+            text = wait_for(stderr_file, "renewed again")
+            assert served_key() != before
+    finally:
+        first_moto.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=WAIT) == 0
+        proc.stdout.close()
+    failures = [line for line in text.splitlines() if "failed" in line]
+    assert len(failures) == 1, text
+    assert failures[0].startswith("sessman: note: ") and "'ops'" in failures[0]
+    assert FAKE_SECRET not in stderr_file.read_text()
 
 
 # -- bad input ---------------------------------------------------------------------

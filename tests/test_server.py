@@ -288,6 +288,32 @@ def test_the_server_is_gone_when_the_child_is_killed(
     proc.stderr.close()
 
 
+@pytest.mark.slow
+def test_ctrl_c_reaches_the_child_once(config: Path) -> None:
+    """Ctrl-C on a terminal signals the whole process group: sessman must not send a second."""
+    script = (
+        "import signal, sys, time\n"
+        "seen = []\n"
+        "signal.signal(signal.SIGINT, lambda *a: seen.append(1))\n"
+        "print('ready', flush=True)\n"
+        "deadline = time.monotonic() + 30\n"
+        "while not seen and time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)\n"
+        "time.sleep(0.5)\n"
+        "sys.exit(10 + len(seen))\n"
+    )
+    proc = start(
+        ["exec", "--server", "ops", "-c", str(config), "--", sys.executable, "-c", script],
+        start_new_session=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().strip() == "ready"
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=WAIT) == 11, proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
+
+
 # -- serve -----------------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@
 botocore's ContainerProvider (boto3's default chain in a child process), the
 AWS CLI and the JavaScript SDK v3 get their credentials from the server and
 call STS on a real moto_server across at least one renewal. Renewals are
-made quick with SESSMAN_SERVER_RENEW_AHEAD (895 s ahead on 900 s sessions:
+made quick with SESSMAN_SERVER_RENEW_AHEAD (897 s ahead on 900 s sessions:
 one every few seconds). Refusals (no token, wrong token, foreign Host) are
 asked over raw HTTP; the server's policy is also driven in-process with a
 fetch that blocks or fails.
@@ -78,7 +78,7 @@ profiles:
     )
     stored = cli("secret", "set", "dev", "--stdin", "-c", str(path), input=FAKE_SECRET)
     assert stored.exit_code == 0, stored.stderr
-    monkeypatch.setenv("SESSMAN_SERVER_RENEW_AHEAD", "895")
+    monkeypatch.setenv("SESSMAN_SERVER_RENEW_AHEAD", "897")
     monkeypatch.setenv("SESSMAN_SERVER_RETRY", "1")
     return path
 
@@ -515,7 +515,7 @@ def test_bad_timing_variables_are_one_clear_error(
         bad = cli("exec", "--server", "ops", "-c", str(config), "--", "true")
         assert bad.exit_code == 2, bad.stderr
         assert_one_error(bad.stderr, name)
-        monkeypatch.setenv("SESSMAN_SERVER_RENEW_AHEAD", "895")
+        monkeypatch.setenv("SESSMAN_SERVER_RENEW_AHEAD", "897")
         monkeypatch.setenv("SESSMAN_SERVER_RETRY", "1")
     monkeypatch.setenv("SESSMAN_SERVER_RENEW_AHEAD", "900")
     impossible = cli("serve", "ops", "-c", str(config))

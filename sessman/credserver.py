@@ -28,6 +28,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -214,12 +215,29 @@ class RenewingCredentials:
         )
 
 
+def _private_dir() -> str | None:
+    """``$XDG_RUNTIME_DIR`` when it is the user's own private directory, else the temp dir.
+
+    The runtime directory is memory-backed and per user; the system temp dir
+    is the fallback (``mkdtemp`` is safe there too).
+    """
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if not runtime:
+        return None
+    try:
+        found = os.stat(runtime)
+    except OSError:
+        return None
+    private = stat.S_ISDIR(found.st_mode) and not found.st_mode & 0o077
+    return runtime if private and found.st_uid == os.getuid() else None
+
+
 class TokenFile:
     """A random token in a 0600 file, alone in a 0700 directory removed on close."""
 
     def __init__(self) -> None:
         self.token = secrets.token_urlsafe(32)
-        self._dir = Path(tempfile.mkdtemp(prefix="sessman-server-"))  # 0700
+        self._dir = Path(tempfile.mkdtemp(prefix="sessman-server-", dir=_private_dir()))  # 0700
         self.path = self._dir / "token"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
         fd = os.open(self.path, flags, 0o600)

@@ -39,6 +39,7 @@ from sessman.credserver import (
     CredentialServer,
     RenewingCredentials,
     Timing,
+    TokenFile,
     served_duration,
     timing,
 )
@@ -647,3 +648,29 @@ def test_other_commands_do_not_load_the_server() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_the_token_file_prefers_a_private_runtime_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    private = TokenFile()
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o777)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(shared))
+    elsewhere = TokenFile()
+    try:
+        assert private.path.parent.parent == runtime
+        assert elsewhere.path.parent.parent != shared
+        for made in (private, elsewhere):
+            assert stat.S_IMODE(made.path.stat().st_mode) == 0o600
+            assert stat.S_IMODE(made.path.parent.stat().st_mode) == 0o700
+            assert made.path.read_text() == made.token and "\n" not in made.token
+            assert made.token not in repr(made)
+    finally:
+        private.remove()
+        elsewhere.remove()
+    assert not private.path.parent.exists() and not elsewhere.path.parent.exists()

@@ -29,7 +29,7 @@ from sessman.errors import UsageError
 from sessman.handover import STRIPPED, variables
 from sessman.secrets import stderr_note
 
-from .app import ConfigOption, config_path
+from .app import ConfigOption, _mfa_prompt, config_path
 
 if TYPE_CHECKING:
     from sessman.credserver import CredentialServer
@@ -84,7 +84,7 @@ class _Prompts:
                 f"an MFA code for {device} is needed to renew the session",
                 hint="open the session again with: sessman open NAME --mfa-code CODE",
             )
-        return str(typer.prompt(f"MFA code for {device}", err=True)).strip()
+        return _mfa_prompt(device)
 
     def close(self) -> None:
         self.open = False

@@ -315,6 +315,43 @@ def test_ctrl_c_reaches_the_child_once(config: Path) -> None:
     proc.stderr.close()
 
 
+@pytest.mark.slow
+def test_roles_behind_mfa_are_renewed_without_a_prompt(config: Path) -> None:
+    config.write_text(
+        config.read_text()
+        + """\
+  mfaops:
+    source_profile: dev
+    role_arn: arn:aws:iam::123456789012:role/Ops
+    role_session_name: tester
+    mfa_serial: arn:aws:iam::123456789012:mfa/dev
+    session_duration: 900
+"""
+    )
+    # No terminal, no session: a clear error, not a prompt.
+    refused_ = sessman("exec", "--server", "mfaops", "-c", str(config), "--", "true")
+    assert refused_.returncode == 2
+    assert_one_error(refused_.stderr, "MFA code")
+    assert "sessman open mfaops --mfa-code" in refused_.stderr
+    opened = cli("open", "mfaops", "--mfa-code", "123456", "-c", str(config))
+    assert opened.exit_code == 0, opened.stderr
+    # With the MFA session open, the role is assumed again in the background.
+    script = (
+        "import boto3, sys, time\n"
+        "s = boto3.Session()\n"
+        "key = lambda: s.get_credentials().get_frozen_credentials().access_key\n"
+        "first, deadline = key(), time.monotonic() + 60\n"
+        "while key() == first and time.monotonic() < deadline:\n"
+        "    time.sleep(0.2)\n"
+        "sys.exit(0 if key() != first else 3)\n"
+    )
+    done = sessman(
+        "exec", "--server", "mfaops", "-c", str(config), "--", sys.executable, "-c", script
+    )
+    assert done.returncode == 0, done.stderr
+    assert "note:" not in done.stderr, done.stderr
+
+
 # -- serve -----------------------------------------------------------------------
 
 

@@ -75,14 +75,15 @@ class _Prompts:
     that needs a code fails (and says so once) instead of stealing input.
     """
 
-    def __init__(self, interactive: bool) -> None:
+    def __init__(self, name: str, interactive: bool) -> None:
+        self.name = name
         self.open = interactive
 
     def __call__(self, device: str) -> str:
         if not self.open:
             raise UsageError(
-                f"an MFA code for {device} is needed to renew the session",
-                hint="open the session again with: sessman open NAME --mfa-code CODE",
+                f"an MFA code for {device} is needed and cannot be asked for here",
+                hint=f"open the session with: sessman open {self.name} --mfa-code CODE",
             )
         return _mfa_prompt(device)
 
@@ -105,7 +106,7 @@ def _serving(
     )
     from sessman.manager import SessionManager
 
-    prompts = _Prompts(sys.stdin is not None and sys.stdin.isatty())
+    prompts = _Prompts(name, sys.stdin is not None and sys.stdin.isatty())
     manager = SessionManager.load(config_path(ctx, config), mfa_prompt=prompts)
     duration = served_duration(manager, name)
     when = timing(duration)

@@ -68,6 +68,7 @@ AHEAD_VARIABLE = "SESSMAN_SERVER_RENEW_AHEAD"
 RETRY_VARIABLE = "SESSMAN_SERVER_RETRY"
 URI_VARIABLE = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
 TOKEN_FILE_VARIABLE = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+TOKEN_VARIABLE = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
 
 #: What a source gives: credentials, and the account they belong to if known.
 Fetched = tuple[TemporaryCredentials, "str | None"]
@@ -296,9 +297,18 @@ class CredentialServer:
         assert self._token is not None, "the server is not running"
         return self._token.path
 
-    def environment(self) -> dict[str, str]:
-        """The variables that point an SDK at this server."""
-        return {URI_VARIABLE: self.url, TOKEN_FILE_VARIABLE: str(self.token_file)}
+    def environment(self, *, token: bool = False) -> dict[str, str]:
+        """The variables that point an SDK at this server.
+
+        With ``token``, also the token itself in a variable, for clients that
+        do not read the file (the AWS CLI 2.9 of Debian 12, older botocore,
+        the JavaScript SDK's ``fromContainerMetadata``).
+        """
+        found = {URI_VARIABLE: self.url, TOKEN_FILE_VARIABLE: str(self.token_file)}
+        if token:
+            assert self._token is not None
+            found[TOKEN_VARIABLE] = self._token.token
+        return found
 
 
 def served_duration(manager: SessionManager, name: str) -> int:

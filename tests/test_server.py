@@ -162,6 +162,7 @@ print(json.dumps({
     "file_mode": stat.S_IMODE(os.stat(token_file).st_mode),
     "dir_mode": stat.S_IMODE(os.stat(os.path.dirname(token_file)).st_mode),
     "newline": token.endswith("\\n") or token != token.strip(),
+    "token_variable": e.get("AWS_CONTAINER_AUTHORIZATION_TOKEN") == token,
     "no_token": status({}),
     "wrong_token": status({"Authorization": token[:-1] + ("A" if token[-1] != "A" else "B")}),
     "right_token": status({"Authorization": token}),
@@ -208,6 +209,7 @@ def test_exec_server_serves_boto3_and_the_aws_cli_across_renewals(
     assert not seen["passphrase"]
     assert seen["uri"].startswith("http://127.0.0.1:")
     assert (seen["file_mode"], seen["dir_mode"], seen["newline"]) == (0o600, 0o700, False)
+    assert seen["token_variable"]
     assert (seen["no_token"], seen["wrong_token"], seen["right_token"]) == (401, 401, 200)
     assert seen["method"] == "container-role"
     assert seen["arns"] == [ROLE_ARN]
@@ -220,6 +222,20 @@ def test_exec_server_serves_boto3_and_the_aws_cli_across_renewals(
     assert not Path(seen["token_file"]).parent.exists()
     assert FAKE_SECRET not in done.stdout + done.stderr
     assert "note:" not in done.stderr, done.stderr
+
+
+AWS_V2 = Path("/usr/bin/aws")  # Debian 12's awscli package: AWS CLI 2.9
+
+
+@pytest.mark.slow
+def test_exec_server_serves_the_aws_cli_v2(config: Path, moto_server: MotoServer) -> None:
+    """AWS CLI 2.9 reads only the token variable, not the file: sessman sets both."""
+    if not AWS_V2.is_file():
+        pytest.skip(f"{AWS_V2} (Debian's awscli, the AWS CLI v2) is not installed")
+    argv = [str(AWS_V2), "sts", "get-caller-identity", "--endpoint-url", moto_server.url]
+    done = sessman("exec", "--server", "ops", "-c", str(config), "--", *argv)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["Arn"] == ROLE_ARN
 
 
 @pytest.fixture(scope="session")
@@ -243,6 +259,7 @@ def test_exec_server_serves_the_javascript_sdk_across_renewals(
     )
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
+    assert seen["sameToken"] is True
     for way in ("chain", "container"):
         first, last = seen[way]
         assert first["arn"] == last["arn"] == ROLE_ARN
@@ -421,10 +438,12 @@ def test_serve_sh_output_is_evaluated_by_bash_and_ctrl_c_stops_it(
 ) -> None:
     proc = start(["serve", "ops", "-c", str(config)])
     assert proc.stdout is not None and proc.stderr is not None
-    lines = [proc.stdout.readline() for _ in range(3)]
+    lines = [proc.stdout.readline() for _ in range(4)]
     assert lines[0].startswith("unset ") and "AWS_ACCESS_KEY_ID" in lines[0]
+    assert "$(cat " in lines[3]  # the token is read when evaluated, never printed
     script = "".join(lines) + (
         'printf "%s\\n" "$AWS_CONTAINER_CREDENTIALS_FULL_URI" "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"'
+        ' "$AWS_CONTAINER_AUTHORIZATION_TOKEN"'
     )
     env = {
         **os.environ,
@@ -435,7 +454,8 @@ def test_serve_sh_output_is_evaluated_by_bash_and_ctrl_c_stops_it(
     done = subprocess.run(
         ["bash", "-c", script], capture_output=True, text=True, env=env, check=True, timeout=30
     )
-    url, token_file = done.stdout.split()
+    url, token_file, token = done.stdout.split()
+    assert token == Path(token_file).read_text() and token not in "".join(lines)
     code = (
         "import boto3; s = boto3.Session(); c = s.client('sts');"
         "print(c.get_caller_identity()['Arn'], s.get_credentials().method)"

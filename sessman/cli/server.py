@@ -130,7 +130,7 @@ def child_environment(
     """The parent's environment for a child of the server: no static credentials."""
     env = {k: v for k, v in parent.items() if k not in STRIPPED and k not in NOT_WITH_SERVER}
     env.update({k: v for k, v in handed.items() if k not in NOT_WITH_SERVER})
-    env.update(server.environment())
+    env.update(server.environment(token=True))
     return env
 
 
@@ -188,9 +188,10 @@ def serve(
 ) -> None:
     """Serve the profile's credentials to SDKs on 127.0.0.1 until stopped (Ctrl-C, SIGTERM).
 
-    Prints AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE;
-    every SDK given them asks again for credentials before they expire, and the
-    server renews them in the background. Example: sessman serve prod > prod.env &
+    Prints AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
+    (and, for sh, AWS_CONTAINER_AUTHORIZATION_TOKEN read from that file); every SDK
+    given them asks again for credentials before they expire, and the server renews
+    them in the background. Example: sessman serve prod > prod.env &
     """
     stopped = threading.Event()
     received: list[int] = []
@@ -209,8 +210,12 @@ def serve(
         else:
             unset = " ".join(sorted(v for v in NOT_WITH_SERVER if v.startswith("AWS_")))
             sys.stdout.write(f"unset {unset}\n")
-            for key in found:
-                sys.stdout.write(f"export {key}={shlex.quote(found[key])}\n")
+            for key, value in found.items():
+                sys.stdout.write(f"export {key}={shlex.quote(value)}\n")
+            # The token itself is read from the file when this is evaluated,
+            # so it is never in the output (which may go to a shared file).
+            path = shlex.quote(str(server.token_file))
+            sys.stdout.write(f'export AWS_CONTAINER_AUTHORIZATION_TOKEN="$(cat {path})"\n')
         sys.stdout.flush()
         while not stopped.wait(1.0):
             pass

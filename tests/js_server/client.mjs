@@ -1,7 +1,7 @@
 // The JavaScript SDK v3 as a child of `sessman exec --server` (tests/test_server.py).
 //
-// Calls STS GetCallerIdentity with the default credential chain (which
-// reads AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) and with fromContainerMetadata
+// Calls STS GetCallerIdentity with the default credential chain (given only
+// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) and with fromContainerMetadata
 // (which reads only AWS_CONTAINER_AUTHORIZATION_TOKEN), each until the server
 // has renewed the credentials once, and prints what it saw as JSON.
 import { readFileSync } from "node:fs";
@@ -35,10 +35,13 @@ async function acrossRenewal(makeCredentials) {
   return [first, last];
 }
 
+// sessman hands over the token both ways; the default chain is tried with
+// the file alone, fromContainerMetadata with the variable (all it reads).
+const token = process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN;
+const sameToken =
+  token === readFileSync(process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, "utf8");
+delete process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN;
 const chain = await acrossRenewal(() => undefined);
-process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN = readFileSync(
-  process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
-  "utf8",
-);
+process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN = token;
 const container = await acrossRenewal(() => fromContainerMetadata({ timeout: 2000 }));
-console.log(JSON.stringify({ chain, container }));
+console.log(JSON.stringify({ sameToken, chain, container }));

@@ -266,8 +266,10 @@ def test_exec_server_serves_the_javascript_sdk_across_renewals(
         assert first["key"] != last["key"], seen
 
 
-def start(argv: list[str], **extra: Any) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+@contextlib.contextmanager
+def running(argv: list[str], **extra: Any) -> Iterator[subprocess.Popen[str]]:
+    """``sessman ARGV`` as a process with pipes; stopped (SIGTERM, then SIGKILL) if still alive."""
+    proc = subprocess.Popen(
         [sys.executable, "-m", "sessman", *argv],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -275,6 +277,19 @@ def start(argv: list[str], **extra: Any) -> subprocess.Popen[str]:
         text=True,
         **extra,
     )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 @pytest.mark.slow
@@ -290,20 +305,19 @@ def test_the_server_is_gone_when_the_child_is_killed(
         " e['AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'], flush=True)\n"
         "time.sleep(60)\n"
     )
-    proc = start(["exec", "--server", "ops", "-c", str(config), "--", sys.executable, "-c", script])
-    assert proc.stdout is not None and proc.stderr is not None
-    pid, url, token_file = proc.stdout.readline().split()
-    token = Path(token_file).read_text()
-    assert get(url, {"Host": url.split("/")[2], "Authorization": token})[0] == 200
-    if how == signal.SIGKILL:
-        os.kill(int(pid), how)  # the child dies; sessman must notice
-    else:
-        proc.send_signal(how)  # sessman is asked to stop; the child hears it
-    assert proc.wait(timeout=WAIT) == code
-    assert refused(url)
-    assert not Path(token_file).exists()
-    proc.stdout.close()
-    proc.stderr.close()
+    argv = ["exec", "--server", "ops", "-c", str(config), "--", sys.executable, "-c", script]
+    with running(argv) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        pid, url, token_file = proc.stdout.readline().split()
+        token = Path(token_file).read_text()
+        assert get(url, {"Host": url.split("/")[2], "Authorization": token})[0] == 200
+        if how == signal.SIGKILL:
+            os.kill(int(pid), how)  # the child dies; sessman must notice
+        else:
+            proc.send_signal(how)  # sessman is asked to stop; the child hears it
+        assert proc.wait(timeout=WAIT) == code
+        assert refused(url)
+        assert not Path(token_file).exists()
 
 
 @pytest.mark.slow
@@ -320,16 +334,12 @@ def test_ctrl_c_reaches_the_child_once(config: Path) -> None:
         "time.sleep(0.5)\n"
         "sys.exit(10 + len(seen))\n"
     )
-    proc = start(
-        ["exec", "--server", "ops", "-c", str(config), "--", sys.executable, "-c", script],
-        start_new_session=True,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.readline().strip() == "ready"
-    os.killpg(proc.pid, signal.SIGINT)
-    assert proc.wait(timeout=WAIT) == 11, proc.stderr.read()
-    proc.stdout.close()
-    proc.stderr.close()
+    argv = ["exec", "--server", "ops", "-c", str(config), "--", sys.executable, "-c", script]
+    with running(argv, start_new_session=True) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline().strip() == "ready"
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=WAIT) == 11, proc.stderr.read()
 
 
 @pytest.mark.slow
@@ -375,17 +385,10 @@ def test_roles_behind_mfa_are_renewed_without_a_prompt(config: Path) -> None:
 @pytest.fixture
 def served(config: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
     """`sessman serve ops --format json` running, and the variables it printed."""
-    proc = start(["serve", "ops", "--format", "json", "-c", str(config)])
-    assert proc.stdout is not None and proc.stderr is not None
-    lines = [proc.stdout.readline() for _ in range(4)]
-    try:
+    with running(["serve", "ops", "--format", "json", "-c", str(config)]) as proc:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(4)]
         yield proc, json.loads("".join(lines))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
 
 
 @pytest.mark.slow
@@ -436,46 +439,44 @@ def test_serve_refuses_foreign_hosts_before_tokens(
 def test_serve_sh_output_is_evaluated_by_bash_and_ctrl_c_stops_it(
     config: Path, moto_server: MotoServer
 ) -> None:
-    proc = start(["serve", "ops", "-c", str(config)])
-    assert proc.stdout is not None and proc.stderr is not None
-    lines = [proc.stdout.readline() for _ in range(4)]
-    assert lines[0].startswith("unset ") and "AWS_ACCESS_KEY_ID" in lines[0]
-    assert "$(cat " in lines[3]  # the token is read when evaluated, never printed
-    script = "".join(lines) + (
-        'printf "%s\\n" "$AWS_CONTAINER_CREDENTIALS_FULL_URI" "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"'
-        ' "$AWS_CONTAINER_AUTHORIZATION_TOKEN"'
-    )
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "AKIASTRAYPARENTKEY00",
-        "AWS_ENDPOINT_URL": moto_server.url,
-        "AWS_DEFAULT_REGION": "eu-north-1",
-    }
-    done = subprocess.run(
-        ["bash", "-c", script], capture_output=True, text=True, env=env, check=True, timeout=30
-    )
-    url, token_file, token = done.stdout.split()
-    assert token == Path(token_file).read_text() and token not in "".join(lines)
-    code = (
-        "import boto3; s = boto3.Session(); c = s.client('sts');"
-        "print(c.get_caller_identity()['Arn'], s.get_credentials().method)"
-    )
-    child = subprocess.run(
-        ["bash", "-c", script.rsplit("\n", 1)[0] + f"\n{sys.executable} -c {code!r}"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-    )
-    assert child.stdout.split() == [ROLE_ARN, "container-role"], child.stderr
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=WAIT) == 130
-    stderr = proc.stderr.read()
-    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr
-    assert refused(url) and not Path(token_file).exists()
-    proc.stdout.close()
-    proc.stderr.close()
+    with running(["serve", "ops", "-c", str(config)]) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        lines = [proc.stdout.readline() for _ in range(4)]
+        assert lines[0].startswith("unset ") and "AWS_ACCESS_KEY_ID" in lines[0]
+        assert "$(cat " in lines[3]  # the token is read when evaluated, never printed
+        script = "".join(lines) + (
+            'printf "%s\\n" "$AWS_CONTAINER_CREDENTIALS_FULL_URI" "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"'
+            ' "$AWS_CONTAINER_AUTHORIZATION_TOKEN"'
+        )
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "AKIASTRAYPARENTKEY00",
+            "AWS_ENDPOINT_URL": moto_server.url,
+            "AWS_DEFAULT_REGION": "eu-north-1",
+        }
+        done = subprocess.run(
+            ["bash", "-c", script], capture_output=True, text=True, env=env, check=True, timeout=30
+        )
+        url, token_file, token = done.stdout.split()
+        assert token == Path(token_file).read_text() and token not in "".join(lines)
+        code = (
+            "import boto3; s = boto3.Session(); c = s.client('sts');"
+            "print(c.get_caller_identity()['Arn'], s.get_credentials().method)"
+        )
+        child = subprocess.run(
+            ["bash", "-c", script.rsplit("\n", 1)[0] + f"\n{sys.executable} -c {code!r}"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=60,
+        )
+        assert child.stdout.split() == [ROLE_ARN, "container-role"], child.stderr
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=WAIT) == 130
+        stderr = proc.stderr.read()
+        assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr
+        assert refused(url) and not Path(token_file).exists()
 
 
 @contextlib.contextmanager

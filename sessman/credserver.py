@@ -185,19 +185,27 @@ class RenewingCredentials:
         return creds
 
     def _run(self, creds: TemporaryCredentials) -> None:
-        failing = False
+        failing = expired = False
         delay = max(creds.remaining() - self._timing.ahead, self._timing.retry)
         while not self._stop.wait(delay):
             try:
                 fetched = self._fetch()
             except Exception as exc:
                 delay = self._timing.retry
-                if not failing and not self._stop.is_set():
+                if self._stop.is_set():
+                    return
+                if not failing:
                     failing = True
                     self._note(self._failure(exc, creds))
+                elif not expired and creds.remaining() <= 0:
+                    expired = True
+                    self._note(
+                        f"the credentials of profile {self.name!r} have expired: requests"
+                        " get 503 until a renewal succeeds"
+                    )
                 continue
             if failing:
-                failing = False
+                failing = expired = False
                 self._note(f"credentials of profile {self.name!r} renewed again")
             if fetched[0] != creds:
                 self.renewals += 1

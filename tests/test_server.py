@@ -670,17 +670,28 @@ def test_requests_never_wait_on_a_renewal_and_failures_are_said_once() -> None:
 
 
 def test_expired_credentials_are_not_served() -> None:
+    calls: list[int] = []
+    notes: list[str] = []
+
     def fetch() -> tuple[TemporaryCredentials, str | None]:
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError("no route to STS: secret-1")  # its text is never shown
         return fake_credentials(1, 0.5), None
 
-    renewing = RenewingCredentials("x", fetch, Timing(ahead=0.1, retry=WAIT), note=print)
+    renewing = RenewingCredentials("x", fetch, Timing(ahead=0.1, retry=0.05), note=notes.append)
     with CredentialServer(renewing) as server:
         headers = {"Host": server.url.split("/")[2], "Authorization": server.token_file.read_text()}
         status, body = get(server.url, headers)
         assert status == 200 and "AccountId" not in json.loads(body)
-        time.sleep(0.6)
+        deadline = time.monotonic() + WAIT
+        while len(notes) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         status, body = get(server.url, headers)
         assert status == 503 and b"secret-1" not in body
+    assert len(notes) == 2, notes
+    assert "failed (OSError)" in notes[0] and "expired" in notes[1]
+    assert not any("secret-1" in note for note in notes)
 
 
 def test_the_http_part_is_separate_from_credentials() -> None:

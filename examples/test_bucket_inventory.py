@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -27,7 +28,7 @@ from sessman.testing import ManagerFactory, MemoryKeyring
 
 HUB, DEV, PROD = "123456789012", "111111111111", "222222222222"
 
-PROFILES = {
+PROFILES: dict[str, dict[str, Any]] = {
     "hub": {"access_key_id": "AKIAHUBEXAMPLE00000", "region": "us-east-1", "tags": ["inv"]},
     "dev": {
         "source_profile": "hub",

@@ -88,6 +88,7 @@ class Profile:
     role_session_name: str | None = None
     aws_profile: str | None = None
     endpoint_url: str | None = None
+    generated_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,13 @@ PROFILE_FIELDS = (
         pattern=r"^[\w+=,.@-]{2,64}$",
     ),
     Field("aws_profile", "string", "A profile of ~/.aws/config (SSO, credential_process, ...)."),
+    Field(
+        "generated_by",
+        "string",
+        "Set by the sessman command that wrote this profile (e.g. organization:SOURCE); such"
+        " a profile may be rewritten or pruned by that command. Remove it to keep the profile.",
+        pattern=r"^[a-z][a-z-]*:[A-Za-z0-9][A-Za-z0-9_.-]*$",
+    ),
     *_SETTINGS,
 )
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from ._atomic import write_atomic
 from .config import Config, parse_config
 from .errors import ConfigError, SessmanError, UsageError
+from .profiles_text import insert_profiles, profile_indent
 
 __all__ = ["ImportedKey", "append_profiles", "read_aws_credentials", "read_dotenv"]
 
@@ -145,8 +146,6 @@ def append_profiles(
     replaces the file atomically (with ``dry_run``, only validated); returns
     the new configuration.
     """
-    import yaml
-
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -160,23 +159,8 @@ def append_profiles(
             f"profile {taken[0]!r} already exists in {path}; nothing was imported",
             hint="choose other profiles with --profile, or rename the existing one",
         )
-    root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    assert root is not None  # parse_config accepted it
-    profiles_node = next(v for k, v in root.value if k.value == "profiles")
-    if profiles_node.flow_style or not profiles_node.value:
-        raise ConfigError("profiles: must be a block mapping to import into", path=str(path))
-    indent = " " * profiles_node.value[0][0].start_mark.column
-    block = "".join(_profile_text(k, indent, source) for k in keys)
-    lines = text.splitlines(keepends=True)
-    end = profiles_node.end_mark
-    at = end.line if end.column == 0 else end.line + 1
-    # Keep comments and blank lines that trail the last profile above the new ones.
-    while at > 0 and at <= len(lines) and not lines[at - 1].strip():
-        at -= 1
-    head = "".join(lines[:at])
-    if head and not head.endswith("\n"):
-        head += "\n"
-    new_text = head + block + "".join(lines[at:])
+    indent = profile_indent(text, path)
+    new_text = insert_profiles(text, [_profile_text(k, indent, source) for k in keys], path)
     config = parse_config(new_text, path, env)
     if dry_run:
         return config

@@ -193,7 +193,7 @@ class SessionManager:
         """The ``botocore.config.Config`` made from the profile's settings."""
         from botocore.config import Config as BotocoreConfig
 
-        from . import __version__
+        from ._version import __version__
 
         p = self.profile(name)
         return BotocoreConfig(

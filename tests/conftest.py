@@ -12,12 +12,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from infra import (  # noqa: F401
     hanging_endpoint,
     moto_auth_server,
     moto_server,
+    own_moto_server,
     secret_service,
 )
+
+# Property tests are derandomized (the same examples on every run, so a green
+# build stays green until the code changes) and have no deadline (a busy
+# machine is not a bug); the example database is not kept between runs.
+settings.register_profile("sessman", derandomize=True, deadline=None, database=None)
+settings.load_profile("sessman")
 
 #: The recognisable fake long-term secret: it must never show up anywhere.
 FAKE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSESSMANFAKE"
@@ -44,3 +52,17 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "sessman.filekeyring.EncryptedFileKeyring")
     monkeypatch.chdir(tmp_path)
     yield home
+
+
+#: Fixtures that start a server or a daemon: a test that uses one (directly or
+#: through another fixture) is not a unit test, and ``make unit`` leaves it out.
+SERVER_FIXTURES = frozenset(
+    {"moto_server", "own_moto_server", "moto_auth_server", "hanging_endpoint", "secret_service"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs a server ``server``, so ``-m "not server"`` selects unit tests."""
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.server)

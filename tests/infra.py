@@ -4,6 +4,7 @@ The suite tests sessman against real collaborators instead of patched ones:
 
 - ``moto_server``: a ``moto.server`` process without authentication, where
   GetSessionToken and AssumeRole return working credentials.
+- ``own_moto_server``: the same, one per test module, for per-account state.
 - ``moto_auth_server``: a ``moto.server`` process that authenticates every
   request against its own IAM, with one IAM user and its access key.
 - ``hanging_endpoint``: a loopback socket that accepts and never answers, to
@@ -39,6 +40,7 @@ __all__ = [
     "hanging_endpoint",
     "moto_auth_server",
     "moto_server",
+    "own_moto_server",
     "secret_service",
 ]
 
@@ -156,7 +158,7 @@ def _wait_until(
         time.sleep(_POLL)
 
 
-def _accepts(family: socket.AddressFamily, address: object) -> bool:
+def _accepts(family: socket.AddressFamily, address: str | tuple[str, int]) -> bool:
     """Whether something listens at ``address`` right now."""
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.settimeout(1.0)
@@ -199,6 +201,18 @@ def _running_moto(log: Path, extra_env: Mapping[str, str] | None = None) -> Iter
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     """A ``moto.server`` without authentication (GetSessionToken, AssumeRole work)."""
     log = tmp_path_factory.mktemp("moto") / "server.log"
+    with _running_moto(log) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def own_moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """A ``moto.server`` of the test module's own (no authentication).
+
+    For state that is one per account and must not leak into other modules'
+    tests, such as an Organization (CreateOrganization works once).
+    """
+    log = tmp_path_factory.mktemp("moto-own") / "server.log"
     with _running_moto(log) as server:
         yield server
 

@@ -18,7 +18,7 @@ def test_all_is_sorted_and_complete() -> None:
 
 def test_unknown_attribute() -> None:
     try:
-        sessman.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
+        sessman.NoSuchThing  # noqa: B018
     except AttributeError as exc:
         assert "NoSuchThing" in str(exc)
     else:

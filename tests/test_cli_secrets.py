@@ -319,19 +319,20 @@ def test_listing_asks_the_secret_service_once(secret_service: object) -> None:
 
     from sessman.secrets import KeyringStore
 
-    class Counting(Keyring):  # type: ignore[misc]
+    class Counting(Keyring):
         priority = -1
         gets = 0
 
         def get_password(self, service: str, username: str) -> str | None:
             type(self).gets += 1
-            return super().get_password(service, username)
+            value: str | None = super().get_password(service, username)  # type: ignore[no-untyped-call]
+            return value
 
-    store = KeyringStore("sessman-count", Counting())
+    store = KeyringStore("sessman-count", Counting())  # type: ignore[no-untyped-call]
     names = [f"p{i}" for i in range(20)]
     for name in names[:5]:
         store.put(name, FAKE_SECRET)
-    fresh = KeyringStore("sessman-count", Counting())
+    fresh = KeyringStore("sessman-count", Counting())  # type: ignore[no-untyped-call]
     assert fresh.present(names) == set(names[:5])
     assert Counting.gets == 0
 

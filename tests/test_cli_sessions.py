@@ -82,7 +82,7 @@ def one_error(result: Any, code: int) -> str:
     assert 1 <= len(lines) <= 2, lines
     assert lines[0].startswith("sessman: error: ")
     assert all(line.startswith("hint: ") for line in lines[1:]), lines
-    return result.stderr
+    return str(result.stderr)
 
 
 # -- against a server that checks signatures ------------------------------------------

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import subprocess
 import sys
@@ -984,13 +985,15 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
         "    try:\n"
         "        parse_config(text, Path('deep.yaml'))\n"
         "    except ConfigError as exc:\n"
-        "        print(exc)\n"
+        "        print(exc.path, exc.line)\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == ["deep.yaml:1: nested more than 5000 levels deep"] * 2
+    # Which layer stops it (libyaml's own limit or sessman's) and its wording vary
+    # between PyYAML releases; the behaviour does not: a ConfigError naming the line.
+    assert proc.stdout.splitlines() == ["deep.yaml 1"] * 2
 
 
 def test_deeply_nested_merge_keys_are_an_error_not_a_crash() -> None:
@@ -998,7 +1001,7 @@ def test_deeply_nested_merge_keys_are_an_error_not_a_crash() -> None:
     text = y("profiles:", "  a: " + "{<<: " * depth + "{region: us-east-1}" + "}" * depth)
     with pytest.raises(ConfigError) as info:
         parse_config(text, Path("merge.yaml"))
-    assert info.value.profile == "a"
+    assert (info.value.path, info.value.line) == ("merge.yaml", 2)
 
 
 def test_patterns_match_the_whole_value() -> None:
@@ -1253,7 +1256,9 @@ def mutate(doc: Any, steps: list[tuple[str, int, str, Any]]) -> Any:
         path = paths[index % len(paths)]
         parent, last = _parent(doc, path), path[-1]
         if op == "set":
-            parent[last] = value
+            # A copy: hypothesis may hand the same object to two steps, and
+            # setting it inside itself would make the document a cycle.
+            parent[last] = copy.deepcopy(value)
         elif isinstance(parent, dict):
             moved = parent.pop(last)
             if op == "rename":

@@ -35,6 +35,7 @@ import yaml
 from conftest import FAKE_SECRET
 from infra import MotoAuthServer, MotoServer
 
+from sessman._botocore import shared_loader
 from sessman.errors import (
     AuthenticationFailed,
     EndpointUnreachable,
@@ -43,7 +44,7 @@ from sessman.errors import (
     SessmanError,
 )
 from sessman.filekeyring import EncryptedFileKeyring
-from sessman.manager import SessionManager, shared_loader
+from sessman.manager import SessionManager
 from sessman.state import SessionRecord, StateFile
 
 ACCOUNT = "123456789012"
@@ -280,6 +281,7 @@ class _CountingServer(ThreadingHTTPServer):
 
 
 ServerT = TypeVar("ServerT", bound=ThreadingHTTPServer)
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -428,7 +430,7 @@ def test_many_threads_build_each_session_once(make: Factory) -> None:
     names = [f"p{i:02d}" for i in range(60)]
     manager = make({n: {"access_key_id": f"AKIAEXAMPLEMANY{i:05d}"} for i, n in enumerate(names)})
     start = threading.Barrier(16)
-    seen: dict[str, list[object]] = {n: [] for n in names}
+    seen: dict[str, list[Any]] = {n: [] for n in names}
     errors: list[BaseException] = []
 
     def work(seed: int) -> None:
@@ -727,10 +729,10 @@ def test_map_keeps_order_filters_by_tag_and_passes_each_session(make: Factory) -
 # -- single flight, min_ttl, stale state -------------------------------------------------
 
 
-def run_together(count: int, work: Callable[[int], object]) -> list[object]:
+def run_together(count: int, work: Callable[[int], T]) -> list[T]:
     """Run ``work(i)`` on ``count`` threads released at once; re-raise the first error."""
     start = threading.Barrier(count)
-    results: list[object] = [None] * count
+    results: dict[int, T] = {}
     errors: list[BaseException] = []
 
     def run(i: int) -> None:
@@ -747,7 +749,7 @@ def run_together(count: int, work: Callable[[int], object]) -> list[object]:
         thread.join()
     if errors:
         raise errors[0]
-    return results
+    return [results[i] for i in range(count)]
 
 
 def test_concurrent_uses_of_a_role_assume_it_once(make: Factory, recorder: RecordingProxy) -> None:

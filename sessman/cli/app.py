@@ -17,7 +17,7 @@ import typer
 from typer._click import exceptions as click_exceptions
 from typer.core import TyperGroup
 
-from sessman import __version__
+from sessman._version import __version__
 from sessman.errors import SessmanError
 
 from .render import emit_error
@@ -153,9 +153,9 @@ def _mfa_prompt(device: str) -> str:
 
 
 def _register() -> None:
-    from . import handover, profiles, secrets_cmd, server, sessions
+    from . import handover, lifecycle, profiles, secrets_cmd, server, sessions
 
-    for module in (profiles, secrets_cmd, sessions, handover, server):
+    for module in (profiles, secrets_cmd, sessions, handover, lifecycle, server):
         module.register(app)
 
 

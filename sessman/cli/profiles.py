@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sessman import __version__
+from sessman._version import __version__
 from sessman.config import Profile, load_config
 from sessman.errors import SessmanError
 
@@ -165,6 +165,7 @@ def show_data(p: Profile) -> dict[str, Any]:
         "session_duration": p.session_duration,
         "tags": list(p.tags),
         "description": p.description,
+        "generated_by": p.generated_by,
     }
 
 

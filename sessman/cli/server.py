@@ -1,10 +1,11 @@
 """``sessman serve`` and ``sessman exec --server``: credentials served to long-running work.
 
 The server (:mod:`sessman.credserver`) lives in this process. ``exec
---server`` runs the command as a child with only the two container
-variables (no static keys: they would win over the server), waits for it,
-stops the server and exits with the child's code. ``serve`` prints the
-variables and serves until SIGINT, SIGTERM or SIGHUP.
+--server`` runs the command as a child with the container variables (the
+URL, the token file and the token) and no static keys (they would win over
+the server), waits for it, stops the server and exits with the child's
+code. ``serve`` prints the variables and serves until SIGINT, SIGTERM or
+SIGHUP.
 """
 
 from __future__ import annotations

@@ -40,7 +40,8 @@ test: system-deps $(STAMP) js-deps lint typecheck
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory unit-pythons
 
-# The JavaScript clients of the interoperability suite (tests/test_interop.py),
+# The JavaScript clients of the interoperability suite and the credential server's
+# tests (tests/test_interop.py, tests/test_server.py),
 # exactly as tests/js/package-lock.json pins them.
 js-deps: $(JS_STAMP)
 

@@ -81,6 +81,14 @@ def exec_(
     ] = None,
     region: RegionOption = None,
     min_ttl: MinTtlOption = 0,
+    server: Annotated[
+        bool,
+        typer.Option(
+            "--server",
+            help="Serve renewed credentials to the command on 127.0.0.1 instead of"
+            " static keys (for jobs that outlive a session).",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Run a command (or a shell) with the profile's temporary credentials in its environment.
@@ -104,6 +112,10 @@ def exec_(
         error = SessmanError(f"command not found: {command[0]}")
         error.exit_code = 127
         raise error
+    if server:
+        from .server import exec_with_server
+
+        raise typer.Exit(exec_with_server(ctx, config, name, command, program, min_ttl))
     profile, creds = _credentials(ctx, config, name, min_ttl)
     env = child_environment(os.environ, variables(profile, creds, region=region))
     sys.stdout.flush()

@@ -1,0 +1,230 @@
+"""``sessman serve`` and ``sessman exec --server``: credentials served to long-running work.
+
+The server (:mod:`sessman.credserver`) lives in this process. ``exec
+--server`` runs the command as a child with the container variables (the
+URL, the token file and the token) and no static keys (they would win over
+the server), waits for it, stops the server and exits with the child's
+code. ``serve`` prints the variables and serves until SIGINT, SIGTERM or
+SIGHUP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sessman.errors import UsageError
+from sessman.handover import STRIPPED, variables
+from sessman.secrets import stderr_note
+
+from .app import ConfigOption, _mfa_prompt, config_path
+
+if TYPE_CHECKING:
+    from sessman.credserver import CredentialServer
+
+__all__ = ["exec_with_server", "register", "serve"]
+
+#: Variables that would make a child use other credentials than the server's:
+#: static keys win over the container provider, and so do profiles.
+NOT_WITH_SERVER = frozenset(
+    {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_ACCESS_KEY",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SECRET_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_CREDENTIAL_EXPIRATION",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_CREDENTIAL_FILE",
+        "AWS_SDK_LOAD_CONFIG",
+        "AWS_ROLE_ARN",
+        "AWS_ROLE_SESSION_NAME",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "SESSMAN_KEYRING_PASSPHRASE",
+    }
+)
+
+
+class ServeFormat(str, Enum):
+    """Output formats of ``sessman serve``."""
+
+    sh = "sh"
+    json = "json"
+
+
+class _Prompts:
+    """An MFA prompt that works until :meth:`close`: renewals never prompt.
+
+    Renewals run in the background while the child owns the terminal; one
+    that needs a code fails (and says so once) instead of stealing input.
+    """
+
+    def __init__(self, name: str, interactive: bool) -> None:
+        self.name = name
+        self.open = interactive
+
+    def __call__(self, device: str) -> str:
+        if not self.open:
+            raise UsageError(
+                f"an MFA code for {device} is needed and cannot be asked for here",
+                hint=f"open the session with: sessman open {self.name} --mfa-code CODE",
+            )
+        return _mfa_prompt(device)
+
+    def close(self) -> None:
+        self.open = False
+
+
+@contextmanager
+def _serving(
+    ctx: typer.Context, config: Path | None, name: str, min_ttl: float
+) -> Iterator[tuple[CredentialServer, dict[str, str]]]:
+    """A running server for profile ``name`` and the variables ``variables()`` hands over."""
+    # Imported here: the HTTP server's modules cost every other command 40 ms.
+    from sessman.credserver import (
+        CredentialServer,
+        RenewingCredentials,
+        manager_source,
+        served_duration,
+        timing,
+    )
+    from sessman.manager import SessionManager
+
+    prompts = _Prompts(name, sys.stdin is not None and sys.stdin.isatty())
+    manager = SessionManager.load(config_path(ctx, config), mfa_prompt=prompts)
+    duration = served_duration(manager, name)
+    when = timing(duration)
+    ahead = max(when.ahead, min_ttl)
+    if ahead >= duration:
+        raise UsageError(
+            f"a minimum of {min_ttl:g} s left cannot be met by sessions of {duration} s",
+            hint="lower --min-ttl",
+        )
+    fetch = manager_source(manager, name, duration=duration, min_ttl=ahead)
+    renewing = RenewingCredentials(name, fetch, when, note=stderr_note)
+    with manager, CredentialServer(renewing) as server:
+        prompts.close()
+        first, _ = fetch()
+        yield server, variables(manager.profile(name), first)
+
+
+def child_environment(
+    parent: Mapping[str, str], handed: Mapping[str, str], server: CredentialServer
+) -> dict[str, str]:
+    """The parent's environment for a child of the server: no static credentials."""
+    env = {k: v for k, v in parent.items() if k not in STRIPPED and k not in NOT_WITH_SERVER}
+    env.update({k: v for k, v in handed.items() if k not in NOT_WITH_SERVER})
+    env.update(server.environment(token=True))
+    return env
+
+
+@contextmanager
+def _signals(handler: Callable[[int], None], *signums: int) -> Iterator[None]:
+    """Route ``signums`` to ``handler`` for the block, then restore what was there."""
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        handler(signum)
+
+    previous = {s: signal.signal(s, on_signal) for s in signums}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+def exec_with_server(
+    ctx: typer.Context,
+    config: Path | None,
+    name: str,
+    command: list[str],
+    program: str,
+    min_ttl: float,
+) -> int:
+    """Run ``command`` with the profile's credential server; the child's exit code.
+
+    Ctrl-C and Ctrl-\\ reach the child from the terminal and are not sent
+    twice; SIGTERM and SIGHUP sent to sessman are passed on to it. A child
+    killed by a signal gives 128 + its number, as a shell reports it.
+    """
+    with _serving(ctx, config, name, min_ttl) as (server, handed):
+        env = child_environment(os.environ, handed, server)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        child = subprocess.Popen(command, executable=program, env=env)
+
+        def forward(signum: int) -> None:
+            if signum in (signal.SIGTERM, signal.SIGHUP) and child.poll() is None:
+                child.send_signal(signum)
+
+        with _signals(forward, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP):
+            code = child.wait()
+    return code if code >= 0 else 128 - code
+
+
+def serve(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Profile name.")],
+    format_: Annotated[
+        ServeFormat, typer.Option("--format", "-f", help="How to print the variables.")
+    ] = ServeFormat.sh,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the profile's credentials to SDKs on 127.0.0.1 until stopped (Ctrl-C, SIGTERM).
+
+    Prints AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
+    (and, for sh, AWS_CONTAINER_AUTHORIZATION_TOKEN read from that file); every SDK
+    given them asks again for credentials before they expire, and the server renews
+    them in the background. Example: sessman serve prod > prod.env &
+    """
+    stopped = threading.Event()
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        received.append(signum)
+        stopped.set()
+
+    with (
+        _serving(ctx, config, name, 0) as (server, _),
+        _signals(stop, signal.SIGINT, signal.SIGTERM, signal.SIGHUP),
+    ):
+        found = server.environment()
+        if format_ is ServeFormat.json:
+            sys.stdout.write(json.dumps(found, indent=2) + "\n")
+        else:
+            unset = " ".join(sorted(v for v in NOT_WITH_SERVER if v.startswith("AWS_")))
+            sys.stdout.write(f"unset {unset}\n")
+            for key, value in found.items():
+                sys.stdout.write(f"export {key}={shlex.quote(value)}\n")
+            # The token itself is read from the file when this is evaluated,
+            # so it is never in the output (which may go to a shared file).
+            path = shlex.quote(str(server.token_file))
+            sys.stdout.write(f'export AWS_CONTAINER_AUTHORIZATION_TOKEN="$(cat {path})"\n')
+        sys.stdout.flush()
+        while not stopped.wait(1.0):
+            pass
+    stderr_note(f"credential server of profile {name!r} stopped")
+    if received and received[0] == signal.SIGINT:
+        raise typer.Exit(130)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to ``app`` (``exec --server`` is an option of ``exec``)."""
+    app.command("serve")(serve)

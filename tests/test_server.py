@@ -1,0 +1,745 @@
+"""The credential server (SPEC 10.1): `exec --server` and `serve`, with real clients.
+
+botocore's ContainerProvider (boto3's default chain in a child process), the
+AWS CLI and the JavaScript SDK v3 get their credentials from the server and
+call STS on a real moto_server across at least one renewal. Renewals are
+made quick with SESSMAN_SERVER_RENEW_AHEAD (897 s ahead on 900 s sessions:
+one every few seconds). Refusals (no token, wrong token, foreign Host) are
+asked over raw HTTP; the server's policy is also driven in-process with a
+fetch that blocks or fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from clitools import assert_one_error, cli, sessman
+from conftest import FAKE_SECRET
+from infra import MotoServer
+
+from sessman._http import LoopbackServer
+from sessman.credentials import TemporaryCredentials
+from sessman.credserver import (
+    CredentialServer,
+    RenewingCredentials,
+    Timing,
+    TokenFile,
+    served_duration,
+    timing,
+)
+from sessman.errors import SessmanError, UsageError
+from sessman.testing import make_manager
+
+BIN = Path(sys.executable).parent
+JS_DIR = Path(__file__).parent / "js"
+ROLE_ARN = "arn:aws:sts::123456789012:assumed-role/Ops/tester"
+STATIC = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+WAIT = 60.0  # generous: the machine is shared
+
+
+@pytest.fixture
+def config(tmp_path: Path, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Profiles against moto_server; renewals every few seconds for the processes started."""
+    path = tmp_path / "profiles.yaml"
+    path.write_text(
+        f"""\
+version: 1
+keyring_service: server-{tmp_path.name}
+defaults:
+  region: eu-north-1
+  endpoint_url: {moto_server.url}
+  connect_timeout: 2
+  read_timeout: 5
+  retries: {{mode: standard, max_attempts: 1}}
+profiles:
+  dev:
+    access_key_id: AKIAHANDOVEREXAMPLE1
+  ops:
+    source_profile: dev
+    role_arn: arn:aws:iam::123456789012:role/Ops
+    role_session_name: tester
+    session_duration: 900
+"""
+    )
+    stored = cli("secret", "set", "dev", "--stdin", "-c", str(path), input=FAKE_SECRET)
+    assert stored.exit_code == 0, stored.stderr
+    monkeypatch.setenv("SESSMAN_SERVER_RENEW_AHEAD", "897")
+    monkeypatch.setenv("SESSMAN_SERVER_RETRY", "1")
+    return path
+
+
+def refused(url: str) -> bool:
+    """Whether nothing listens at the port of ``url`` any more."""
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def get(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    """A GET with exactly ``headers`` (no Host unless given)."""
+    rest = url.removeprefix("http://")
+    hostport, _, path = rest.partition("/")
+    host, _, port = hostport.partition(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.putrequest("GET", "/" + path, skip_host=True, skip_accept_encoding=True)
+        for key, value in headers.items():
+            conn.putheader(key, value)
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+# -- exec --server, with boto3 and the AWS CLI in the child --------------------------
+
+CHILD = """\
+import json, os, re, stat, subprocess, sys, time, urllib.error, urllib.request
+import boto3
+
+AWS = sys.argv[1]
+e = os.environ
+uri, token_file = e["AWS_CONTAINER_CREDENTIALS_FULL_URI"], e["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]
+token = open(token_file).read()
+deadline = time.monotonic() + 60
+
+def status(headers):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(uri, headers=headers), timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+def until_changed(key_of):
+    first = key_of()
+    last = first
+    while last == first and time.monotonic() < deadline:
+        time.sleep(0.5)
+        last = key_of()
+    return [first, last]
+
+session = boto3.Session()
+sts = session.client("sts")
+arns = []
+
+def boto_key():
+    arns.append(sts.get_caller_identity()["Arn"])
+    return session.get_credentials().get_frozen_credentials().access_key
+
+def cli_key():
+    done = subprocess.run(
+        [AWS, "sts", "get-caller-identity", "--endpoint-url", e["AWS_ENDPOINT_URL"], "--debug"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    arns.append(json.loads(done.stdout)["Arn"])
+    return re.findall(r"Credential=(\\w+)/", done.stderr)[-1]
+
+boto = until_changed(boto_key)
+print(json.dumps({
+    "aws_env": sorted(k for k in e if k.startswith("AWS_")),
+    "passphrase": "SESSMAN_KEYRING_PASSPHRASE" in e,
+    "uri": uri,
+    "token_file": token_file,
+    "file_mode": stat.S_IMODE(os.stat(token_file).st_mode),
+    "dir_mode": stat.S_IMODE(os.stat(os.path.dirname(token_file)).st_mode),
+    "newline": token.endswith("\\n") or token != token.strip(),
+    "token_variable": e.get("AWS_CONTAINER_AUTHORIZATION_TOKEN") == token,
+    "no_token": status({}),
+    "wrong_token": status({"Authorization": token[:-1] + ("A" if token[-1] != "A" else "B")}),
+    "right_token": status({"Authorization": token}),
+    "method": session.get_credentials().method,
+    "boto": boto,
+    "cli": until_changed(cli_key),
+    "arns": sorted(set(arns)),
+}), flush=True)
+sys.exit(7)
+"""
+
+
+@pytest.mark.slow
+def test_exec_server_serves_boto3_and_the_aws_cli_across_renewals(
+    config: Path, tmp_path: Path
+) -> None:
+    child = tmp_path / "child.py"
+    child.write_text(CHILD)
+    # Stray credentials of the parent must not reach the child: they would win.
+    env = {
+        **os.environ,
+        "AWS_PROFILE": "stray",
+        "AWS_ACCESS_KEY_ID": "AKIASTRAYPARENTKEY00",
+        "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,
+        "AWS_SESSION_TOKEN": "stray",
+    }
+    done = sessman(
+        "exec",
+        "--server",
+        "ops",
+        "-c",
+        str(config),
+        "--",
+        sys.executable,
+        str(child),
+        str(BIN / "aws"),
+        env=env,
+        timeout=180,
+    )
+    assert done.returncode == 7, done.stderr  # the child's code, passed through
+    seen = json.loads(done.stdout)
+    assert not set(STATIC) & set(seen["aws_env"]), seen["aws_env"]
+    assert "AWS_CONTAINER_CREDENTIALS_FULL_URI" in seen["aws_env"]
+    assert not seen["passphrase"]
+    assert seen["uri"].startswith("http://127.0.0.1:")
+    assert (seen["file_mode"], seen["dir_mode"], seen["newline"]) == (0o600, 0o700, False)
+    assert seen["token_variable"]
+    assert (seen["no_token"], seen["wrong_token"], seen["right_token"]) == (401, 401, 200)
+    assert seen["method"] == "container-role"
+    assert seen["arns"] == [ROLE_ARN]
+    # Both clients made calls before and after a renewal.
+    for client in ("boto", "cli"):
+        first, last = seen[client]
+        assert first.startswith("ASIA") and last.startswith("ASIA") and first != last, seen
+    # The server and its token are gone with the child.
+    assert refused(seen["uri"])
+    assert not Path(seen["token_file"]).parent.exists()
+    assert FAKE_SECRET not in done.stdout + done.stderr
+    assert "note:" not in done.stderr, done.stderr
+
+
+AWS_V2 = Path("/usr/bin/aws")  # Debian 12's awscli package: AWS CLI 2.9
+
+
+@pytest.mark.slow
+def test_exec_server_serves_the_aws_cli_v2(config: Path, moto_server: MotoServer) -> None:
+    """AWS CLI 2.9 reads only the token variable, not the file: sessman sets both."""
+    if not AWS_V2.is_file():
+        pytest.skip(f"{AWS_V2} (Debian's awscli, the AWS CLI v2) is not installed")
+    argv = [str(AWS_V2), "sts", "get-caller-identity", "--endpoint-url", moto_server.url]
+    done = sessman("exec", "--server", "ops", "-c", str(config), "--", *argv)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["Arn"] == ROLE_ARN
+
+
+@pytest.fixture(scope="session")
+def js_client() -> Path:
+    """tests/js with its node_modules (installed by `make test`, else here)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are not installed: the JavaScript SDK cannot be tried")
+    if not (JS_DIR / "node_modules" / "@aws-sdk" / "client-sts").is_dir():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, check=True, timeout=600
+        )
+    return JS_DIR / "server_client.mjs"
+
+
+@pytest.mark.slow
+def test_exec_server_serves_the_javascript_sdk_across_renewals(
+    config: Path, js_client: Path
+) -> None:
+    done = sessman(
+        "exec", "--server", "ops", "-c", str(config), "--", "node", str(js_client), timeout=180
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["sameToken"] is True
+    for way in ("chain", "container"):
+        first, last = seen[way]
+        assert first["arn"] == last["arn"] == ROLE_ARN
+        assert first["key"] != last["key"], seen
+
+
+@contextlib.contextmanager
+def running(argv: list[str], **extra: Any) -> Iterator[subprocess.Popen[str]]:
+    """``sessman ARGV`` as a process with pipes; stopped (SIGTERM, then SIGKILL) if still alive."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sessman", *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **extra,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("how", "code"), [(signal.SIGKILL, 128 + 9), (signal.SIGTERM, 42)])
+def test_the_server_is_gone_when_the_child_is_killed(
+    config: Path, how: signal.Signals, code: int
+) -> None:
+    script = (
+        "import os, signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(42))\n"
+        "e = os.environ\n"
+        "print(os.getpid(), e['AWS_CONTAINER_CREDENTIALS_FULL_URI'],"
+        " e['AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'], flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    argv = ["exec", "--server", "ops", "-c", str(config), "--", sys.executable, "-c", script]
+    with running(argv) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        pid, url, token_file = proc.stdout.readline().split()
+        token = Path(token_file).read_text()
+        assert get(url, {"Host": url.split("/")[2], "Authorization": token})[0] == 200
+        if how == signal.SIGKILL:
+            os.kill(int(pid), how)  # the child dies; sessman must notice
+        else:
+            proc.send_signal(how)  # sessman is asked to stop; the child hears it
+        assert proc.wait(timeout=WAIT) == code
+        assert refused(url)
+        assert not Path(token_file).exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_reaches_the_child_once(config: Path) -> None:
+    """Ctrl-C on a terminal signals the whole process group: sessman must not send a second."""
+    script = (
+        "import signal, sys, time\n"
+        "seen = []\n"
+        "signal.signal(signal.SIGINT, lambda *a: seen.append(1))\n"
+        "print('ready', flush=True)\n"
+        "deadline = time.monotonic() + 30\n"
+        "while not seen and time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)\n"
+        "time.sleep(0.5)\n"
+        "sys.exit(10 + len(seen))\n"
+    )
+    argv = ["exec", "--server", "ops", "-c", str(config), "--", sys.executable, "-c", script]
+    with running(argv, start_new_session=True) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline().strip() == "ready"
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=WAIT) == 11, proc.stderr.read()
+
+
+@pytest.mark.slow
+def test_roles_behind_mfa_are_renewed_without_a_prompt(config: Path) -> None:
+    config.write_text(
+        config.read_text()
+        + """\
+  mfaops:
+    source_profile: dev
+    role_arn: arn:aws:iam::123456789012:role/Ops
+    role_session_name: tester
+    mfa_serial: arn:aws:iam::123456789012:mfa/dev
+    session_duration: 900
+"""
+    )
+    # No terminal, no session: a clear error, not a prompt.
+    refused_ = sessman("exec", "--server", "mfaops", "-c", str(config), "--", "true")
+    assert refused_.returncode == 2
+    assert_one_error(refused_.stderr, "MFA code")
+    assert "sessman open mfaops --mfa-code" in refused_.stderr
+    opened = cli("open", "mfaops", "--mfa-code", "123456", "-c", str(config))
+    assert opened.exit_code == 0, opened.stderr
+    # With the MFA session open, the role is assumed again in the background.
+    script = (
+        "import boto3, sys, time\n"
+        "s = boto3.Session()\n"
+        "key = lambda: s.get_credentials().get_frozen_credentials().access_key\n"
+        "first, deadline = key(), time.monotonic() + 60\n"
+        "while key() == first and time.monotonic() < deadline:\n"
+        "    time.sleep(0.2)\n"
+        "sys.exit(0 if key() != first else 3)\n"
+    )
+    done = sessman(
+        "exec", "--server", "mfaops", "-c", str(config), "--", sys.executable, "-c", script
+    )
+    assert done.returncode == 0, done.stderr
+    assert "note:" not in done.stderr, done.stderr
+
+
+# -- serve -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def served(config: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """`sessman serve ops --format json` running, and the variables it printed."""
+    with running(["serve", "ops", "--format", "json", "-c", str(config)]) as proc:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(4)]
+        yield proc, json.loads("".join(lines))
+
+
+@pytest.mark.slow
+def test_serve_refuses_foreign_hosts_before_tokens(
+    served: tuple[subprocess.Popen[str], dict[str, str]],
+) -> None:
+    proc, found = served
+    assert set(found) == {
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    }
+    url = found["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+    token_file = Path(found["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"])
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    token = token_file.read_text()
+    assert token and token == token.strip()
+    port = url.split(":")[2].strip("/")
+    good = {"Host": f"127.0.0.1:{port}", "Authorization": token}
+    status, body = get(url, good)
+    assert status == 200
+    doc = json.loads(body)
+    assert set(doc) == {"AccessKeyId", "SecretAccessKey", "Token", "Expiration", "AccountId"}
+    assert doc["AccountId"] == "123456789012" and doc["Expiration"].endswith("Z")
+    assert get(url, {**good, "Host": f"localhost:{port}"})[0] == 200
+    assert get(url, {**good, "Host": "localhost"})[0] == 200
+    assert get(url, {"Host": f"127.0.0.1:{port}"})[0] == 401
+    assert get(url, {**good, "Authorization": token + "x"})[0] == 401
+    assert get(url, {**good, "Authorization": ""})[0] == 401
+    # DNS rebinding: a foreign name is refused even with the right token, and
+    # without one it is 403, not 401 (the Host is checked first).
+    for host in ("evil.example", f"evil.example:{port}", f"127.0.0.1:{int(port) + 1}", "[::1]"):
+        assert get(url, {**good, "Host": host})[0] == 403, host
+        assert get(url, {"Host": host})[0] == 403, host
+    assert get(url, {"Authorization": token})[0] == 403  # no Host at all
+    assert get(url + "other", good)[0] == 404
+    assert token not in json.dumps(found)
+    # SIGTERM: a clean stop, token removed, port closed.
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=WAIT) == 0
+    assert proc.stderr is not None
+    stderr = proc.stderr.read()
+    assert "stopped" in stderr
+    assert refused(url) and not token_file.parent.exists()
+    assert doc["SecretAccessKey"] not in stderr and token not in stderr
+
+
+@pytest.mark.slow
+def test_serve_sh_output_is_evaluated_by_bash_and_ctrl_c_stops_it(
+    config: Path, moto_server: MotoServer
+) -> None:
+    with running(["serve", "ops", "-c", str(config)]) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        lines = [proc.stdout.readline() for _ in range(4)]
+        assert lines[0].startswith("unset ") and "AWS_ACCESS_KEY_ID" in lines[0]
+        assert "$(cat " in lines[3]  # the token is read when evaluated, never printed
+        script = "".join(lines) + (
+            'printf "%s\\n" "$AWS_CONTAINER_CREDENTIALS_FULL_URI" "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"'
+            ' "$AWS_CONTAINER_AUTHORIZATION_TOKEN"'
+        )
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "AKIASTRAYPARENTKEY00",
+            "AWS_ENDPOINT_URL": moto_server.url,
+            "AWS_DEFAULT_REGION": "eu-north-1",
+        }
+        done = subprocess.run(
+            ["bash", "-c", script], capture_output=True, text=True, env=env, check=True, timeout=30
+        )
+        url, token_file, token = done.stdout.split()
+        assert token == Path(token_file).read_text() and token not in "".join(lines)
+        code = (
+            "import boto3; s = boto3.Session(); c = s.client('sts');"
+            "print(c.get_caller_identity()['Arn'], s.get_credentials().method)"
+        )
+        child = subprocess.run(
+            ["bash", "-c", script.rsplit("\n", 1)[0] + f"\n{sys.executable} -c {code!r}"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=60,
+        )
+        assert child.stdout.split() == [ROLE_ARN, "container-role"], child.stderr
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=WAIT) == 130
+        stderr = proc.stderr.read()
+        assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr
+        assert refused(url) and not Path(token_file).exists()
+
+
+@contextlib.contextmanager
+def moto_on(port: int, log: Path) -> Iterator[None]:
+    """A moto_server of this test's own on ``port`` (so it can be stopped and started again)."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        )
+    try:
+        deadline = time.monotonic() + WAIT
+        while refused(f"http://127.0.0.1:{port}"):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.05)
+        yield
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=WAIT)
+
+
+def wait_for(path: Path, needle: str) -> str:
+    deadline = time.monotonic() + WAIT
+    while needle not in path.read_text():
+        assert time.monotonic() < deadline, path.read_text()
+        time.sleep(0.1)
+    return path.read_text()
+
+
+@pytest.mark.slow
+def test_a_failing_renewal_keeps_serving_and_says_so_once(
+    config: Path, tmp_path: Path, moto_server: MotoServer
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    own = tmp_path / "own.yaml"
+    own.write_text(config.read_text().replace(moto_server.url, f"http://127.0.0.1:{port}"))
+    stderr_file = tmp_path / "serve.err"
+    first_moto = contextlib.ExitStack()
+    first_moto.enter_context(moto_on(port, tmp_path / "moto.log"))
+    with stderr_file.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sessman", "serve", "ops", "--format", "json", "-c", str(own)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+    assert proc.stdout is not None
+    try:
+        found = json.loads("".join(proc.stdout.readline() for _ in range(4)))
+        url = found["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        token = Path(found["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]).read_text()
+        headers = {"Host": url.split("/")[2], "Authorization": token}
+
+        def served_key() -> str:
+            status, body = get(url, headers)
+            assert status == 200, body
+            key: str = json.loads(body)["AccessKeyId"]
+            return key
+
+        before = served_key()
+        first_moto.close()
+        # STS is gone: the current credentials are still served.
+        wait_for(stderr_file, "failed")
+        time.sleep(3)  # three more failed attempts (SESSMAN_SERVER_RETRY=1)
+        assert served_key() == before
+        with moto_on(port, tmp_path / "moto.log"):
+            text = wait_for(stderr_file, "renewed again")
+            assert served_key() != before
+    finally:
+        first_moto.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=WAIT) == 0
+        proc.stdout.close()
+    failures = [line for line in text.splitlines() if "failed" in line]
+    assert len(failures) == 1, text
+    assert failures[0].startswith("sessman: note: ") and "'ops'" in failures[0]
+    assert FAKE_SECRET not in stderr_file.read_text()
+
+
+# -- bad input ---------------------------------------------------------------------
+
+
+def test_bad_timing_variables_are_one_clear_error(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in (("SESSMAN_SERVER_RENEW_AHEAD", "soon"), ("SESSMAN_SERVER_RETRY", "-1")):
+        monkeypatch.setenv(name, value)
+        bad = cli("exec", "--server", "ops", "-c", str(config), "--", "true")
+        assert bad.exit_code == 2, bad.stderr
+        assert_one_error(bad.stderr, name)
+        monkeypatch.setenv("SESSMAN_SERVER_RENEW_AHEAD", "897")
+        monkeypatch.setenv("SESSMAN_SERVER_RETRY", "1")
+    monkeypatch.setenv("SESSMAN_SERVER_RENEW_AHEAD", "900")
+    impossible = cli("serve", "ops", "-c", str(config))
+    assert impossible.exit_code == 2
+    assert_one_error(impossible.stderr, "900")
+    unknown = cli("exec", "--server", "nope", "-c", str(config), "--", "true")
+    assert unknown.exit_code == 2
+    assert_one_error(unknown.stderr, "nope")
+
+
+def test_timing_fits_the_session_length() -> None:
+    assert timing(3600, {}) == Timing(1200, 30)
+    assert timing(900, {}) == Timing(450, 30)  # half a short session, not every request
+    assert timing(900, {"SESSMAN_SERVER_RENEW_AHEAD": "10", "SESSMAN_SERVER_RETRY": "2"}) == Timing(
+        10, 2
+    )
+    with pytest.raises(UsageError):
+        timing(900, {"SESSMAN_SERVER_RENEW_AHEAD": "0"})
+
+
+def test_chained_roles_are_renewed_within_the_one_hour_cap() -> None:
+    manager = make_manager(
+        {
+            "base": {"access_key_id": "AKIAHANDOVEREXAMPLE1", "region": "eu-north-1"},
+            "first": {
+                "source_profile": "base",
+                "role_arn": "arn:aws:iam::123456789012:role/First",
+                "region": "eu-north-1",
+                "session_duration": 7200,
+            },
+            "second": {
+                "source_profile": "first",
+                "role_arn": "arn:aws:iam::123456789012:role/Second",
+                "region": "eu-north-1",
+                "session_duration": 7200,
+            },
+        }
+    )
+    with manager:
+        assert served_duration(manager, "first") == 7200
+        assert served_duration(manager, "second") == 3600
+        assert served_duration(manager, "base") == manager.profile("base").session_duration
+
+
+# -- the policy, in-process --------------------------------------------------------
+
+
+def fake_credentials(number: int, seconds: float) -> TemporaryCredentials:
+    return TemporaryCredentials(
+        f"ASIAFAKE{number:012d}",
+        f"secret-{number}",
+        f"token-{number}",
+        datetime.now(timezone.utc) + timedelta(seconds=seconds),
+    )
+
+
+def test_requests_never_wait_on_a_renewal_and_failures_are_said_once() -> None:
+    """A renewal that hangs, then fails, then succeeds: requests are answered throughout."""
+    release = threading.Event()
+    calls: list[int] = []
+    notes: list[str] = []
+
+    def fetch() -> tuple[TemporaryCredentials, str | None]:
+        calls.append(1)
+        if len(calls) == 2:
+            release.wait(WAIT)  # STS hangs on the first renewal
+        if 2 <= len(calls) <= 5:
+            raise SessmanError("profile 'x': cannot reach STS")
+        return fake_credentials(len(calls), 60), "123456789012"
+
+    renewing = RenewingCredentials("x", fetch, Timing(ahead=59.9, retry=0.05), note=notes.append)
+    with CredentialServer(renewing) as server:
+        token = server.token_file.read_text()
+        headers = {"Host": server.url.split("/")[2], "Authorization": token}
+        deadline = time.monotonic() + WAIT
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(calls) == 2 and not release.is_set()
+        # The renewal is stuck: a request is still answered, with the current keys.
+        status, body = get(server.url, headers)
+        assert status == 200 and json.loads(body)["AccessKeyId"] == "ASIAFAKE000000000001"
+        release.set()
+        while len(calls) < 7 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        status, body = get(server.url, headers)
+        assert status == 200 and json.loads(body)["AccessKeyId"] != "ASIAFAKE000000000001"
+    assert len(calls) >= 7
+    assert len([n for n in notes if "failed" in n]) == 1, notes
+    assert "cannot reach STS" in notes[0] and "serving the current ones" in notes[0]
+    assert "renewed again" in notes[1]
+    assert renewing.renewals >= 2
+    assert refused(server.url)
+
+
+def test_expired_credentials_are_not_served() -> None:
+    calls: list[int] = []
+    notes: list[str] = []
+
+    def fetch() -> tuple[TemporaryCredentials, str | None]:
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError("no route to STS: secret-1")  # its text is never shown
+        return fake_credentials(1, 0.5), None
+
+    renewing = RenewingCredentials("x", fetch, Timing(ahead=0.1, retry=0.05), note=notes.append)
+    with CredentialServer(renewing) as server:
+        headers = {"Host": server.url.split("/")[2], "Authorization": server.token_file.read_text()}
+        status, body = get(server.url, headers)
+        assert status == 200 and "AccountId" not in json.loads(body)
+        deadline = time.monotonic() + WAIT
+        while len(notes) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        status, body = get(server.url, headers)
+        assert status == 503 and b"secret-1" not in body
+    assert len(notes) == 2, notes
+    assert "failed (OSError)" in notes[0] and "expired" in notes[1]
+    assert not any("secret-1" in note for note in notes)
+
+
+def test_the_http_part_is_separate_from_credentials() -> None:
+    with LoopbackServer("t0ken", lambda: (200, b'{"ok": true}'), path="/x") as server:
+        assert server.url.endswith("/x")
+        host = server.url.split("/")[2]
+        assert get(server.url, {"Host": host, "Authorization": "t0ken"}) == (200, b'{"ok": true}')
+        assert get(server.url, {"Host": host})[0] == 401
+        two = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        two.putrequest("GET", "/x", skip_host=True)
+        two.putheader("Host", host)
+        two.putheader("Host", "evil.example")
+        two.putheader("Authorization", "t0ken")
+        two.endheaders()
+        assert two.getresponse().status == 403
+        two.close()
+    assert "t0ken" not in repr(server)
+
+
+def test_other_commands_do_not_load_the_server() -> None:
+    code = "import sys, sessman.cli.app; print(sorted({'http.server', 'sessman.credserver'} & set(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_token_file_prefers_a_private_runtime_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    private = TokenFile()
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o777)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(shared))
+    elsewhere = TokenFile()
+    try:
+        assert private.path.parent.parent == runtime
+        assert elsewhere.path.parent.parent != shared
+        for made in (private, elsewhere):
+            assert stat.S_IMODE(made.path.stat().st_mode) == 0o600
+            assert stat.S_IMODE(made.path.parent.stat().st_mode) == 0o700
+            assert made.path.read_text() == made.token and "\n" not in made.token
+            assert made.token not in repr(made)
+    finally:
+        private.remove()
+        elsewhere.remove()
+    assert not private.path.parent.exists() and not elsewhere.path.parent.exists()

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sessman.errors import UsageError
-from sessman.handover import STRIPPED, variables
+from sessman.handover import child_environment as handover_environment
+from sessman.handover import variables
 from sessman.secrets import stderr_note
 
 from .app import ConfigOption, _mfa_prompt, config_path
@@ -128,9 +129,10 @@ def _serving(
 def child_environment(
     parent: Mapping[str, str], handed: Mapping[str, str], server: CredentialServer
 ) -> dict[str, str]:
-    """The parent's environment for a child of the server: no static credentials."""
-    env = {k: v for k, v in parent.items() if k not in STRIPPED and k not in NOT_WITH_SERVER}
-    env.update({k: v for k, v in handed.items() if k not in NOT_WITH_SERVER})
+    """``exec``'s environment (the same allow-list) without static credentials, plus the server's."""
+    env = handover_environment(
+        parent, {k: v for k, v in handed.items() if k not in NOT_WITH_SERVER}
+    )
     env.update(server.environment(token=True))
     return env
 

@@ -74,6 +74,7 @@ __all__ = [
     "PassphraseRequired",
     "WrongPassphrase",
     "default_keyring_path",
+    "forget_keys",
 ]
 
 ENV_FILE = "SESSMAN_KEYRING_FILE"
@@ -105,6 +106,9 @@ _CHECK_MARKER = b"sessman-keyring passphrase check"
 _CHECK_AAD = json.dumps([_FORMAT, _VERSION, "check"]).encode("ascii")
 
 _LOCK_TIMEOUT_S = 30.0
+
+#: What :meth:`EncryptedFileKeyring._via_agent` returns when the agent did nothing.
+_NOT_HANDLED: Any = object()
 
 # Derived keys, per (salt, n, r, p, SHA-256 of the passphrase), for this
 # process only: never written anywhere. Small, because a process uses one file.
@@ -314,6 +318,12 @@ def _forget_key(kdf: _Kdf, passphrase: str) -> None:
     _KEY_CACHE.pop(ident, None)
 
 
+def forget_keys() -> None:
+    """Drop every derived key this process holds (the agent's ``lock``)."""
+    with _KEY_LOCK:
+        _KEY_CACHE.clear()
+
+
 def _encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -405,6 +415,9 @@ class EncryptedFileKeyring(KeyringBackend):
         blob = doc.entries.get(service, {}).get(username)
         if blob is None:
             return None
+        handled = self._via_agent("get", service, username)
+        if handled is not _NOT_HANDLED:
+            return handled  # type: ignore[no-any-return]
         key = self._unlock(doc, self._passphrase(creating=False))
         plaintext = _decrypt(key, blob, _entry_aad(service, username))
         if plaintext is None:
@@ -422,6 +435,9 @@ class EncryptedFileKeyring(KeyringBackend):
         """Store ``password``, creating the file (and asking twice) if it does not exist."""
         path = self.path
         peek = _read(path)  # a damaged file stops here, before any prompt
+        if peek is not None:
+            if self._via_agent("put", service, username, password) is not _NOT_HANDLED:
+                return
         passphrase = self._passphrase(creating=peek is None)
         if peek is not None:
             self._unlock(peek, passphrase)  # check it (and derive) before locking
@@ -444,6 +460,8 @@ class EncryptedFileKeyring(KeyringBackend):
         path = self.path
         if not self._has_entry(_read(path), service, username):
             raise self._not_found(service, username)
+        if self._via_agent("delete", service, username) is not _NOT_HANDLED:
+            return
         with self._locked():
             doc = _read(path)
             if doc is None or not self._has_entry(doc, service, username):
@@ -463,7 +481,32 @@ class EncryptedFileKeyring(KeyringBackend):
             return set()
         return set(doc.entries.get(service, {}))
 
+    def verify(self) -> None:
+        """Check that the passphrase opens the file (deriving its key once); the agent's unlock."""
+        doc = _read(self.path)
+        if doc is not None:
+            self._unlock(doc, self._passphrase(creating=False))
+
     # -- internals ----------------------------------------------------------
+
+    def _via_agent(self, op: str, service: str, username: str, password: str | None = None) -> Any:
+        """Let a running, unlocked sessman agent do ``op``; :data:`_NOT_HANDLED` if it cannot.
+
+        The seam between the keyring and the agent: the agent opens this
+        same file with this same class, so the format and its cryptography
+        stay here. A passphrase given to this instance wins over the agent.
+        """
+        if self._given is not None:
+            return _NOT_HANDLED
+        from sessman.agent.client import NOT_HANDLED, AgentError, keyring_op
+
+        try:
+            result = keyring_op(op, str(self.path), service, username, password)
+        except AgentError as exc:
+            if exc.code == "absent":
+                raise self._not_found(service, username) from exc
+            raise FileKeyringError(exc.message, path=self.path) from exc
+        return _NOT_HANDLED if result is NOT_HANDLED else result
 
     @staticmethod
     def _has_entry(doc: _Document | None, service: str, username: str) -> bool:

@@ -153,9 +153,9 @@ def _mfa_prompt(device: str) -> str:
 
 
 def _register() -> None:
-    from . import handover, profiles, secrets_cmd, sessions
+    from . import agent_cmd, handover, profiles, secrets_cmd, sessions
 
-    for module in (profiles, secrets_cmd, sessions, handover):
+    for module in (profiles, secrets_cmd, sessions, handover, agent_cmd):
         module.register(app)
 
 

@@ -1,0 +1,170 @@
+"""Asking the agent: what sessman processes use when an agent may be running.
+
+Every function here answers "not handled" (``None`` or :data:`NOT_HANDLED`)
+when there is no agent, when it is locked, or when it does not serve what
+was asked, so the caller takes its ordinary path (variable, prompt, else a
+clear error). A socket or directory that is not private to the current
+user, or a server of another uid, is never talked to.
+
+Only the standard library is imported (plus ``platformdirs`` when no
+variable names the state directory): the ``credential-process`` fast path
+must stay within 2x of ``python -c "import json"``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import struct
+from typing import Any
+
+from . import protocol
+
+__all__ = [
+    "NOT_HANDLED",
+    "AgentError",
+    "call",
+    "credential_process",
+    "keyring_op",
+    "peer_uid",
+]
+
+#: A request round trip never waits longer than this (the agent answers in ms).
+TIMEOUT = 10.0
+#: Returned by :func:`keyring_op` when the caller must do the work itself.
+NOT_HANDLED: Any = object()
+
+_ENV_REF = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: Variables that decide which keyring backend a process resolves.
+_BACKEND_VARS = ("PYTHON_KEYRING_BACKEND", "DBUS_SESSION_BUS_ADDRESS")
+_FILE_KEYRING = "sessman.filekeyring.EncryptedFileKeyring"
+
+
+class AgentError(Exception):
+    """The agent refused an operation for a reason the caller must report (not "locked")."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The user id of the process at the other end of a Unix socket (SO_PEERCRED)."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return int(uid)
+
+
+def call(
+    request: dict[str, Any], *, path: str | None = None, timeout: float = TIMEOUT
+) -> dict[str, Any] | None:
+    """Send one request; the answer, or ``None`` when no trustworthy agent answers.
+
+    Raises :class:`protocol.UnsafeSocket` when the socket or its directory
+    is not private (callers that only want a fast path treat that as "no
+    agent"; ``agent status`` reports it).
+    """
+    path = protocol.socket_path() if path is None else path
+    if protocol.check_private(os.path.dirname(path), kind="directory") is None:
+        return None
+    if protocol.check_private(path, kind="socket") is None:
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(path)
+        except (FileNotFoundError, ConnectionRefusedError):
+            return None  # no agent, or the socket a killed agent left behind
+        if peer_uid(sock) != os.geteuid():
+            raise protocol.UnsafeSocket(f"{path}: the process serving it is not yours")
+        sock.sendall(protocol.encode(request))
+        return protocol.decode(protocol.read_line(sock))
+    except (OSError, protocol.ProtocolError):
+        return None  # an agent that died or hung up mid-answer: the ordinary path
+    finally:
+        sock.close()
+
+
+def _quiet_call(request: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return call(request)
+    except protocol.UnsafeSocket:
+        return None
+
+
+def keyring_op(op: str, file: str, service: str, user: str, value: str | None = None) -> Any:
+    """``get``, ``put`` or ``delete`` an entry of the file keyring ``file`` through the agent.
+
+    Returns the value (``get``), ``True`` (``put``, ``delete``) or
+    :data:`NOT_HANDLED`; raises :class:`AgentError` when the agent tried and
+    failed (code ``"absent"`` for a delete of nothing, ``"keyring"`` else).
+    """
+    request: dict[str, Any] = {"op": op, "file": file, "service": service, "user": user}
+    if value is not None:
+        request["value"] = value
+    answer = _quiet_call(request)
+    if answer is None:
+        return NOT_HANDLED
+    if answer.get("ok") is True:
+        return answer.get("value") if op == "get" else True
+    code = str(answer.get("error", "failed"))
+    if code in ("locked", "other-file", "unknown-op"):
+        return NOT_HANDLED
+    raise AgentError(code, str(answer.get("message", "the sessman agent failed")))
+
+
+def _config_path(config: str | None) -> str | None:
+    """The profiles file the ordinary path would read, as an absolute path, if it exists."""
+    from sessman.locations import config_candidates
+
+    candidates = [config] if config else [str(p) for p in config_candidates()]
+    for candidate in candidates:
+        path = os.path.abspath(os.path.expanduser(candidate))
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def credential_process(config: str | None, profile: str, min_ttl: float | None) -> str | None:
+    """The open session's ``credential_process`` JSON from the agent, or ``None``.
+
+    ``None`` (take the ordinary path) when there is no unlocked agent, no
+    open unexpired session with ``min_ttl`` seconds left, or anything that
+    the agent could see differently from this process (another keyring
+    backend, another file).
+    """
+    env = os.environ
+    if not os.path.exists(protocol.socket_path()):
+        return None
+    if env.get("PYTHON_KEYRING_BACKEND", _FILE_KEYRING) != _FILE_KEYRING:
+        return None
+    where = _config_path(config)
+    if where is None:
+        return None
+    try:
+        with open(where, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    from sessman.locations import keyring_file, state_dir
+
+    names = {name.decode() for name in _ENV_REF.findall(data)}
+    shown = {n: env[n] for n in sorted(names.union(_BACKEND_VARS)) if n in env}
+    answer = _quiet_call(
+        {
+            "op": "credential_process",
+            "config": where,
+            "state_dir": os.path.abspath(state_dir()),
+            "keyring_file": os.path.abspath(keyring_file()),
+            "env": shown,
+            "profile": profile,
+            "min_ttl": min_ttl,
+        }
+    )
+    if answer is None or answer.get("ok") is not True:
+        return None
+    document = answer.get("document")
+    return document if isinstance(document, str) else None

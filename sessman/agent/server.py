@@ -1,0 +1,381 @@
+"""The agent process: the unlocked file keyring, in memory, behind a private socket.
+
+:class:`Agent` holds an :class:`~sessman.filekeyring.EncryptedFileKeyring`
+opened with the passphrase (so the keyring code does all the cryptography,
+and every write still goes to the keyring file under its lock, atomically),
+until its time to live runs out or ``agent lock``; then it forgets the
+passphrase and every derived key. :func:`serve` answers the protocol of
+:mod:`.protocol` on a Unix socket that only the current user can reach:
+mode 0600 in a 0700 directory, and every connection's peer uid checked with
+``SO_PEERCRED``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import protocol
+from .client import peer_uid
+
+if TYPE_CHECKING:
+    from sessman.filekeyring import EncryptedFileKeyring
+
+__all__ = ["Agent", "AgentRunning", "StartError", "bind", "serve"]
+
+#: A client has this long to send its request before the agent hangs up.
+REQUEST_TIMEOUT = 5.0
+FILE_KEYRING = "sessman.filekeyring.EncryptedFileKeyring"
+
+
+class StartError(Exception):
+    """The agent cannot start (the message is one line for people)."""
+
+
+class AgentRunning(StartError):
+    """Another agent already answers on the socket."""
+
+
+class Agent:
+    """What the agent knows: the keyring file, and (while unlocked) how to open it."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = Path(os.path.abspath(file))
+        self._keyring: EncryptedFileKeyring | None = None
+        self._deadline = 0.0
+        self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+
+    def __repr__(self) -> str:
+        return f"<Agent {self.file} {'locked' if self.locked else 'unlocked'}>"
+
+    @property
+    def locked(self) -> bool:
+        with self._lock:
+            if self._keyring is not None and time.monotonic() >= self._deadline:
+                self.lock()
+            return self._keyring is None
+
+    def ttl_left(self) -> float | None:
+        with self._lock:
+            return None if self.locked else max(0.0, self._deadline - time.monotonic())
+
+    def unlock(self, passphrase: str, ttl: float) -> None:
+        """Open the keyring file with ``passphrase`` (verified now) for ``ttl`` seconds.
+
+        Raises the file keyring's own errors: a wrong passphrase, a damaged
+        or missing file.
+        """
+        from sessman.filekeyring import EncryptedFileKeyring, FileKeyringError
+
+        keyring = EncryptedFileKeyring(self.file, passphrase)
+        if not self.file.exists():
+            raise FileKeyringError(
+                f"{self.file}: there is no sessman keyring file yet; store a secret first"
+                " (sessman secret set NAME), then start the agent.",
+                path=self.file,
+            )
+        keyring.verify()
+        with self._lock:
+            self._keyring = keyring
+            self._deadline = time.monotonic() + ttl
+            self._wake.notify_all()
+
+    def lock(self) -> None:
+        """Forget the passphrase and every derived key."""
+        from sessman.filekeyring import forget_keys
+
+        with self._lock:
+            self._keyring = None
+            self._deadline = 0.0
+            forget_keys()
+            self._wake.notify_all()
+
+    def watch(self, stop: threading.Event) -> None:
+        """Lock when the time to live is over (runs in its own thread until ``stop``)."""
+        with self._lock:
+            while not stop.is_set():
+                left = self._deadline - time.monotonic() if self._keyring is not None else None
+                if left is not None and left <= 0:
+                    self.lock()
+                    continue
+                self._wake.wait(timeout=1.0 if left is None else min(left, 60.0))
+
+    def status(self) -> dict[str, Any]:
+        ttl = self.ttl_left()
+        return {
+            "ok": True,
+            "pid": os.getpid(),
+            "locked": ttl is None,
+            "ttl": None if ttl is None else round(ttl),
+            "file": str(self.file),
+        }
+
+    # -- keyring entries ----------------------------------------------------
+
+    def keyring_op(self, request: dict[str, Any]) -> dict[str, Any]:
+        """``get``, ``put`` or ``delete`` one entry of the keyring file."""
+        from keyring.errors import KeyringError, PasswordDeleteError
+
+        op = request["op"]
+        file, service, user = (request.get(k) for k in ("file", "service", "user"))
+        value = request.get("value")
+        if not all(isinstance(v, str) for v in (file, service, user)):
+            return _refusal("bad-request", "file, service and user must be strings")
+        if op == "put" and not isinstance(value, str):
+            return _refusal("bad-request", "put needs a string value")
+        with self._lock:
+            keyring = None if self.locked else self._keyring
+            if keyring is None:
+                return _refusal("locked", "the sessman agent is locked")
+            if Path(os.path.abspath(file)) != self.file:
+                return _refusal("other-file", f"the sessman agent serves {self.file} only")
+            try:
+                if op == "get":
+                    return {"ok": True, "value": keyring.get_password(service, user)}
+                if op == "put":
+                    keyring.set_password(service, user, value)
+                    return {"ok": True}
+                keyring.delete_password(service, user)
+                return {"ok": True}
+            except PasswordDeleteError as exc:
+                return _refusal("absent", _line(exc))
+            except KeyringError as exc:
+                return _refusal("keyring", _line(exc))
+
+    # -- credential-process -------------------------------------------------
+
+    def credential_process(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The open session's ``credential_process`` JSON, or ``"miss"``.
+
+        Answers only what the ordinary path would hand over from a stored
+        session, using the same manager code; anything else (no session, too
+        little time left, another backend or file) is a miss, and the client
+        takes the ordinary path, which reports errors and opens sessions.
+        """
+        from sessman.config_cache import load_cached
+        from sessman.errors import SessmanError
+        from sessman.handover import process_json, process_min_ttl
+        from sessman.manager import SessionManager
+        from sessman.secrets import KeyringStore, resolve_backend
+
+        fields = ("config", "state_dir", "keyring_file", "profile")
+        if not all(isinstance(request.get(k), str) for k in fields):
+            return _refusal("bad-request", f"credential_process needs {', '.join(fields)}")
+        env = request.get("env")
+        min_ttl = request.get("min_ttl")
+        if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+            return _refusal("bad-request", "env must map names to strings")
+        if min_ttl is not None and not (isinstance(min_ttl, int | float) and min_ttl >= 0):
+            return _refusal("bad-request", "min_ttl must be a number >= 0")
+        if Path(os.path.abspath(request["keyring_file"])) != self.file:
+            return _refusal("miss", "another keyring file")
+        for name in ("PYTHON_KEYRING_BACKEND", "DBUS_SESSION_BUS_ADDRESS"):
+            if env.get(name) != os.environ.get(name) and env.get(name) != FILE_KEYRING:
+                return _refusal("miss", f"{name} differs")
+        with self._lock:
+            keyring = None if self.locked else self._keyring
+        if keyring is None:
+            return _refusal("locked", "the sessman agent is locked")
+        state = Path(request["state_dir"])
+        try:
+            config = load_cached(request["config"], state, env)
+            if config.keyring_backend not in (None, FILE_KEYRING):
+                return _refusal("miss", "the profiles file pins another keyring")
+            if env.get("PYTHON_KEYRING_BACKEND") != FILE_KEYRING and config.keyring_backend is None:
+                resolved = resolve_backend(None, state_dir=state)
+                if type(resolved).__module__ + "." + type(resolved).__qualname__ != FILE_KEYRING:
+                    return _refusal("miss", "this machine resolves another keyring")
+            store = KeyringStore(config.keyring_service, keyring)
+            manager = SessionManager(config, store=store, state_dir=state, note=None)
+            profile = manager.profile(request["profile"])
+            ttl = process_min_ttl(profile) if min_ttl is None else float(min_ttl)
+            if ttl >= profile.session_duration:
+                return _refusal("miss", "min_ttl cannot be met")
+            creds = manager.stored_credentials(profile.name, min_ttl=ttl)
+        except SessmanError as exc:
+            return _refusal("miss", _line(exc))
+        if creds is None:
+            return _refusal("miss", "no open session with enough time left")
+        return {"ok": True, "document": process_json(creds)}
+
+
+def _line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _refusal(code: str, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": code, "message": message}
+
+
+# -- serving ------------------------------------------------------------------
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+    allow_reuse_address = False
+
+    def __init__(self, path: str, agent: Agent, on_stop: Callable[[], None]) -> None:
+        self.agent = agent
+        self.on_stop = on_stop
+        super().__init__(path, _Handler, bind_and_activate=False)
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """Only the agent's own user may talk to it (checked per connection)."""
+        try:
+            return peer_uid(request) == os.geteuid()
+        except OSError:
+            return False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that misbehaves or vanishes costs its own connection, nothing else."""
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        sock.settimeout(REQUEST_TIMEOUT)
+        try:
+            request = protocol.decode(protocol.read_line(sock))
+            answer = self._answer(request)
+        except protocol.ProtocolError as exc:
+            answer = _refusal("bad-request", str(exc))
+        except (OSError, TimeoutError):
+            return  # the client went away or never finished: nothing to answer
+        with contextlib.suppress(OSError):
+            sock.sendall(protocol.encode(answer))
+        if request.get("op") == "stop" and answer.get("ok"):
+            self.server.on_stop()
+
+    def _answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        agent = self.server.agent
+        op = request.get("op")
+        if op == "status":
+            return agent.status()
+        if op == "lock":
+            agent.lock()
+            return {"ok": True}
+        if op == "stop":
+            agent.lock()
+            return {"ok": True}
+        if op == "unlock":
+            return self._unlock(request)
+        if op in ("get", "put", "delete"):
+            return agent.keyring_op(request)
+        if op == "credential_process":
+            return agent.credential_process(request)
+        return _refusal("unknown-op", f"unknown operation {op!r}")
+
+    def _unlock(self, request: dict[str, Any]) -> dict[str, Any]:
+        from keyring.errors import KeyringError
+
+        passphrase, ttl = request.get("passphrase"), request.get("ttl")
+        if not isinstance(passphrase, str) or not passphrase:
+            return _refusal("bad-request", "unlock needs a passphrase")
+        if not isinstance(ttl, int | float) or not ttl > 0:
+            return _refusal("bad-request", "unlock needs a ttl > 0")
+        try:
+            self.server.agent.unlock(passphrase, float(ttl))
+        except KeyringError as exc:
+            return _refusal("passphrase", _line(exc))
+        return {"ok": True}
+
+
+def bind(path: str) -> socket.socket:
+    """A listening socket at ``path``: 0600 in a 0700 directory, replacing a stale one.
+
+    Raises :class:`AgentRunning` when an agent answers there, and
+    :class:`StartError` when the directory or socket is someone else's or
+    open to others.
+    """
+    protocol.check_length(path)
+    directory = os.path.dirname(path)
+    try:
+        if not os.path.lexists(directory):
+            os.makedirs(os.path.dirname(directory), mode=0o700, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(directory, 0o700)
+        protocol.check_private(directory, kind="directory")
+        if protocol.check_private(path, kind="socket") is not None:
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            probe.settimeout(2.0)
+            try:
+                probe.connect(path)
+            except OSError as exc:
+                if exc.errno not in (errno.ECONNREFUSED, errno.ENOENT):
+                    raise
+                os.unlink(path)  # left behind by an agent that was killed
+            else:
+                raise AgentRunning(f"a sessman agent already answers on {path}")
+            finally:
+                probe.close()
+    except protocol.UnsafeSocket as exc:
+        raise StartError(str(exc)) from exc
+    except OSError as exc:
+        raise StartError(f"{path}: cannot prepare the agent socket ({exc.strerror or exc})") from exc
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)  # created 0600: never a moment open to others
+    try:
+        sock.bind(path)
+    except OSError as exc:
+        sock.close()
+        raise StartError(f"{path}: cannot listen ({exc.strerror or exc})") from exc
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    sock.listen(64)
+    return sock
+
+
+def serve(sock: socket.socket, path: str, agent: Agent) -> None:
+    """Answer requests on ``sock`` until ``stop`` or SIGTERM/SIGINT; then remove the socket."""
+    stopping = threading.Event()
+    server = _Server(path, agent, on_stop=stopping.set)
+    server.socket.close()
+    server.socket = sock
+    inode = os.lstat(path).st_ino
+    watcher = threading.Thread(target=agent.watch, args=(stopping,), daemon=True)
+    watcher.start()
+
+    def stop(*_: object) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    loop = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2})
+    loop.start()
+    try:
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        server.shutdown()
+        loop.join()
+        agent.lock()
+        with contextlib.suppress(OSError):
+            if os.lstat(path).st_ino == inode:  # ours, not a successor's
+                os.unlink(path)
+        server.server_close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def harden() -> None:
+    """Keep other processes of the same user from reading the agent's memory (Linux)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_dumpable = 4
+        libc.prctl(pr_set_dumpable, 0, 0, 0, 0)

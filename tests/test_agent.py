@@ -1,0 +1,211 @@
+"""The agent: unlock the file keyring once, then hand-overs need no passphrase (SPEC 10.6).
+
+Everything goes through the real command line in subprocesses, with a
+temporary XDG_RUNTIME_DIR, against a real moto_server where AWS is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from agenttools import (  # noqa: F401
+    agent_status,
+    alive,
+    env_without_passphrase,
+    runtime_dir,
+    start_agent,
+    wait_dead,
+)
+from clitools import assert_one_error, cli, sessman
+from conftest import FAKE_SECRET, PASSPHRASE
+
+
+@pytest.fixture
+def config(tmp_path: Path, moto_server: object) -> Path:
+    url = moto_server.url  # type: ignore[attr-defined]
+    path = tmp_path / "profiles.yaml"
+    path.write_text(
+        f"""\
+version: 1
+keyring_service: agent-{tmp_path.name}
+defaults:
+  region: eu-north-1
+  endpoint_url: {url}
+  connect_timeout: 2
+  read_timeout: 5
+  retries: {{mode: standard, max_attempts: 1}}
+profiles:
+  dev:
+    access_key_id: AKIAAGENTEXAMPLE0001
+  ops:
+    source_profile: dev
+    role_arn: arn:aws:iam::123456789012:role/Ops
+    role_session_name: tester
+"""
+    )
+    stored = cli("secret", "set", "dev", "--stdin", "-c", str(path), input=FAKE_SECRET)
+    assert stored.exit_code == 0, stored.stderr
+    return path
+
+
+@pytest.fixture
+def keyring_file(tmp_path: Path) -> Path:
+    """A keyring file holding one entry, so the agent has something to unlock."""
+    stored = cli("secret", "set", "x", "--stdin", "-c", str(_plain_config(tmp_path)), input=FAKE_SECRET)
+    assert stored.exit_code == 0, stored.stderr
+    return Path(os.environ["SESSMAN_KEYRING_FILE"])
+
+
+def _plain_config(tmp_path: Path) -> Path:
+    path = tmp_path / "plain.yaml"
+    path.write_text(
+        "version: 1\nkeyring_service: plain\nprofiles:\n"
+        "  x: {access_key_id: AKIAIOSFODNN7EXAMPLE, region: us-east-1}\n"
+    )
+    return path
+
+
+def test_start_status_lock_stop(runtime_dir: Path, keyring_file: Path) -> None:
+    pid = start_agent("--ttl", "1h")
+    status = agent_status()
+    assert status["running"] is True and status["locked"] is False
+    assert isinstance(status["ttl"], int) and 3500 < status["ttl"] <= 3600
+    assert status["file"] == str(keyring_file)
+    sock = runtime_dir / "sessman" / "agent.sock"
+    assert stat.S_ISSOCK(sock.lstat().st_mode)
+    assert stat.S_IMODE(sock.lstat().st_mode) == 0o600
+    assert stat.S_IMODE(sock.parent.lstat().st_mode) == 0o700
+    # Starting again is harmless: one agent.
+    again = sessman("agent", "start")
+    assert again.returncode == 0 and "already running" in again.stdout
+    assert agent_status()["pid"] == pid
+
+    locked = sessman("agent", "lock")
+    assert locked.returncode == 0, locked.stderr
+    status = agent_status()
+    assert status["running"] is True and status["locked"] is True and status["ttl"] is None
+    # start unlocks a locked agent (the same process).
+    assert sessman("agent", "start").returncode == 0
+    assert agent_status()["locked"] is False and agent_status()["pid"] == pid
+
+    stopped = sessman("agent", "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert wait_dead(pid)
+    assert agent_status()["running"] is False
+    assert not sock.exists()
+    text = sessman("agent", "status")
+    assert text.returncode == 0 and "not running" in text.stdout
+
+
+def test_ttl_locks_the_agent(runtime_dir: Path, keyring_file: Path) -> None:
+    start_agent("--ttl", "1")
+    import time
+
+    deadline = time.monotonic() + 15
+    while agent_status()["locked"] is not True:
+        assert time.monotonic() < deadline, "the agent did not lock after its time to live"
+        time.sleep(0.2)
+
+
+def test_start_refusals(runtime_dir: Path, keyring_file: Path) -> None:
+    no_pass = sessman("agent", "start", env=env_without_passphrase())
+    assert no_pass.returncode == 1
+    assert_one_error(no_pass.stderr, "passphrase")
+    wrong = sessman("agent", "start", env={**os.environ, "SESSMAN_KEYRING_PASSPHRASE": "nope"})
+    assert wrong.returncode == 1
+    assert_one_error(wrong.stderr, "wrong passphrase")
+    assert "nope" not in wrong.stderr
+    bad_ttl = sessman("agent", "start", "--ttl", "soon")
+    assert bad_ttl.returncode == 2
+    assert_one_error(bad_ttl.stderr, "--ttl")
+    assert agent_status()["running"] is False
+    missing = sessman(
+        "agent", "start", env={**os.environ, "SESSMAN_KEYRING_FILE": str(keyring_file) + ".none"}
+    )
+    assert missing.returncode == 1
+    assert_one_error(missing.stderr, "no sessman keyring file")
+
+
+def test_credential_process_through_the_agent(runtime_dir: Path, config: Path) -> None:
+    start_agent()
+    plain = env_without_passphrase()
+    # No passphrase anywhere: the ordinary path opens the session through the agent...
+    first = sessman("credential-process", "dev", "-c", str(config), env=plain)
+    assert first.returncode == 0, first.stderr
+    doc = json.loads(first.stdout)
+    assert doc["Version"] == 1 and doc["AccessKeyId"] != "AKIAAGENTEXAMPLE0001"
+    assert doc["SecretAccessKey"] != FAKE_SECRET and doc["SessionToken"]
+    # ... and the next call is answered by the agent itself (the same session),
+    # without importing the keyring or its cryptography.
+    again = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "sessman", "credential-process", "dev"]
+        + ["-c", str(config)],
+        capture_output=True,
+        text=True,
+        env=plain,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == doc
+    imported = {line.split("|")[-1].strip() for line in again.stderr.splitlines() if "|" in line}
+    assert "sessman.agent.client" in imported  # the check can see imports
+    assert not {"keyring", "cryptography", "boto3", "botocore", "pydantic"} & imported
+    role = sessman("credential-process", "ops", "-c", str(config), env=plain)
+    assert role.returncode == 0, role.stderr
+    assert json.loads(role.stdout)["AccessKeyId"] != doc["AccessKeyId"]
+    for done in (first, again, role):
+        assert FAKE_SECRET not in done.stdout + done.stderr
+
+    assert sessman("agent", "lock").returncode == 0
+    locked = sessman("credential-process", "dev", "-c", str(config), env=plain)
+    assert locked.returncode == 1
+    assert locked.stdout == ""
+    assert_one_error(locked.stderr, "passphrase")
+    assert PASSPHRASE not in locked.stderr
+
+
+def test_secrets_go_through_the_agent_into_the_file(
+    runtime_dir: Path, config: Path, keyring_file: Path
+) -> None:
+    pid = start_agent()
+    plain = env_without_passphrase()
+    other = "AKIAAGENTEXAMPLE0002"
+    text = config.read_text() + f"  more:\n    access_key_id: {other}\n"
+    config.write_text(text)
+    secret = FAKE_SECRET[::-1]
+    stored = sessman("secret", "set", "more", "--stdin", "-c", str(config), input=secret, env=plain)
+    assert stored.returncode == 0, stored.stderr
+    assert sessman("agent", "stop").returncode == 0
+    assert wait_dead(pid)
+    # The agent is gone; the file has the entry (the passphrase opens it as ever).
+    from sessman.filekeyring import EncryptedFileKeyring
+
+    keyring = EncryptedFileKeyring(keyring_file, PASSPHRASE)
+    assert keyring.get_password(f"agent-{config.parent.name}", "more") == secret
+    assert secret.encode() not in b"".join(
+        p.read_bytes() for p in config.parent.rglob("*") if p.is_file()
+    )
+
+
+def test_passphrase_never_in_the_agent_environment_or_argv(
+    runtime_dir: Path, keyring_file: Path
+) -> None:
+    pid = start_agent()
+    environ = Path(f"/proc/{pid}/environ").read_bytes()
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    assert b"XDG_RUNTIME_DIR" in environ  # the check can see the environment
+    assert PASSPHRASE.encode() not in environ
+    assert b"SESSMAN_KEYRING_PASSPHRASE" not in environ
+    assert PASSPHRASE.encode() not in cmdline
+    # Detached: its own session, standard streams closed (on /dev/null).
+    assert os.getsid(pid) != os.getsid(0)
+    for fd in (0, 1, 2):
+        assert os.readlink(f"/proc/{pid}/fd/{fd}") == "/dev/null"

@@ -435,9 +435,10 @@ class EncryptedFileKeyring(KeyringBackend):
         """Store ``password``, creating the file (and asking twice) if it does not exist."""
         path = self.path
         peek = _read(path)  # a damaged file stops here, before any prompt
-        if peek is not None:
-            if self._via_agent("put", service, username, password) is not _NOT_HANDLED:
-                return
+        if peek is not None and self._via_agent("put", service, username, password) is not (
+            _NOT_HANDLED
+        ):
+            return
         passphrase = self._passphrase(creating=peek is None)
         if peek is not None:
             self._unlock(peek, passphrase)  # check it (and derive) before locking

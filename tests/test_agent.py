@@ -14,11 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from agenttools import (  # noqa: F401
+from agenttools import (
     agent_status,
-    alive,
     env_without_passphrase,
-    runtime_dir,
     start_agent,
     wait_dead,
 )
@@ -57,7 +55,9 @@ profiles:
 @pytest.fixture
 def keyring_file(tmp_path: Path) -> Path:
     """A keyring file holding one entry, so the agent has something to unlock."""
-    stored = cli("secret", "set", "x", "--stdin", "-c", str(_plain_config(tmp_path)), input=FAKE_SECRET)
+    stored = cli(
+        "secret", "set", "x", "--stdin", "-c", str(_plain_config(tmp_path)), input=FAKE_SECRET
+    )
     assert stored.exit_code == 0, stored.stderr
     return Path(os.environ["SESSMAN_KEYRING_FILE"])
 
@@ -143,9 +143,9 @@ def test_credential_process_through_the_agent(runtime_dir: Path, config: Path) -
     assert doc["SecretAccessKey"] != FAKE_SECRET and doc["SessionToken"]
     # ... and the next call is answered by the agent itself (the same session),
     # without importing the keyring or its cryptography.
+    argv = ["-X", "importtime", "-m", "sessman", "credential-process", "dev", "-c", str(config)]
     again = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "sessman", "credential-process", "dev"]
-        + ["-c", str(config)],
+        [sys.executable, *argv],
         capture_output=True,
         text=True,
         env=plain,

@@ -21,11 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from agenttools import (  # noqa: F401
+from agenttools import (
     agent_status,
     alive,
     env_without_passphrase,
-    runtime_dir,
     start_agent,
     wait_dead,
 )
@@ -75,7 +74,7 @@ def test_a_client_killed_mid_request_costs_nothing(runtime_dir: Path, keyring_fi
     code = (
         "import socket, os, signal\n"
         "s = socket.socket(socket.AF_UNIX); s.connect(os.environ['SOCK'])\n"
-        "s.sendall(b'{\"op\": \"get\", \"file\": ')\n"
+        's.sendall(b\'{"op": "get", "file": \')\n'
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     for _ in range(5):

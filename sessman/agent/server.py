@@ -127,9 +127,8 @@ class Agent:
         from keyring.errors import KeyringError, PasswordDeleteError
 
         op = request["op"]
-        file, service, user = (request.get(k) for k in ("file", "service", "user"))
-        value = request.get("value")
-        if not all(isinstance(v, str) for v in (file, service, user)):
+        file, service, user, value = (request.get(k) for k in ("file", "service", "user", "value"))
+        if not (isinstance(file, str) and isinstance(service, str) and isinstance(user, str)):
             return _refusal("bad-request", "file, service and user must be strings")
         if op == "put" and not isinstance(value, str):
             return _refusal("bad-request", "put needs a string value")
@@ -143,7 +142,7 @@ class Agent:
                 if op == "get":
                     return {"ok": True, "value": keyring.get_password(service, user)}
                 if op == "put":
-                    keyring.set_password(service, user, value)
+                    keyring.set_password(service, user, str(value))
                     return {"ok": True}
                 keyring.delete_password(service, user)
                 return {"ok": True}
@@ -324,7 +323,9 @@ def bind(path: str) -> socket.socket:
     except protocol.UnsafeSocket as exc:
         raise StartError(str(exc)) from exc
     except OSError as exc:
-        raise StartError(f"{path}: cannot prepare the agent socket ({exc.strerror or exc})") from exc
+        raise StartError(
+            f"{path}: cannot prepare the agent socket ({exc.strerror or exc})"
+        ) from exc
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)  # created 0600: never a moment open to others
     try:

@@ -110,6 +110,7 @@ def start(
             return
         from sessman.agent.daemon import start_detached
 
+        assert passphrase is not None  # refused above when detached
         pid = start_detached(path, file, seconds, passphrase)
     except StartError as exc:
         raise _start_failed(str(exc)) from exc

@@ -69,3 +69,33 @@ def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         if isinstance(pid, int) and not wait_dead(pid, 5.0):
             os.kill(pid, signal.SIGKILL)
     shutil.rmtree(root, ignore_errors=True)
+
+
+def plant_session(service: str, profile: str, passphrase: str) -> None:
+    """An open session of ``profile`` (one hour left) in the keyring file and the state dir.
+
+    What ``sessman open`` would leave behind, without asking AWS: for tests of
+    the hand-over paths that need no endpoint.
+    """
+    from datetime import datetime, timedelta, timezone
+
+    from sessman.credentials import TemporaryCredentials
+    from sessman.filekeyring import EncryptedFileKeyring
+    from sessman.locations import state_dir
+    from sessman.secrets import session_user
+    from sessman.state import SessionRecord, StateFile
+
+    expires = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=1)
+    creds = TemporaryCredentials("ASIAPLANTEDEXAMPLE01", "planted/secret", "planted-token", expires)
+    EncryptedFileKeyring(passphrase=passphrase).set_password(
+        service, session_user(profile), creds.to_json()
+    )
+    record = SessionRecord(
+        profile,
+        creds.access_key_id,
+        "123456789012",
+        "arn:aws:iam::123456789012:user/t",
+        "AIDA1",
+        expires,
+    )
+    StateFile(state_dir(), service).put(record)

@@ -6,15 +6,14 @@ was asked, so the caller takes its ordinary path (variable, prompt, else a
 clear error). A socket or directory that is not private to the current
 user, or a server of another uid, is never talked to.
 
-Only the standard library is imported (plus ``platformdirs`` when no
-variable names the state directory): the ``credential-process`` fast path
+Only the standard library is imported (plus ``platformdirs`` when neither
+XDG_RUNTIME_DIR nor SESSMAN_STATE_DIR is set): the ``credential-process`` fast path
 must stay within 2x of ``python -c "import json"``.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import socket
 import struct
 from typing import Any
@@ -35,9 +34,6 @@ TIMEOUT = 10.0
 #: Returned by :func:`keyring_op` when the caller must do the work itself.
 NOT_HANDLED: Any = object()
 
-_ENV_REF = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-#: Variables that decide which keyring backend a process resolves.
-_BACKEND_VARS = ("PYTHON_KEYRING_BACKEND", "DBUS_SESSION_BUS_ADDRESS")
 _FILE_KEYRING = "sessman.filekeyring.EncryptedFileKeyring"
 
 
@@ -116,54 +112,39 @@ def keyring_op(op: str, file: str, service: str, user: str, value: str | None = 
     raise AgentError(code, str(answer.get("message", "the sessman agent failed")))
 
 
-def _config_path(config: str | None) -> str | None:
-    """The profiles file the ordinary path would read, as an absolute path, if it exists."""
-    from sessman.locations import config_candidates
-
-    candidates = [config] if config else [str(p) for p in config_candidates()]
-    for candidate in candidates:
-        path = os.path.abspath(os.path.expanduser(candidate))
-        if os.path.isfile(path):
-            return path
-    return None
-
-
 def credential_process(config: str | None, profile: str, min_ttl: float | None) -> str | None:
     """The open session's ``credential_process`` JSON from the agent, or ``None``.
 
     ``None`` (take the ordinary path) when there is no unlocked agent, no
     open unexpired session with ``min_ttl`` seconds left, or anything that
     the agent could see differently from this process (another keyring
-    backend, another file).
+    backend, file, home or state directory). The agent finds the profiles
+    file as this process would (it gets the working directory and the
+    variables that decide it) and asks again for the values of variables
+    the file references.
     """
     env = os.environ
-    if not os.path.exists(protocol.socket_path()):
-        return None
     if env.get("PYTHON_KEYRING_BACKEND", _FILE_KEYRING) != _FILE_KEYRING:
         return None
-    where = _config_path(config)
-    if where is None:
+    path = protocol.socket_path()
+    if not os.path.exists(path):
         return None
-    try:
-        with open(where, "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return None
-    from sessman.locations import keyring_file, state_dir
-
-    names = {name.decode() for name in _ENV_REF.findall(data)}
-    shown = {n: env[n] for n in sorted(names.union(_BACKEND_VARS)) if n in env}
-    answer = _quiet_call(
-        {
-            "op": "credential_process",
-            "config": where,
-            "state_dir": os.path.abspath(state_dir()),
-            "keyring_file": os.path.abspath(keyring_file()),
-            "env": shown,
-            "profile": profile,
-            "min_ttl": min_ttl,
-        }
-    )
+    request: dict[str, Any] = {
+        "op": "credential_process",
+        "config": os.path.abspath(os.path.expanduser(config)) if config else None,
+        "cwd": os.getcwd(),
+        "env": {name: env[name] for name in protocol.CONTEXT_VARIABLES if name in env},
+        "profile": profile,
+        "min_ttl": min_ttl,
+    }
+    answer = _quiet_call(request)
+    if answer is not None and answer.get("error") == "need-env":
+        names = answer.get("names")
+        if not isinstance(names, list):
+            return None
+        request["env"].update({n: env[n] for n in names if isinstance(n, str) and n in env})
+        request["env_complete"] = True
+        answer = _quiet_call(request)
     if answer is None or answer.get("ok") is not True:
         return None
     document = answer.get("document")

@@ -11,8 +11,9 @@ has ``"error"`` (a short code) and ``"message"`` (one line for people)::
     {"op": "get", "file", "service", "user"}       -> {"ok", "value": str | null}
     {"op": "put", "file", "service", "user", "value"} -> {"ok"}
     {"op": "delete", "file", "service", "user"}    -> {"ok"} | {"error": "absent"}
-    {"op": "credential_process", "config", "state_dir", "keyring_file",
-     "env", "profile", "min_ttl"}                  -> {"ok", "document": str} | {"error": "miss"}
+    {"op": "credential_process", "config", "cwd", "env", "profile", "min_ttl",
+     "env_complete"?}      -> {"ok", "document": str} | {"error": "miss"}
+                              | {"error": "need-env", "names": [variables the file references]}
 
 ``"error": "locked"`` means the agent holds no key (never unlocked, ``agent
 lock``, or its time to live is over): the client takes the ordinary path.
@@ -31,7 +32,9 @@ import stat
 from typing import Any
 
 __all__ = [
+    "CONTEXT_VARIABLES",
     "MAX_REQUEST",
+    "SHARED_VARIABLES",
     "SOCKET_NAME",
     "ProtocolError",
     "UnsafeSocket",
@@ -42,6 +45,23 @@ __all__ = [
     "read_line",
     "socket_path",
 ]
+
+#: Variables that decide which profiles file, state directory, keyring file and
+#: keyring backend a process uses: a credential_process request carries them.
+CONTEXT_VARIABLES = (
+    "SESSMAN_CONFIG",
+    "SESSMAN_STATE_DIR",
+    "SESSMAN_KEYRING_FILE",
+    "PYTHON_KEYRING_BACKEND",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_STATE_HOME",
+    "XDG_DATA_HOME",
+)
+#: Of those, the ones the agent must share with the client to find the same
+#: files by itself (it uses the client's SESSMAN_* values).
+SHARED_VARIABLES = CONTEXT_VARIABLES[3:]
 
 #: The largest request or answer, newline included (a secret is at most a few KiB).
 MAX_REQUEST = 64 * 1024

@@ -34,7 +34,6 @@ __all__ = ["Agent", "AgentRunning", "StartError", "bind", "serve"]
 
 #: A client has this long to send its request before the agent hangs up.
 REQUEST_TIMEOUT = 5.0
-FILE_KEYRING = "sessman.filekeyring.EncryptedFileKeyring"
 
 
 class StartError(Exception):
@@ -151,61 +150,15 @@ class Agent:
             except KeyringError as exc:
                 return _refusal("keyring", _line(exc))
 
-    # -- credential-process -------------------------------------------------
-
     def credential_process(self, request: dict[str, Any]) -> dict[str, Any]:
-        """The open session's ``credential_process`` JSON, or ``"miss"``.
+        """The open session's ``credential_process`` JSON (see :mod:`.lookup`), or a miss."""
+        from .lookup import credential_process
 
-        Answers only what the ordinary path would hand over from a stored
-        session, using the same manager code; anything else (no session, too
-        little time left, another backend or file) is a miss, and the client
-        takes the ordinary path, which reports errors and opens sessions.
-        """
-        from sessman.config_cache import load_cached
-        from sessman.errors import SessmanError
-        from sessman.handover import process_json, process_min_ttl
-        from sessman.manager import SessionManager
-        from sessman.secrets import KeyringStore, resolve_backend
-
-        fields = ("config", "state_dir", "keyring_file", "profile")
-        if not all(isinstance(request.get(k), str) for k in fields):
-            return _refusal("bad-request", f"credential_process needs {', '.join(fields)}")
-        env = request.get("env")
-        min_ttl = request.get("min_ttl")
-        if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
-            return _refusal("bad-request", "env must map names to strings")
-        if min_ttl is not None and not (isinstance(min_ttl, int | float) and min_ttl >= 0):
-            return _refusal("bad-request", "min_ttl must be a number >= 0")
-        if Path(os.path.abspath(request["keyring_file"])) != self.file:
-            return _refusal("miss", "another keyring file")
-        for name in ("PYTHON_KEYRING_BACKEND", "DBUS_SESSION_BUS_ADDRESS"):
-            if env.get(name) != os.environ.get(name) and env.get(name) != FILE_KEYRING:
-                return _refusal("miss", f"{name} differs")
         with self._lock:
             keyring = None if self.locked else self._keyring
         if keyring is None:
             return _refusal("locked", "the sessman agent is locked")
-        state = Path(request["state_dir"])
-        try:
-            config = load_cached(request["config"], state, env)
-            if config.keyring_backend not in (None, FILE_KEYRING):
-                return _refusal("miss", "the profiles file pins another keyring")
-            if env.get("PYTHON_KEYRING_BACKEND") != FILE_KEYRING and config.keyring_backend is None:
-                resolved = resolve_backend(None, state_dir=state)
-                if type(resolved).__module__ + "." + type(resolved).__qualname__ != FILE_KEYRING:
-                    return _refusal("miss", "this machine resolves another keyring")
-            store = KeyringStore(config.keyring_service, keyring)
-            manager = SessionManager(config, store=store, state_dir=state, note=None)
-            profile = manager.profile(request["profile"])
-            ttl = process_min_ttl(profile) if min_ttl is None else float(min_ttl)
-            if ttl >= profile.session_duration:
-                return _refusal("miss", "min_ttl cannot be met")
-            creds = manager.stored_credentials(profile.name, min_ttl=ttl)
-        except SessmanError as exc:
-            return _refusal("miss", _line(exc))
-        if creds is None:
-            return _refusal("miss", "no open session with enough time left")
-        return {"ok": True, "document": process_json(creds)}
+        return credential_process(keyring, request)
 
 
 def _line(exc: BaseException) -> str:
@@ -349,6 +302,9 @@ def serve(sock: socket.socket, path: str, agent: Agent) -> None:
     inode = os.lstat(path).st_ino
     watcher = threading.Thread(target=agent.watch, args=(stopping,), daemon=True)
     watcher.start()
+    from .lookup import warm_up
+
+    threading.Thread(target=warm_up, daemon=True).start()
 
     def stop(*_: object) -> None:
         stopping.set()

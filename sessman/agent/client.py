@@ -16,9 +16,12 @@ from __future__ import annotations
 import os
 import socket
 import struct
-from typing import Any
 
 from . import protocol
+
+TYPE_CHECKING = False  # typing itself costs credential-process milliseconds
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "NOT_HANDLED",

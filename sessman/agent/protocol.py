@@ -29,7 +29,10 @@ import json
 import os
 import socket
 import stat
-from typing import Any
+
+TYPE_CHECKING = False  # typing itself costs credential-process milliseconds
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "CONTEXT_VARIABLES",

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from agenttools import (
     agent_status,
     env_without_passphrase,
+    plant_session,
     start_agent,
     wait_dead,
 )
@@ -105,8 +108,6 @@ def test_start_status_lock_stop(runtime_dir: Path, keyring_file: Path) -> None:
 
 def test_ttl_locks_the_agent(runtime_dir: Path, keyring_file: Path) -> None:
     start_agent("--ttl", "1")
-    import time
-
     deadline = time.monotonic() + 15
     while agent_status()["locked"] is not True:
         assert time.monotonic() < deadline, "the agent did not lock after its time to live"
@@ -209,3 +210,60 @@ def test_passphrase_never_in_the_agent_environment_or_argv(
     assert os.getsid(pid) != os.getsid(0)
     for fd in (0, 1, 2):
         assert os.readlink(f"/proc/{pid}/fd/{fd}") == "/dev/null"
+
+
+def test_foreground_starts_locked_without_a_passphrase_and_stops_on_sigterm(
+    runtime_dir: Path, keyring_file: Path, tmp_path: Path
+) -> None:
+    # What a service manager does: no terminal, no variable.
+    log = tmp_path / "agent.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sessman", "agent", "start", "--foreground"],
+            env=env_without_passphrase(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not agent_status()["running"]:
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        status = agent_status()
+        assert status["locked"] is True and status["pid"] == proc.pid
+        unlocked = sessman("agent", "start")  # the passphrase from the variable
+        assert unlocked.returncode == 0 and "unlocked" in unlocked.stdout
+        assert agent_status()["locked"] is False
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not (runtime_dir / "sessman" / "agent.sock").exists()
+    assert "locked, listening on" in log.read_text()
+    assert PASSPHRASE not in log.read_text()
+
+
+def test_the_agent_reads_variables_the_profiles_file_references_from_the_client(
+    runtime_dir: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "vars.yaml"
+    config.write_text(
+        "version: 1\nkeyring_service: ${SVC}\nprofiles:\n"
+        "  dev: {access_key_id: AKIAIOSFODNN7EXAMPLE, region: us-east-1}\n"
+    )
+    plant_session("svc-a", "dev", PASSPHRASE)
+    start_agent()  # its environment has no SVC
+    plain = env_without_passphrase()
+    found = sessman("credential-process", "dev", "-c", str(config), env={**plain, "SVC": "svc-a"})
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["AccessKeyId"] == "ASIAPLANTEDEXAMPLE01"
+    # Another value is another keyring service: no session there, and without a
+    # passphrase the ordinary path cannot open one (it fails cleanly).
+    other = sessman("credential-process", "dev", "-c", str(config), env={**plain, "SVC": "svc-b"})
+    assert other.returncode == 1
+    assert_one_error(other.stderr)
+    assert "ASIAPLANTED" not in other.stdout

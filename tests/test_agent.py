@@ -131,6 +131,13 @@ def test_start_refusals(runtime_dir: Path, keyring_file: Path) -> None:
     )
     assert missing.returncode == 1
     assert_one_error(missing.stderr, "no sessman keyring file")
+    # One agent per socket: one for another file is not silently taken for ours.
+    start_agent()
+    other = sessman(
+        "agent", "start", env={**os.environ, "SESSMAN_KEYRING_FILE": str(keyring_file) + ".2"}
+    )
+    assert other.returncode == 1
+    assert_one_error(other.stderr, "another keyring file", str(keyring_file))
 
 
 def test_credential_process_through_the_agent(runtime_dir: Path, config: Path) -> None:

@@ -14,13 +14,12 @@ must stay within 2x of ``python -c "import json"``.
 from __future__ import annotations
 
 import os
-import socket
-import struct
 
 from . import protocol
 
 TYPE_CHECKING = False  # typing itself costs credential-process milliseconds
 if TYPE_CHECKING:
+    import socket
     from typing import Any
 
 __all__ = [
@@ -51,6 +50,9 @@ class AgentError(Exception):
 
 def peer_uid(sock: socket.socket) -> int:
     """The user id of the process at the other end of a Unix socket (SO_PEERCRED)."""
+    import socket
+    import struct
+
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     _pid, uid, _gid = struct.unpack("3i", creds)
     return int(uid)
@@ -70,6 +72,8 @@ def call(
         return None
     if protocol.check_private(path, kind="socket") is None:
         return None
+    import socket  # here: without an agent, credential-process does not pay for it
+
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)

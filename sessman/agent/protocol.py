@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 
 TYPE_CHECKING = False  # typing itself costs credential-process milliseconds
 if TYPE_CHECKING:
+    import socket
     from typing import Any
 
 __all__ = [

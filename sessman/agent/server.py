@@ -125,6 +125,8 @@ class Agent:
         """``get``, ``put`` or ``delete`` one entry of the keyring file."""
         from keyring.errors import KeyringError, PasswordDeleteError
 
+        from sessman.filekeyring import PassphraseError
+
         op = request["op"]
         file, service, user, value = (request.get(k) for k in ("file", "service", "user", "value"))
         if not (isinstance(file, str) and isinstance(service, str) and isinstance(user, str)):
@@ -147,6 +149,8 @@ class Agent:
                 return {"ok": True}
             except PasswordDeleteError as exc:
                 return _refusal("absent", _line(exc))
+            except PassphraseError as exc:  # the file was replaced: the client asks itself
+                return _refusal("locked", _line(exc))
             except KeyringError as exc:
                 return _refusal("keyring", _line(exc))
 

@@ -89,6 +89,11 @@ def start(
     path = protocol.socket_path()
     file = keyring_file()
     running = None if foreground else _call({"op": "status"}, path)
+    if running is not None and running.get("file") != str(os.path.abspath(file)):
+        raise SessmanError(
+            f"an agent for another keyring file ({running.get('file')}) already answers on {path}",
+            hint="stop it first (sessman agent stop), or start this one with another XDG_RUNTIME_DIR",
+        )
     if running is not None and not running.get("locked"):
         emit_text(f"sessman agent already running and unlocked (pid {running.get('pid')})")
         return

@@ -99,6 +99,7 @@ def test_start_status_lock_stop(runtime_dir: Path, keyring_file: Path) -> None:
 
     stopped = sessman("agent", "stop")
     assert stopped.returncode == 0, stopped.stderr
+    assert not sock.exists()  # stop returns once the agent is gone
     assert wait_dead(pid)
     assert agent_status()["running"] is False
     assert not sock.exists()

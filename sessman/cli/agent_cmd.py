@@ -24,7 +24,8 @@ agent_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DEFAULT_TTL = 8 * 3600
+#: How long ``agent stop`` waits for the agent to remove its socket.
+STOP_TIMEOUT = 10.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -186,6 +187,12 @@ def _simple(op: str, done: str) -> None:
         return
     if not answer.get("ok"):
         raise SessmanError(f"the agent refused to {op}: {answer.get('message')}")
+    if op == "stop":  # return once it is gone, so a `start` right after finds no socket
+        import time
+
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while os.path.lexists(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
     emit_text(f"sessman agent {done}")
 
 

@@ -50,6 +50,8 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.setenv("SESSMAN_KEYRING_FILE", str(tmp_path / "keyring.enc"))
     monkeypatch.setenv("SESSMAN_KEYRING_PASSPHRASE", PASSPHRASE)
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "sessman.filekeyring.EncryptedFileKeyring")
+    # Never the user's sessman agent: without a runtime dir its socket is in the state dir.
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     monkeypatch.chdir(tmp_path)
     yield home
 

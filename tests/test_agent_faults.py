@@ -278,3 +278,20 @@ def test_without_an_agent_nothing_changes(runtime_dir: Path, keyring_file: Path)
     assert done.returncode == 0 and "not running" in done.stdout
     done = sessman("agent", "lock", env=plain)
     assert done.returncode == 0 and "not running" in done.stdout
+
+
+def test_the_agent_memory_is_closed_to_the_same_user() -> None:
+    # harden() (PR_SET_DUMPABLE 0): /proc/<agent>/environ and mem become root's,
+    # so another process of the same (non-root) user cannot read the key.
+    user = _other_user()
+    code = (
+        "import os\n"
+        "from sessman.agent.server import harden\n"
+        "path = f'/proc/{os.getpid()}/environ'\n"
+        "before = os.stat(path).st_uid\n"
+        "harden()\n"
+        "print(before, os.stat(path).st_uid)\n"
+    )
+    done = _as_other(user, code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(user.pw_uid), "0"]

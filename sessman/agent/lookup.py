@@ -73,7 +73,8 @@ def _profiles_file(request: dict[str, Any], env: dict[str, str]) -> Path | None:
 
 def credential_process(keyring: EncryptedFileKeyring, request: dict[str, Any]) -> dict[str, Any]:
     """The ``credential_process`` JSON of the stored session the request names, or a miss."""
-    from sessman.config_cache import _ENV_REF, load_cached
+    from sessman.config import _ENV_RE
+    from sessman.config_cache import load_cached
     from sessman.errors import SessmanError
     from sessman.handover import process_json, process_min_ttl
     from sessman.locations import keyring_file, state_dir
@@ -96,7 +97,7 @@ def credential_process(keyring: EncryptedFileKeyring, request: dict[str, Any]) -
         data = where.read_bytes()
     except OSError:
         return _refusal("miss", "the profiles file cannot be read")
-    names = sorted({n.decode() for n in _ENV_REF.findall(data)})
+    names = sorted(set(_ENV_RE.findall(data.decode("utf-8", "replace"))))
     if names and not request.get("env_complete"):
         return _refusal("need-env", "the profiles file references variables", names=names)
     state = Path(os.path.abspath(state_dir(env)))

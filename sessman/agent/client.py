@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: A request round trip never waits longer than this (the agent answers in ms).
-TIMEOUT = 10.0
+TIMEOUT = 5.0
 #: Returned by :func:`keyring_op` when the caller must do the work itself.
 NOT_HANDLED: Any = object()
 

@@ -44,6 +44,15 @@ class AgentRunning(StartError):
     """Another agent already answers on the socket."""
 
 
+def _now() -> float:
+    """Seconds on a clock that keeps counting while the machine sleeps (Linux: BOOTTIME).
+
+    A laptop suspended for the night must wake up with a locked agent.
+    """
+    clock = getattr(time, "CLOCK_BOOTTIME", None)
+    return time.clock_gettime(clock) if clock is not None else time.monotonic()
+
+
 class Agent:
     """What the agent knows: the keyring file, and (while unlocked) how to open it."""
 
@@ -60,13 +69,13 @@ class Agent:
     @property
     def locked(self) -> bool:
         with self._lock:
-            if self._keyring is not None and time.monotonic() >= self._deadline:
+            if self._keyring is not None and _now() >= self._deadline:
                 self.lock()
             return self._keyring is None
 
     def ttl_left(self) -> float | None:
         with self._lock:
-            return None if self.locked else max(0.0, self._deadline - time.monotonic())
+            return None if self.locked else max(0.0, self._deadline - _now())
 
     def unlock(self, passphrase: str, ttl: float) -> None:
         """Open the keyring file with ``passphrase`` (verified now) for ``ttl`` seconds.
@@ -86,7 +95,7 @@ class Agent:
         keyring.verify()
         with self._lock:
             self._keyring = keyring
-            self._deadline = time.monotonic() + ttl
+            self._deadline = _now() + ttl
             self._wake.notify_all()
 
     def lock(self) -> None:
@@ -103,7 +112,7 @@ class Agent:
         """Lock when the time to live is over (runs in its own thread until ``stop``)."""
         with self._lock:
             while not stop.is_set():
-                left = self._deadline - time.monotonic() if self._keyring is not None else None
+                left = self._deadline - _now() if self._keyring is not None else None
                 if left is not None and left <= 0:
                     self.lock()
                     continue

@@ -170,7 +170,16 @@ def test_credential_process_through_the_agent(runtime_dir: Path, config: Path) -
     role = sessman("credential-process", "ops", "-c", str(config), env=plain)
     assert role.returncode == 0, role.stderr
     assert json.loads(role.stdout)["AccessKeyId"] != doc["AccessKeyId"]
-    for done in (first, again, role):
+    # env and exec take the same way: no passphrase needed while the agent runs.
+    env_out = sessman("env", "dev", "--format", "json", "-c", str(config), env=plain)
+    assert env_out.returncode == 0, env_out.stderr
+    assert json.loads(env_out.stdout)["AWS_ACCESS_KEY_ID"] == doc["AccessKeyId"]
+    ran = sessman(
+        "exec", "ops", "-c", str(config), "--", "sh", "-c", "echo $AWS_SESSION_TOKEN", env=plain
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == json.loads(role.stdout)["SessionToken"]
+    for done in (first, again, role, env_out, ran):
         assert FAKE_SECRET not in done.stdout + done.stderr
 
     assert sessman("agent", "lock").returncode == 0
@@ -275,3 +284,48 @@ def test_the_agent_reads_variables_the_profiles_file_references_from_the_client(
     assert other.returncode == 1
     assert_one_error(other.stderr)
     assert "ASIAPLANTED" not in other.stdout
+
+
+def test_start_asks_for_the_passphrase_once_on_a_terminal(
+    runtime_dir: Path, keyring_file: Path
+) -> None:
+    # A new session whose controlling terminal is a pseudo-terminal (no fork
+    # of the test process): getpass reads /dev/tty, as on a real terminal.
+    master, slave = os.openpty()
+    take_tty = (
+        "import os, runpy, sys\n"
+        "os.close(os.open(os.ttyname(0), os.O_RDWR))\n"
+        "sys.argv = ['sessman', 'agent', 'start']\n"
+        "runpy.run_module('sessman', run_name='__main__')\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", take_tty],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env_without_passphrase(),
+        start_new_session=True,
+    )
+    os.close(slave)
+    output = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"Passphrase" not in output and time.monotonic() < deadline:
+            output += os.read(master, 1024)
+        assert b"Passphrase of the sessman keyring" in output, output
+        os.write(master, PASSPHRASE.encode() + b"\n")
+        while True:
+            try:
+                chunk = os.read(master, 1024)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        code = proc.wait(timeout=30)
+        os.close(master)
+    assert code == 0, output
+    assert PASSPHRASE.encode() not in output  # hidden
+    assert b"sessman agent started" in output
+    assert agent_status()["locked"] is False

@@ -20,15 +20,19 @@ from . import protocol
 TYPE_CHECKING = False  # typing itself costs credential-process milliseconds
 if TYPE_CHECKING:
     import socket
+    from collections.abc import Mapping
     from typing import Any
 
 __all__ = [
     "NOT_HANDLED",
     "AgentError",
+    "backend_id",
     "call",
     "credential_process",
     "keyring_op",
     "peer_uid",
+    "recall",
+    "remember",
 ]
 
 #: A request round trip never waits longer than this (the agent answers in ms).
@@ -119,6 +123,43 @@ def keyring_op(op: str, file: str, service: str, user: str, value: str | None = 
     raise AgentError(code, str(answer.get("message", "the sessman agent failed")))
 
 
+#: Backends the agent never holds secrets of: its own file keyring (the agent
+#: opens the file itself), in-memory test keyrings and keyrings that hold nothing.
+_NOT_REMEMBERED = frozenset(
+    {
+        _FILE_KEYRING,
+        "sessman.testing.MemoryKeyring",
+        "keyring.backends.null.Keyring",
+        "keyring.backends.fail.Keyring",
+    }
+)
+
+
+def backend_id(label: str, env: Mapping[str, str] | None = None) -> str | None:
+    """How the agent names a keyring backend of this process; ``None``: never remembered.
+
+    The D-Bus session is part of it: a Secret Service on another bus is
+    another keyring.
+    """
+    if label in _NOT_REMEMBERED:
+        return None
+    env = os.environ if env is None else env
+    return f"{label} {env.get('DBUS_SESSION_BUS_ADDRESS', '')}"
+
+
+def recall(backend: str, service: str, user: str) -> str | None:
+    """The secret the agent holds for ``backend``/``service``/``user``, or ``None``."""
+    answer = _quiet_call({"op": "recall", "backend": backend, "service": service, "user": user})
+    value = answer.get("value") if answer is not None and answer.get("ok") is True else None
+    return value if isinstance(value, str) else None
+
+
+def remember(backend: str, service: str, user: str, value: str | None) -> None:
+    """Tell the agent what ``backend`` now holds (``None``: nothing); no agent, no effect."""
+    request = {"op": "remember", "backend": backend, "service": service, "user": user}
+    _quiet_call({**request, "value": value})
+
+
 def credential_process(config: str | None, profile: str, min_ttl: float | None) -> str | None:
     """The open session's ``credential_process`` JSON from the agent, or ``None``.
 
@@ -131,8 +172,6 @@ def credential_process(config: str | None, profile: str, min_ttl: float | None) 
     the file references.
     """
     env = os.environ
-    if env.get("PYTHON_KEYRING_BACKEND", _FILE_KEYRING) != _FILE_KEYRING:
-        return None
     path = protocol.socket_path()
     if not os.path.exists(path):
         return None

@@ -31,8 +31,12 @@ START_TIMEOUT = 30.0
 _PASSPHRASE_VAR = "SESSMAN_KEYRING_PASSPHRASE"
 
 
-def start_detached(path: str, file: Path, ttl: float, passphrase: str) -> int:
-    """Start a detached agent unlocked with ``passphrase``; its pid once the socket answers."""
+def start_detached(path: str, file: Path, ttl: float, passphrase: str | None) -> int:
+    """Start a detached agent unlocked with ``passphrase``; its pid once the socket answers.
+
+    ``None`` when there is no keyring file: the agent then holds only what
+    clients read from other keyring backends.
+    """
     env = {k: v for k, v in os.environ.items() if k != _PASSPHRASE_VAR}
     argv = [sys.executable, "-m", "sessman.agent.daemon"]
     argv += ["--socket", path, "--file", str(file), "--ttl", repr(float(ttl))]
@@ -86,10 +90,10 @@ def run_foreground(path: str, file: Path, ttl: float, passphrase: str | None) ->
     """Run the agent in this process until stopped (unlocked when a passphrase is given)."""
     harden()
     agent = Agent(file)
-    if passphrase is not None:
+    if passphrase is not None or not file.exists():
         agent.unlock(passphrase, ttl)
     sock = bind(path)
-    state = "unlocked" if passphrase is not None else "locked"
+    state = "locked" if agent.locked else "unlocked"
     print(f"sessman: note: agent {state}, listening on {path}", file=sys.stderr, flush=True)
     serve(sock, path, agent)
 
@@ -104,8 +108,9 @@ def _child(argv: list[str]) -> int:
         harden()
         request = json.loads(sys.stdin.readline() or "{}")
         agent = Agent(Path(options["--file"]))
-        agent.unlock(str(request.get("passphrase", "")), float(options["--ttl"]))
-        del request
+        passphrase = request.get("passphrase")
+        agent.unlock(passphrase if isinstance(passphrase, str) else None, float(options["--ttl"]))
+        del request, passphrase
         sock = bind(options["--socket"])
     except Exception as exc:  # reported to `agent start`, which prints it
         text = " ".join(str(exc).split()) or type(exc).__name__

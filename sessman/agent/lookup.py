@@ -19,7 +19,11 @@ from typing import TYPE_CHECKING, Any
 from . import protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from sessman.filekeyring import EncryptedFileKeyring
+    from sessman.secrets import SecretStore
+
 
 __all__ = ["credential_process", "warm_up"]
 
@@ -71,25 +75,76 @@ def _profiles_file(request: dict[str, Any], env: dict[str, str]) -> Path | None:
     return None
 
 
-def credential_process(keyring: EncryptedFileKeyring, request: dict[str, Any]) -> dict[str, Any]:
-    """The ``credential_process`` JSON of the stored session the request names, or a miss."""
+class _Remembered:
+    """The secrets the agent holds for one backend and service: a read-only store."""
+
+    def __init__(
+        self, recall: Callable[[str, str, str], str | None], backend: str, service: str
+    ) -> None:
+        self._recall = recall
+        self.backend_name = backend
+        self._service = service
+
+    def get(self, user: str) -> str | None:
+        return self._recall(self.backend_name, self._service, user)
+
+    def put(self, user: str, secret: str) -> None:
+        raise NotImplementedError("the agent's lookup only reads")
+
+    def delete(self, user: str) -> bool:
+        raise NotImplementedError("the agent's lookup only reads")
+
+    def present(self, users: Iterable[str]) -> set[str]:
+        return {u for u in users if self.get(u) is not None}
+
+
+def _store(
+    keyring: EncryptedFileKeyring | None,
+    recall: Callable[[str, str, str], str | None],
+    label: str,
+    service: str,
+    env: dict[str, str],
+) -> SecretStore | None:
+    """Where the client's secrets are, as the agent sees them; ``None``: not here."""
+    from sessman.secrets import KeyringStore
+
+    from .client import backend_id
+
+    if label == FILE_KEYRING:
+        return None if keyring is None else KeyringStore(service, keyring)
+    backend = backend_id(label, env)
+    return None if backend is None else _Remembered(recall, backend, service)
+
+
+def credential_process(
+    keyring: EncryptedFileKeyring | None,
+    recall: Callable[[str, str, str], str | None],
+    request: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``credential_process`` JSON of the stored session the request names, or a miss.
+
+    ``keyring`` is the agent's unlocked file keyring (if any); ``recall``
+    what it holds of other backends.
+    """
     from sessman.config import _ENV_RE
     from sessman.config_cache import load_cached
     from sessman.errors import SessmanError
     from sessman.handover import process_json, process_min_ttl
     from sessman.locations import keyring_file, state_dir
     from sessman.manager import SessionManager
-    from sessman.secrets import KeyringStore, backend_label, resolve_backend
+    from sessman.secrets import backend_label, resolve_backend
 
     bad = _checked(request)
     if bad is not None:
         return bad
     env: dict[str, str] = request["env"]
     for name in protocol.SHARED_VARIABLES:
-        if env.get(name) != os.environ.get(name) and env.get(name) != FILE_KEYRING:
+        if name == "PYTHON_KEYRING_BACKEND" and env.get(name):
+            continue  # named by the client: no resolution in the agent's environment
+        if env.get(name) != os.environ.get(name):
             return _refusal("miss", f"{name} differs between the agent and the client")
-    if Path(os.path.abspath(keyring_file(env))) != Path(os.path.abspath(keyring.path)):
-        return _refusal("miss", "another keyring file")
+    if keyring is not None and Path(os.path.abspath(keyring_file(env))) != keyring.path:
+        keyring = None  # the client's file keyring is another file
     where = _profiles_file(request, env)
     if where is None:
         return _refusal("miss", "no profiles file")
@@ -103,12 +158,12 @@ def credential_process(keyring: EncryptedFileKeyring, request: dict[str, Any]) -
     state = Path(os.path.abspath(state_dir(env)))
     try:
         config = load_cached(where, state, env)
-        if config.keyring_backend not in (None, FILE_KEYRING):
-            return _refusal("miss", "the profiles file pins another keyring")
-        resolves = env.get("PYTHON_KEYRING_BACKEND") != FILE_KEYRING and not config.keyring_backend
-        if resolves and backend_label(resolve_backend(None, state_dir=state)) != FILE_KEYRING:
-            return _refusal("miss", "this machine resolves another keyring")
-        store = KeyringStore(config.keyring_service, keyring)
+        label = config.keyring_backend or env.get("PYTHON_KEYRING_BACKEND")
+        if not label:
+            label = backend_label(resolve_backend(None, state_dir=state))
+        store = _store(keyring, recall, label, config.keyring_service, env)
+        if store is None:
+            return _refusal("miss", f"the agent holds nothing of {label}")
         manager = SessionManager(config, store=store, state_dir=state, note=None)
         profile = manager.profile(request["profile"])
         min_ttl = request.get("min_ttl")

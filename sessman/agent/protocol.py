@@ -7,15 +7,21 @@ has ``"error"`` (a short code) and ``"message"`` (one line for people)::
 
     {"op": "status"}                               -> {"ok", "pid", "locked", "ttl", "file"}
     {"op": "unlock", "passphrase", "ttl"}          -> {"ok"} | {"error": "passphrase"}
+    (the passphrase is null when there is no keyring file)
     {"op": "lock"} / {"op": "stop"}                -> {"ok"}
     {"op": "get", "file", "service", "user"}       -> {"ok", "value": str | null}
     {"op": "put", "file", "service", "user", "value"} -> {"ok"}
     {"op": "delete", "file", "service", "user"}    -> {"ok"} | {"error": "absent"}
+    {"op": "recall", "backend", "service", "user"} -> {"ok", "value": str | null}
+    {"op": "remember", "backend", "service", "user", "value": str | null} -> {"ok"}
     {"op": "credential_process", "config", "cwd", "env", "profile", "min_ttl",
      "env_complete"?}      -> {"ok", "document": str} | {"error": "miss"}
                               | {"error": "need-env", "names": [variables the file references]}
 
-``"error": "locked"`` means the agent holds no key (never unlocked, ``agent
+``get``/``put``/``delete`` work on the keyring file the agent was unlocked
+for; ``recall``/``remember`` on what clients read from other keyring
+backends (``backend`` names the backend and, for Secret Service, its bus),
+held in memory only. ``"error": "locked"`` means the agent holds no key (never unlocked, ``agent
 lock``, or its time to live is over): the client takes the ordinary path.
 
 The socket is ``$XDG_RUNTIME_DIR/sessman/agent.sock``, else

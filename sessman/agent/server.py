@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Agent", "AgentRunning", "StartError", "bind", "serve"]
 
+#: Secrets of other backends the agent holds at most (a bound, not a cache policy).
+MAX_REMEMBERED = 4096
 #: A client has this long to send its request before the agent hangs up.
 REQUEST_TIMEOUT = 5.0
 
@@ -59,6 +61,9 @@ class Agent:
     def __init__(self, file: Path) -> None:
         self.file = Path(os.path.abspath(file))
         self._keyring: EncryptedFileKeyring | None = None
+        self._unlocked = False
+        # Secrets clients read from other keyring backends, by (backend, service, user).
+        self._memory: dict[tuple[str, str, str], str] = {}
         self._deadline = 0.0
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
@@ -69,32 +74,35 @@ class Agent:
     @property
     def locked(self) -> bool:
         with self._lock:
-            if self._keyring is not None and _now() >= self._deadline:
+            if self._unlocked and _now() >= self._deadline:
                 self.lock()
-            return self._keyring is None
+            return not self._unlocked
 
     def ttl_left(self) -> float | None:
         with self._lock:
             return None if self.locked else max(0.0, self._deadline - _now())
 
-    def unlock(self, passphrase: str, ttl: float) -> None:
+    def unlock(self, passphrase: str | None, ttl: float) -> None:
         """Open the keyring file with ``passphrase`` (verified now) for ``ttl`` seconds.
 
-        Raises the file keyring's own errors: a wrong passphrase, a damaged
-        or missing file.
+        Without a keyring file, the agent holds only what clients read from
+        other backends, and needs no passphrase. Raises the file keyring's
+        own errors: no or a wrong passphrase, a damaged file.
         """
-        from sessman.filekeyring import EncryptedFileKeyring, FileKeyringError
+        from sessman.filekeyring import EncryptedFileKeyring, PassphraseRequired
 
-        keyring = EncryptedFileKeyring(self.file, passphrase)
-        if not self.file.exists():
-            raise FileKeyringError(
-                f"{self.file}: there is no sessman keyring file yet; store a secret first"
-                " (sessman secret set NAME), then start the agent.",
-                path=self.file,
-            )
-        keyring.verify()
+        keyring = None
+        if self.file.exists():
+            if not passphrase:
+                raise PassphraseRequired(
+                    f"{self.file}: the agent needs the passphrase of this keyring file",
+                    path=self.file,
+                )
+            keyring = EncryptedFileKeyring(self.file, passphrase)
+            keyring.verify()
         with self._lock:
             self._keyring = keyring
+            self._unlocked = True
             self._deadline = _now() + ttl
             self._wake.notify_all()
 
@@ -104,6 +112,8 @@ class Agent:
 
         with self._lock:
             self._keyring = None
+            self._unlocked = False
+            self._memory.clear()
             self._deadline = 0.0
             forget_keys()
             self._wake.notify_all()
@@ -112,7 +122,7 @@ class Agent:
         """Lock when the time to live is over (runs in its own thread until ``stop``)."""
         with self._lock:
             while not stop.is_set():
-                left = self._deadline - _now() if self._keyring is not None else None
+                left = self._deadline - _now() if self._unlocked else None
                 if left is not None and left <= 0:
                     self.lock()
                     continue
@@ -126,6 +136,7 @@ class Agent:
             "locked": ttl is None,
             "ttl": None if ttl is None else round(ttl),
             "file": str(self.file),
+            "file_unlocked": self._keyring is not None,
         }
 
     # -- keyring entries ----------------------------------------------------
@@ -143,10 +154,10 @@ class Agent:
         if op == "put" and not isinstance(value, str):
             return _refusal("bad-request", "put needs a string value")
         with self._lock:
-            keyring = None if self.locked else self._keyring
-            if keyring is None:
+            if self.locked:
                 return _refusal("locked", "the sessman agent is locked")
-            if Path(os.path.abspath(file)) != self.file:
+            keyring = self._keyring
+            if keyring is None or Path(os.path.abspath(file)) != self.file:
                 return _refusal("other-file", f"the sessman agent serves {self.file} only")
             try:
                 if op == "get":
@@ -168,10 +179,38 @@ class Agent:
         from .lookup import credential_process
 
         with self._lock:
-            keyring = None if self.locked else self._keyring
-        if keyring is None:
-            return _refusal("locked", "the sessman agent is locked")
-        return credential_process(keyring, request)
+            if self.locked:
+                return _refusal("locked", "the sessman agent is locked")
+            keyring = self._keyring
+        return credential_process(keyring, self.recall, request)
+
+    # -- secrets of other backends ----------------------------------------------
+
+    def recall(self, backend: str, service: str, user: str) -> str | None:
+        """What a client read from ``backend`` for ``service``/``user``, if anything."""
+        with self._lock:
+            return None if self.locked else self._memory.get((backend, service, user))
+
+    def memory_op(self, request: dict[str, Any]) -> dict[str, Any]:
+        """``recall`` or ``remember`` (``value`` null: forget) a secret of another backend."""
+        backend, service, user, value = (
+            request.get(k) for k in ("backend", "service", "user", "value")
+        )
+        if not (isinstance(backend, str) and isinstance(service, str) and isinstance(user, str)):
+            return _refusal("bad-request", "backend, service and user must be strings")
+        if value is not None and not isinstance(value, str):
+            return _refusal("bad-request", "value must be a string or null")
+        key = (backend, service, user)
+        with self._lock:
+            if self.locked:
+                return _refusal("locked", "the sessman agent is locked")
+            if request["op"] == "recall":
+                return {"ok": True, "value": self._memory.get(key)}
+            if value is None:
+                self._memory.pop(key, None)
+            elif key in self._memory or len(self._memory) < MAX_REMEMBERED:
+                self._memory[key] = value
+            return {"ok": True}
 
 
 def _line(exc: BaseException) -> str:
@@ -239,6 +278,8 @@ class _Handler(socketserver.BaseRequestHandler):
             return self._unlock(request)
         if op in ("get", "put", "delete"):
             return agent.keyring_op(request)
+        if op in ("recall", "remember"):
+            return agent.memory_op(request)
         if op == "credential_process":
             return agent.credential_process(request)
         return _refusal("unknown-op", f"unknown operation {op!r}")
@@ -247,8 +288,8 @@ class _Handler(socketserver.BaseRequestHandler):
         from keyring.errors import KeyringError
 
         passphrase, ttl = request.get("passphrase"), request.get("ttl")
-        if not isinstance(passphrase, str) or not passphrase:
-            return _refusal("bad-request", "unlock needs a passphrase")
+        if passphrase is not None and not isinstance(passphrase, str):
+            return _refusal("bad-request", "the passphrase must be a string")
         if not isinstance(ttl, int | float) or not ttl > 0:
             return _refusal("bad-request", "unlock needs a ttl > 0")
         try:

@@ -98,8 +98,9 @@ def start(
     if running is not None and not running.get("locked"):
         emit_text(f"sessman agent already running and unlocked (pid {running.get('pid')})")
         return
-    passphrase = _passphrase(str(file))
-    if passphrase is None and not foreground:
+    # Without a keyring file the agent holds only secrets of other backends.
+    passphrase = _passphrase(str(file)) if file.exists() else None
+    if passphrase is None and file.exists() and not foreground:
         raise _no_passphrase(str(file))
     try:
         if running is not None:
@@ -116,7 +117,6 @@ def start(
             return
         from sessman.agent.daemon import start_detached
 
-        assert passphrase is not None  # refused above when detached
         pid = start_detached(path, file, seconds, passphrase)
     except StartError as exc:
         raise _start_failed(str(exc)) from exc
@@ -150,6 +150,7 @@ def status(json_: JsonOption = False) -> None:
         "ttl": answer.get("ttl") if answer and running else None,
         "pid": answer.get("pid") if answer and running else None,
         "file": answer.get("file") if answer and running else None,
+        "file_unlocked": bool(answer.get("file_unlocked")) if answer and running else None,
         "socket": path,
     }
     if json_:
@@ -162,9 +163,8 @@ def status(json_: JsonOption = False) -> None:
     else:
         ttl = int(data["ttl"] or 0)
         left = f"{ttl // 3600}h{ttl % 3600 // 60:02d}m"
-        emit_text(
-            f"sessman agent: running, unlocked for {left} more (pid {data['pid']}, {data['file']})"
-        )
+        what = data["file"] if data["file_unlocked"] else "no keyring file: other backends only"
+        emit_text(f"sessman agent: running, unlocked for {left} more (pid {data['pid']}, {what})")
 
 
 def lock() -> None:

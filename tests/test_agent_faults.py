@@ -295,3 +295,10 @@ def test_the_agent_memory_is_closed_to_the_same_user() -> None:
     done = _as_other(user, code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(user.pw_uid), "0"]
+
+
+def test_the_agent_exits_when_its_socket_goes(runtime_dir: Path, keyring_file: Path) -> None:
+    # logind removes $XDG_RUNTIME_DIR at logout: the agent dies with the session.
+    pid = start_agent()
+    shutil.rmtree(runtime_dir / "sessman")
+    assert wait_dead(pid, 15.0)

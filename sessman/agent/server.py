@@ -348,7 +348,11 @@ def bind(path: str) -> socket.socket:
 
 
 def serve(sock: socket.socket, path: str, agent: Agent) -> None:
-    """Answer requests on ``sock`` until ``stop`` or SIGTERM/SIGINT; then remove the socket."""
+    """Answer requests on ``sock`` until ``stop``, SIGTERM/SIGINT, or its socket is gone.
+
+    An agent whose socket was removed (logind removes ``$XDG_RUNTIME_DIR`` at
+    logout) can no longer be reached, and exits: it dies with the session.
+    """
     stopping = threading.Event()
     server = _Server(path, agent, on_stop=stopping.set)
     server.socket.close()
@@ -369,7 +373,8 @@ def serve(sock: socket.socket, path: str, agent: Agent) -> None:
     loop.start()
     try:
         while not stopping.wait(0.5):
-            pass
+            if not _still_ours(path, inode):
+                break  # the runtime dir went with the login session, or someone took the path
     finally:
         server.shutdown()
         loop.join()
@@ -380,6 +385,14 @@ def serve(sock: socket.socket, path: str, agent: Agent) -> None:
         server.server_close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _still_ours(path: str, inode: int) -> bool:
+    """Whether ``path`` is still this agent's socket (clients can only reach it there)."""
+    try:
+        return os.lstat(path).st_ino == inode
+    except OSError:
+        return False
 
 
 def harden() -> None:

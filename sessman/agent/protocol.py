@@ -5,7 +5,7 @@ One request per connection: the client sends one JSON object on one line
 JSON object on one line and closes. Every answer has ``"ok"``; a refusal
 has ``"error"`` (a short code) and ``"message"`` (one line for people)::
 
-    {"op": "status"}                               -> {"ok", "pid", "locked", "ttl", "file"}
+    {"op": "status"}            -> {"ok", "pid", "locked", "ttl", "file", "file_unlocked"}
     {"op": "unlock", "passphrase", "ttl"}          -> {"ok"} | {"error": "passphrase"}
     (the passphrase is null when there is no keyring file)
     {"op": "lock"} / {"op": "stop"}                -> {"ok"}
@@ -21,12 +21,14 @@ has ``"error"`` (a short code) and ``"message"`` (one line for people)::
 ``get``/``put``/``delete`` work on the keyring file the agent was unlocked
 for; ``recall``/``remember`` on what clients read from other keyring
 backends (``backend`` names the backend and, for Secret Service, its bus),
-held in memory only. ``"error": "locked"`` means the agent holds no key (never unlocked, ``agent
-lock``, or its time to live is over): the client takes the ordinary path.
+held in memory only. ``"error": "locked"`` means the agent holds nothing
+(never unlocked, ``agent lock``, or its time to live is over): the client
+takes the ordinary path.
 
 The socket is ``$XDG_RUNTIME_DIR/sessman/agent.sock``, else
 ``agent.sock`` in the state directory. This module imports only the
-standard library, because ``credential-process`` pays for every import.
+standard library (``platformdirs`` when no variable places the socket),
+because ``credential-process`` pays for every import.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ def keyring_op(op: str, file: str, service: str, user: str, value: str | None = 
     if answer.get("ok") is True:
         return answer.get("value") if op == "get" else True
     code = str(answer.get("error", "failed"))
-    if code in ("locked", "other-file", "unknown-op"):
+    if code in ("locked", "other-file", "unknown-op", "internal"):
         return NOT_HANDLED
     raise AgentError(code, str(answer.get("message", "the sessman agent failed")))
 

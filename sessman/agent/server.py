@@ -251,6 +251,7 @@ class _Handler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         sock: socket.socket = self.request
         sock.settimeout(REQUEST_TIMEOUT)
+        request: dict[str, Any] = {}
         try:
             request = protocol.decode(protocol.read_line(sock))
             answer = self._answer(request)
@@ -258,6 +259,9 @@ class _Handler(socketserver.BaseRequestHandler):
             answer = _refusal("bad-request", str(exc))
         except (OSError, TimeoutError):
             return  # the client went away or never finished: nothing to answer
+        except Exception as exc:  # a bug: the client takes its ordinary path
+            # The type only: an exception's text might quote a secret.
+            answer = _refusal("internal", f"the agent failed: {type(exc).__name__}")
         with contextlib.suppress(OSError):
             sock.sendall(protocol.encode(answer))
         if request.get("op") == "stop" and answer.get("ok"):

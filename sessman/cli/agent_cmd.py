@@ -75,7 +75,10 @@ def _no_passphrase(file: str) -> KeyringUnavailable:
 
 def start(
     ttl: Annotated[
-        str, typer.Option("--ttl", help="Lock after this long: seconds, or 30m, 8h, 1d.")
+        str,
+        typer.Option(
+            "--ttl", metavar="DURATION", help="Lock after this long: seconds, or 30m, 8h, 1d."
+        ),
     ] = "8h",
     foreground: Annotated[
         bool, typer.Option("--foreground", help="Stay in the foreground (for service managers).")

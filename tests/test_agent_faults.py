@@ -286,7 +286,7 @@ def test_the_agent_memory_is_closed_to_the_same_user() -> None:
     user = _other_user()
     code = (
         "import os\n"
-        "from sessman.agent.server import harden\n"
+        "from sessman.agent.listen import harden\n"
         "path = f'/proc/{os.getpid()}/environ'\n"
         "before = os.stat(path).st_uid\n"
         "harden()\n"

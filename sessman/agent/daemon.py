@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 from . import client
-from .server import Agent, StartError, bind, harden, serve
+from .listen import StartError, bind, harden
+from .server import Agent, serve
 
 __all__ = ["run_foreground", "start_detached"]
 

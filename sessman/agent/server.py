@@ -4,16 +4,16 @@
 opened with the passphrase (so the keyring code does all the cryptography,
 and every write still goes to the keyring file under its lock, atomically),
 until its time to live runs out or ``agent lock``; then it forgets the
-passphrase and every derived key. :func:`serve` answers the protocol of
+passphrase, every derived key and what it held of other keyring backends.
+:func:`serve` answers the protocol of
 :mod:`.protocol` on a Unix socket that only the current user can reach:
-mode 0600 in a 0700 directory, and every connection's peer uid checked with
-``SO_PEERCRED``.
+mode 0600 in a 0700 directory (:mod:`.listen`), and every connection's peer
+uid checked with ``SO_PEERCRED``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import signal
 import socket
@@ -30,20 +30,12 @@ from .client import peer_uid
 if TYPE_CHECKING:
     from sessman.filekeyring import EncryptedFileKeyring
 
-__all__ = ["Agent", "AgentRunning", "StartError", "bind", "serve"]
+__all__ = ["Agent", "serve"]
 
 #: Secrets of other backends the agent holds at most (a bound, not a cache policy).
 MAX_REMEMBERED = 4096
 #: A client has this long to send its request before the agent hangs up.
 REQUEST_TIMEOUT = 5.0
-
-
-class StartError(Exception):
-    """The agent cannot start (the message is one line for people)."""
-
-
-class AgentRunning(StartError):
-    """Another agent already answers on the socket."""
 
 
 def _now() -> float:
@@ -303,54 +295,6 @@ class _Handler(socketserver.BaseRequestHandler):
         return {"ok": True}
 
 
-def bind(path: str) -> socket.socket:
-    """A listening socket at ``path``: 0600 in a 0700 directory, replacing a stale one.
-
-    Raises :class:`AgentRunning` when an agent answers there, and
-    :class:`StartError` when the directory or socket is someone else's or
-    open to others.
-    """
-    protocol.check_length(path)
-    directory = os.path.dirname(path)
-    try:
-        if not os.path.lexists(directory):
-            os.makedirs(os.path.dirname(directory), mode=0o700, exist_ok=True)
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(directory, 0o700)
-        protocol.check_private(directory, kind="directory")
-        if protocol.check_private(path, kind="socket") is not None:
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            probe.settimeout(2.0)
-            try:
-                probe.connect(path)
-            except OSError as exc:
-                if exc.errno not in (errno.ECONNREFUSED, errno.ENOENT):
-                    raise
-                os.unlink(path)  # left behind by an agent that was killed
-            else:
-                raise AgentRunning(f"a sessman agent already answers on {path}")
-            finally:
-                probe.close()
-    except protocol.UnsafeSocket as exc:
-        raise StartError(str(exc)) from exc
-    except OSError as exc:
-        raise StartError(
-            f"{path}: cannot prepare the agent socket ({exc.strerror or exc})"
-        ) from exc
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old = os.umask(0o177)  # created 0600: never a moment open to others
-    try:
-        sock.bind(path)
-    except OSError as exc:
-        sock.close()
-        raise StartError(f"{path}: cannot listen ({exc.strerror or exc})") from exc
-    finally:
-        os.umask(old)
-    os.chmod(path, 0o600)
-    sock.listen(64)
-    return sock
-
-
 def serve(sock: socket.socket, path: str, agent: Agent) -> None:
     """Answer requests on ``sock`` until ``stop``, SIGTERM/SIGINT, or its socket is gone.
 
@@ -397,13 +341,3 @@ def _still_ours(path: str, inode: int) -> bool:
         return os.lstat(path).st_ino == inode
     except OSError:
         return False
-
-
-def harden() -> None:
-    """Keep other processes of the same user from reading the agent's memory (Linux)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_dumpable = 4
-        libc.prctl(pr_set_dumpable, 0, 0, 0, 0)

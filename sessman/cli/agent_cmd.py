@@ -86,7 +86,7 @@ def start(
 ) -> None:
     """Start the agent (or unlock a locked one) with the keyring passphrase."""
     from sessman.agent import protocol
-    from sessman.agent.server import StartError
+    from sessman.agent.listen import StartError
     from sessman.locations import keyring_file
 
     seconds = parse_ttl(ttl)

@@ -144,7 +144,7 @@ def _import_rows(
     """One row per package that must not be imported, plus the import delta as a note."""
     a_imports = imports_of(a.argv, a.env)
     b_imports = imports_of(b.argv, b.env)
-    for package in ("boto3", "botocore", "pydantic"):
+    for package in dict.fromkeys(("boto3", "botocore", "pydantic", *forbidden)):
         imported = a_imports.has(package)
         binding = package in forbidden
         ctx.report.add(
@@ -264,6 +264,60 @@ def bench_credential_process(ctx: Context) -> None:
     _import_rows(ctx, "2", "credential-process", a, b, ("boto3", "botocore", "pydantic"))
     counts = keyring_round_trips(env, ["credential-process", name], ws.dir / "probe.json")
     ctx.report.note("2", f"keyring of credential-process: {_keyring_text(counts)}")
+
+
+def bench_agent(ctx: Context) -> None:
+    """`sessman credential-process` through the agent vs `python -c "import json"` (SPEC 8)."""
+    import shutil
+    import tempfile
+
+    moto = ctx.moto()
+    ws = ctx.workspace("agent")
+    config = profiles_file(ws.dir / "profiles.yaml", key_profiles(100), endpoint_url=moto.url)
+    ws.store_secrets([key_name(0)])
+    # A short runtime dir: a Unix socket path holds at most 107 bytes.
+    runtime = tempfile.mkdtemp(prefix="sm-bench-", dir="/tmp")
+    env = {**ws.with_config(config), "XDG_RUNTIME_DIR": runtime}
+    plain = {k: v for k, v in env.items() if k != "SESSMAN_KEYRING_PASSPHRASE"}
+    name = key_name(0)
+    check_run([*sessman_argv(), "open", name, "--duration", "3600"], env)
+    check_run([*sessman_argv(), "agent", "start", "--ttl", "1h"], env)
+    try:
+
+        def validate(done: subprocess.CompletedProcess[str]) -> None:
+            doc = json.loads(done.stdout)
+            if doc.get("Version") != 1 or not doc.get("SessionToken"):
+                raise BenchError(f"credential-process printed {sorted(doc)}")
+
+        a = Command(
+            "sessman credential-process (agent)",
+            [*sessman_argv(), "credential-process", name],
+            plain,
+            validate=validate,
+        )
+        b = Command("import json", [PYTHON, "-c", "import json"], ws.env)
+        progress(f"6: credential-process through the agent, {ctx.rounds.fast} rounds")
+        times = interleaved([a, b], ctx.rounds.fast)
+        ta, tb = median(times[a.label]), median(times[b.label])
+        ctx.report.add(
+            Row(
+                "6",
+                "sessman credential-process (agent, no passphrase) / import json",
+                _seconds(ta),
+                _seconds(tb),
+                _ratio(ta / tb),
+                "<= 2x",
+                ta / tb <= 2.0,
+            )
+        )
+        ctx.report.note("6", f"credential-process via the agent: {times.summary(a.label, b.label)}")
+        forbidden = ("boto3", "botocore", "pydantic", "keyring", "cryptography")
+        _import_rows(ctx, "6", "credential-process via the agent", a, b, forbidden)
+    finally:
+        subprocess.run(
+            [*sessman_argv(), "agent", "stop"], env=plain, capture_output=True, check=False
+        )
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 # -- 3 -------------------------------------------------------------------------
@@ -492,4 +546,5 @@ BENCHMARKS: dict[int, tuple[str, Callable[[Context], None]]] = {
     4: ("check: 32 workers vs 1 behind +100 ms", bench_check),
     5: ("growth: list and session building at 10/100/1000", bench_growth),
     6: ("credential server request vs bare http.server", bench_server),
+    7: ("credential-process through the agent vs import json", bench_agent),
 }

@@ -45,8 +45,15 @@ def sessman_argv() -> list[str]:
 
 
 def clean_environ() -> dict[str, str]:
-    """The caller's environment without anything that could steer AWS, sessman or keyring."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_PREFIXES)}
+    """The caller's environment without anything that could steer AWS, sessman or keyring.
+
+    XDG_RUNTIME_DIR goes too: it locates the user's sessman agent.
+    """
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(_INHERITED_PREFIXES) and k != "XDG_RUNTIME_DIR"
+    }
 
 
 def progress(message: str) -> None:

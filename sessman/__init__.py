@@ -14,11 +14,13 @@ built, never before.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 
+TYPE_CHECKING = False  # importing typing costs the credential-process fast path
 if TYPE_CHECKING:
+    from typing import Any
+
     from .config import Config, Profile, Retries, load_config
     from .credentials import Identity
     from .errors import (

@@ -82,6 +82,12 @@ _KEY_CACHE_MAX = 8
 _KEY_LOCK = threading.Lock()
 
 
+def forget_keys() -> None:
+    """Drop every derived key this process holds (the agent's ``lock``)."""
+    with _KEY_LOCK:
+        _KEY_CACHE.clear()
+
+
 # -- errors --------------------------------------------------------------------
 
 

@@ -39,6 +39,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from keyring.backend import KeyringBackend
 from keyring.compat import properties
@@ -63,6 +64,7 @@ __all__ = [
     "PassphraseRequired",
     "WrongPassphrase",
     "default_keyring_path",
+    "forget_keys",
 ]
 
 ENV_FILE = "SESSMAN_KEYRING_FILE"
@@ -73,6 +75,9 @@ ENV_PASSPHRASE = "SESSMAN_KEYRING_PASSPHRASE"
 
 _LOCK_TIMEOUT_S = 30.0
 _CLASS_PATH = f"{__name__}.EncryptedFileKeyring"
+
+#: What :meth:`EncryptedFileKeyring._via_agent` returns when the agent did nothing.
+_NOT_HANDLED: Any = object()
 
 
 def _read(path: Path) -> kf.Document | None:
@@ -94,6 +99,11 @@ def _read(path: Path) -> kf.Document | None:
             path=path,
         ) from exc
     return None if raw is None else kf.parse(raw, path)
+
+
+def forget_keys() -> None:
+    """Drop every derived key this process holds (the agent's ``lock``)."""
+    kf.forget_keys()
 
 
 @dataclass(frozen=True, repr=False)
@@ -178,6 +188,9 @@ class EncryptedFileKeyring(KeyringBackend):
         blob = doc.entries.get(service, {}).get(username)
         if blob is None:
             return None
+        handled = self._via_agent("get", service, username)
+        if handled is not _NOT_HANDLED:
+            return handled  # type: ignore[no-any-return]
         key = self._unlock(doc, self._passphrase(creating=False))
         doc.verify_index(key, self.path)
         return self._plaintext(doc, key, service, username, blob)
@@ -186,6 +199,10 @@ class EncryptedFileKeyring(KeyringBackend):
         """Store ``password``, creating the file (and asking twice) if it does not exist."""
         path = self.path
         peek = _read(path)  # a damaged file stops here, before any prompt
+        if peek is not None and self._via_agent("put", service, username, password) is not (
+            _NOT_HANDLED
+        ):
+            return
         passphrase = self._passphrase(creating=peek is None)
         if peek is not None:
             self._unlock(peek, passphrase)  # check it (and derive) before locking
@@ -210,6 +227,8 @@ class EncryptedFileKeyring(KeyringBackend):
         if not self._has_entry(peek, service, username):
             raise self._not_found(service, username)
         assert peek is not None
+        if self._via_agent("delete", service, username) is not _NOT_HANDLED:
+            return
         passphrase = self._passphrase(creating=False)
         self._unlock(peek, passphrase)  # a wrong passphrase deletes nothing
         with self._locked():
@@ -232,7 +251,32 @@ class EncryptedFileKeyring(KeyringBackend):
             return set()
         return set(doc.entries.get(service, {}))
 
+    def verify(self) -> None:
+        """Check that the passphrase opens the file (deriving its key once); the agent's unlock."""
+        doc = _read(self.path)
+        if doc is not None:
+            self._unlock(doc, self._passphrase(creating=False))
+
     # -- internals ----------------------------------------------------------
+
+    def _via_agent(self, op: str, service: str, username: str, password: str | None = None) -> Any:
+        """Let a running, unlocked sessman agent do ``op``; :data:`_NOT_HANDLED` if it cannot.
+
+        The seam between the keyring and the agent: the agent opens this
+        same file with this same class, so the format and its cryptography
+        stay here. A passphrase given to this instance wins over the agent.
+        """
+        if self._given is not None:
+            return _NOT_HANDLED
+        from sessman.agent.client import NOT_HANDLED, AgentError, keyring_op
+
+        try:
+            result = keyring_op(op, str(self.path), service, username, password)
+        except AgentError as exc:
+            if exc.code == "absent":
+                raise self._not_found(service, username) from exc
+            raise FileKeyringError(exc.message, path=self.path) from exc
+        return _NOT_HANDLED if result is NOT_HANDLED else result
 
     @staticmethod
     def _has_entry(doc: kf.Document | None, service: str, username: str) -> bool:

@@ -298,6 +298,10 @@ class SessionManager:
             raise SessmanError(f"profile {name!r}: the session could not be read back")
         return stored
 
+    def stored_credentials(self, name: str, *, min_ttl: float = 0) -> TemporaryCredentials | None:
+        """The open session's credentials if more than ``min_ttl`` s are left; never opens one."""
+        return self._stored_session(name, margin=min_ttl)
+
     def _stored_session(self, name: str, *, margin: float) -> TemporaryCredentials | None:
         """The open session's credentials if they have more than ``margin`` s left."""
         self.profile(name)

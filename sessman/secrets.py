@@ -110,8 +110,11 @@ class KeyringStore:
             with self._lock:
                 if user in self._cache:
                     return self._cache[user]
-            with self._translated(f"read the secret of {user!r}"):
-                value = self.backend.get_password(self.service, user)
+            value = self._recall(user)
+            if value is None:
+                with self._translated(f"read the secret of {user!r}"):
+                    value = self.backend.get_password(self.service, user)
+                self._remember(user, value)
             with self._lock:
                 self._cache[user] = value
             return value
@@ -126,6 +129,7 @@ class KeyringStore:
             )
         with self._translated(f"store the secret of {user!r}"):
             self.backend.set_password(self.service, user, secret)
+        self._remember(user, secret)
         with self._lock:
             self._cache[user] = secret
 
@@ -138,9 +142,25 @@ class KeyringStore:
                 self.backend.delete_password(self.service, user)
             except PasswordDeleteError:
                 existed = False
+        self._remember(user, None)
         with self._lock:
             self._cache[user] = None
         return existed
+
+    def _recall(self, user: str) -> str | None:
+        """What a running sessman agent holds for ``user`` of this backend (other backends)."""
+        from .agent.client import backend_id, recall
+
+        backend = backend_id(self.backend_name)
+        return None if backend is None else recall(backend, self.service, user)
+
+    def _remember(self, user: str, value: str | None) -> None:
+        """Let a running agent hold ``value`` for the time to live (``None``: forget it)."""
+        from .agent.client import backend_id, remember
+
+        backend = backend_id(self.backend_name)
+        if backend is not None:
+            remember(backend, self.service, user, value)
 
     def present(self, users: Iterable[str]) -> set[str]:
         wanted = set(users)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from agenttools import runtime_dir  # noqa: F401
 from hypothesis import settings
 from infra import (  # noqa: F401
     hanging_endpoint,
@@ -50,6 +51,8 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.setenv("SESSMAN_KEYRING_FILE", str(tmp_path / "keyring.enc"))
     monkeypatch.setenv("SESSMAN_KEYRING_PASSPHRASE", PASSPHRASE)
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "sessman.filekeyring.EncryptedFileKeyring")
+    # Never the user's sessman agent: without a runtime dir its socket is in the state dir.
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     monkeypatch.chdir(tmp_path)
     yield home
 
@@ -57,7 +60,14 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 #: Fixtures that start a server or a daemon: a test that uses one (directly or
 #: through another fixture) is not a unit test, and ``make unit`` leaves it out.
 SERVER_FIXTURES = frozenset(
-    {"moto_server", "own_moto_server", "moto_auth_server", "hanging_endpoint", "secret_service"}
+    {
+        "moto_server",
+        "own_moto_server",
+        "moto_auth_server",
+        "hanging_endpoint",
+        "secret_service",
+        "runtime_dir",
+    }
 )
 
 

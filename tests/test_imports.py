@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agenttools import env_without_passphrase, plant_session, start_agent
+from conftest import PASSPHRASE
 from test_config import EXAMPLE
 
 HEAVY = ("boto3", "botocore")
@@ -185,3 +187,46 @@ def test_import_sessman_has_no_side_effects(tmp_path: Path) -> None:
     assert proc.stdout.strip() == __import__("sessman").__version__
     assert proc.stderr == ""
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == ["cwd", "home", "state"]
+
+
+def test_credential_process_through_the_agent_imports_no_keyring(
+    example: Path, tmp_path: Path, runtime_dir: Path
+) -> None:
+    # SPEC 8: with the agent running, neither keyring nor cryptography (nor boto3).
+    plant_session("sessman", "dev", PASSPHRASE, example)
+    start_agent()
+    report = tmp_path / "report.json"
+    watched = ("boto3", "botocore", "keyring", "cryptography", "pydantic", "yaml", "typer")
+    harness = HARNESS.replace('("boto3", "botocore")', repr(watched))
+    args = ["credential-process", "dev", "--config", str(example)]
+    env = {"SESSMAN_T_ARGS": json.dumps(args), "SESSMAN_T_REPORT": str(report)}
+    proc = subprocess.run(
+        [sys.executable, "-c", harness],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**env_without_passphrase(), **env},
+    )
+    data = json.loads(report.read_text())
+    assert data["code"] == 0, proc.stderr
+    assert json.loads(proc.stdout)["AccessKeyId"] == "ASIAPLANTEDEXAMPLE01"
+    assert "sessman.agent.client" in data["sessman"]  # it went through the agent
+    assert data["heavy"] == []
+    # Control: after `agent lock` the same call cannot use the agent, and fails cleanly.
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "sessman", "agent", "lock"], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
+    locked = subprocess.run(
+        [sys.executable, "-c", harness],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**env_without_passphrase(), **env},
+    )
+    assert json.loads(report.read_text())["code"] == 1, locked.stderr
+    assert locked.stdout == ""

@@ -155,9 +155,9 @@ def _mfa_prompt(device: str) -> str:
 
 
 def _register() -> None:
-    from . import handover, lifecycle, profiles, secrets_cmd, server, sessions
+    from . import agent_cmd, handover, lifecycle, profiles, secrets_cmd, server, sessions
 
-    for module in (profiles, secrets_cmd, sessions, handover, lifecycle, server):
+    for module in (profiles, secrets_cmd, sessions, handover, lifecycle, server, agent_cmd):
         module.register(app)
 
 

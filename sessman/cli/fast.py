@@ -55,6 +55,12 @@ def credential_process(argv: Sequence[str]) -> int | None:
     parsed = _parse(argv)
     if parsed is None:
         return None
+    from sessman.agent.client import credential_process as via_agent
+
+    document = via_agent(parsed[0], parsed[1], parsed[2])  # config, name, min_ttl
+    if document is not None:  # an unlocked agent had the open session
+        sys.stdout.write(document + "\n")
+        return 0
     from sessman.errors import SessmanError
     from sessman.handover import process_json, process_min_ttl
     from sessman.manager import SessionManager

@@ -1,0 +1,197 @@
+"""Asking the agent: what sessman processes use when an agent may be running.
+
+Every function here answers "not handled" (``None`` or :data:`NOT_HANDLED`)
+when there is no agent, when it is locked, or when it does not serve what
+was asked, so the caller takes its ordinary path (variable, prompt, else a
+clear error). A socket or directory that is not private to the current
+user, or a server of another uid, is never talked to.
+
+Only the standard library is imported (plus ``platformdirs`` when neither
+XDG_RUNTIME_DIR nor SESSMAN_STATE_DIR is set): the ``credential-process`` fast path
+must stay within 2x of ``python -c "import json"``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import protocol
+
+TYPE_CHECKING = False  # typing itself costs credential-process milliseconds
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Mapping
+    from typing import Any
+
+__all__ = [
+    "NOT_HANDLED",
+    "AgentError",
+    "backend_id",
+    "call",
+    "credential_process",
+    "keyring_op",
+    "peer_uid",
+    "recall",
+    "remember",
+]
+
+#: A request round trip never waits longer than this (the agent answers in ms).
+TIMEOUT = 5.0
+#: Returned by :func:`keyring_op` when the caller must do the work itself.
+NOT_HANDLED: Any = object()
+
+_FILE_KEYRING = "sessman.filekeyring.EncryptedFileKeyring"
+
+
+class AgentError(Exception):
+    """The agent refused an operation for a reason the caller must report (not "locked")."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The user id of the process at the other end of a Unix socket (SO_PEERCRED)."""
+    import socket
+    import struct
+
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return int(uid)
+
+
+def call(
+    request: dict[str, Any], *, path: str | None = None, timeout: float = TIMEOUT
+) -> dict[str, Any] | None:
+    """Send one request; the answer, or ``None`` when no trustworthy agent answers.
+
+    Raises :class:`protocol.UnsafeSocket` when the socket or its directory
+    is not private (callers that only want a fast path treat that as "no
+    agent"; ``agent status`` reports it).
+    """
+    path = protocol.socket_path() if path is None else path
+    if protocol.check_private(os.path.dirname(path), kind="directory") is None:
+        return None
+    if protocol.check_private(path, kind="socket") is None:
+        return None
+    import socket  # here: without an agent, credential-process does not pay for it
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(path)
+        except (FileNotFoundError, ConnectionRefusedError):
+            return None  # no agent, or the socket a killed agent left behind
+        if peer_uid(sock) != os.geteuid():
+            raise protocol.UnsafeSocket(f"{path}: the process serving it is not yours")
+        sock.sendall(protocol.encode(request))
+        return protocol.decode(protocol.read_line(sock))
+    except (OSError, protocol.ProtocolError):
+        return None  # an agent that died or hung up mid-answer: the ordinary path
+    finally:
+        sock.close()
+
+
+def _quiet_call(request: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return call(request)
+    except protocol.UnsafeSocket:
+        return None
+
+
+def keyring_op(op: str, file: str, service: str, user: str, value: str | None = None) -> Any:
+    """``get``, ``put`` or ``delete`` an entry of the file keyring ``file`` through the agent.
+
+    Returns the value (``get``), ``True`` (``put``, ``delete``) or
+    :data:`NOT_HANDLED`; raises :class:`AgentError` when the agent tried and
+    failed (code ``"absent"`` for a delete of nothing, ``"keyring"`` else).
+    """
+    request: dict[str, Any] = {"op": op, "file": file, "service": service, "user": user}
+    if value is not None:
+        request["value"] = value
+    answer = _quiet_call(request)
+    if answer is None:
+        return NOT_HANDLED
+    if answer.get("ok") is True:
+        return answer.get("value") if op == "get" else True
+    code = str(answer.get("error", "failed"))
+    if code in ("locked", "other-file", "unknown-op", "internal"):
+        return NOT_HANDLED
+    raise AgentError(code, str(answer.get("message", "the sessman agent failed")))
+
+
+#: Backends the agent never holds secrets of: its own file keyring (the agent
+#: opens the file itself), in-memory test keyrings and keyrings that hold nothing.
+_NOT_REMEMBERED = frozenset(
+    {
+        _FILE_KEYRING,
+        "sessman.testing.MemoryKeyring",
+        "keyring.backends.null.Keyring",
+        "keyring.backends.fail.Keyring",
+    }
+)
+
+
+def backend_id(label: str, env: Mapping[str, str] | None = None) -> str | None:
+    """How the agent names a keyring backend of this process; ``None``: never remembered.
+
+    The D-Bus session is part of it: a Secret Service on another bus is
+    another keyring.
+    """
+    if label in _NOT_REMEMBERED:
+        return None
+    env = os.environ if env is None else env
+    return f"{label} {env.get('DBUS_SESSION_BUS_ADDRESS', '')}"
+
+
+def recall(backend: str, service: str, user: str) -> str | None:
+    """The secret the agent holds for ``backend``/``service``/``user``, or ``None``."""
+    answer = _quiet_call({"op": "recall", "backend": backend, "service": service, "user": user})
+    value = answer.get("value") if answer is not None and answer.get("ok") is True else None
+    return value if isinstance(value, str) else None
+
+
+def remember(backend: str, service: str, user: str, value: str | None) -> None:
+    """Tell the agent what ``backend`` now holds (``None``: nothing); no agent, no effect."""
+    request = {"op": "remember", "backend": backend, "service": service, "user": user}
+    _quiet_call({**request, "value": value})
+
+
+def credential_process(config: str | None, profile: str, min_ttl: float | None) -> str | None:
+    """The open session's ``credential_process`` JSON from the agent, or ``None``.
+
+    ``None`` (take the ordinary path) when there is no unlocked agent, no
+    open unexpired session with ``min_ttl`` seconds left, or anything that
+    the agent could see differently from this process (another keyring
+    backend, file, home or state directory). The agent finds the profiles
+    file as this process would (it gets the working directory and the
+    variables that decide it) and asks again for the values of variables
+    the file references.
+    """
+    env = os.environ
+    path = protocol.socket_path()
+    if not os.path.exists(path):
+        return None
+    request: dict[str, Any] = {
+        "op": "credential_process",
+        "config": os.path.abspath(os.path.expanduser(config)) if config else None,
+        "cwd": os.getcwd(),
+        "env": {name: env[name] for name in protocol.CONTEXT_VARIABLES if name in env},
+        "profile": profile,
+        "min_ttl": min_ttl,
+    }
+    answer = _quiet_call(request)
+    if answer is not None and answer.get("error") == "need-env":
+        names = answer.get("names")
+        if not isinstance(names, list):
+            return None
+        request["env"].update({n: env[n] for n in names if isinstance(n, str) and n in env})
+        request["env_complete"] = True
+        answer = _quiet_call(request)
+    if answer is None or answer.get("ok") is not True:
+        return None
+    document = answer.get("document")
+    return document if isinstance(document, str) else None

@@ -1,0 +1,82 @@
+"""The agent's listening socket: 0600 in a 0700 directory, a stale one replaced.
+
+Also :func:`harden`, which closes the agent's memory to other processes of
+the same user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import socket
+
+from . import protocol
+
+__all__ = ["AgentRunning", "StartError", "bind", "harden"]
+
+
+class StartError(Exception):
+    """The agent cannot start (the message is one line for people)."""
+
+
+class AgentRunning(StartError):
+    """Another agent already answers on the socket."""
+
+
+def bind(path: str) -> socket.socket:
+    """A listening socket at ``path``: 0600 in a 0700 directory, replacing a stale one.
+
+    Raises :class:`AgentRunning` when an agent answers there, and
+    :class:`StartError` when the directory or socket is someone else's or
+    open to others.
+    """
+    protocol.check_length(path)
+    directory = os.path.dirname(path)
+    try:
+        if not os.path.lexists(directory):
+            os.makedirs(os.path.dirname(directory), mode=0o700, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(directory, 0o700)
+        protocol.check_private(directory, kind="directory")
+        if protocol.check_private(path, kind="socket") is not None:
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            probe.settimeout(2.0)
+            try:
+                probe.connect(path)
+            except OSError as exc:
+                if exc.errno not in (errno.ECONNREFUSED, errno.ENOENT):
+                    raise
+                os.unlink(path)  # left behind by an agent that was killed
+            else:
+                raise AgentRunning(f"a sessman agent already answers on {path}")
+            finally:
+                probe.close()
+    except protocol.UnsafeSocket as exc:
+        raise StartError(str(exc)) from exc
+    except OSError as exc:
+        raise StartError(
+            f"{path}: cannot prepare the agent socket ({exc.strerror or exc})"
+        ) from exc
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)  # created 0600: never a moment open to others
+    try:
+        sock.bind(path)
+    except OSError as exc:
+        sock.close()
+        raise StartError(f"{path}: cannot listen ({exc.strerror or exc})") from exc
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    sock.listen(64)
+    return sock
+
+
+def harden() -> None:
+    """Keep other processes of the same user from reading the agent's memory (Linux)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_dumpable = 4
+        libc.prctl(pr_set_dumpable, 0, 0, 0, 0)

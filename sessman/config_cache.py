@@ -23,7 +23,15 @@ from types import MappingProxyType
 from typing import Any
 
 from ._atomic import write_atomic
-from .config import Config, Profile, Retries, find_config, parse_config, read_profiles
+from .config import (
+    Config,
+    Profile,
+    Retries,
+    SsoSession,
+    find_config,
+    parse_config,
+    read_profiles,
+)
 
 __all__ = ["load_cached"]
 
@@ -63,6 +71,7 @@ def _to_json(config: Config) -> dict[str, Any]:
         "keyring_service": config.keyring_service,
         "keyring_backend": config.keyring_backend,
         "profiles": [asdict(p) for p in config.profiles.values()],
+        "sso_sessions": [asdict(s) for s in config.sso_sessions.values()],
     }
 
 
@@ -76,11 +85,18 @@ def _read(cached: Path, key: str, where: Path) -> Config | None:
         for raw in data["profiles"]:
             fields = {**raw, "retries": Retries(**raw["retries"]), "tags": tuple(raw["tags"])}
             profiles[raw["name"]] = Profile(**fields)
+        sso_sessions = {
+            raw["name"]: SsoSession(
+                **{**raw, "registration_scopes": tuple(raw["registration_scopes"])}
+            )
+            for raw in data["sso_sessions"]
+        }
         return Config(
             path=where,
             keyring_service=data["keyring_service"],
             keyring_backend=data["keyring_backend"],
             profiles=MappingProxyType(profiles),
+            sso_sessions=MappingProxyType(sso_sessions),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -1,0 +1,154 @@
+"""Edit the profiles file as text, so its comments, order and layout survive.
+
+sessman writes into the user's own file in a few places (``import``,
+``rotate``, ``generate organization``). Loading the YAML and dumping it again
+would lose every comment, so these functions splice text at the positions
+the YAML parser reports, and :func:`save` proves the result valid before it
+replaces the file atomically. Nothing here knows what a profile means.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ._atomic import write_atomic
+from .config import Config, parse_config
+from .errors import ConfigError, SessmanError
+
+__all__ = [
+    "insert_profiles",
+    "profile_indent",
+    "read_text",
+    "replace_profile",
+    "replace_value",
+    "save",
+    "yaml_string",
+]
+
+
+def read_text(path: Path) -> str:
+    """The profiles file's text, or a ConfigError naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "profiles file not found", path=str(path), hint="create one with: sessman init"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {type(exc).__name__}", path=str(path)) from None
+
+
+def yaml_string(value: str) -> str:
+    """``value`` as a double-quoted YAML scalar (JSON is valid YAML): no injection."""
+    return json.dumps(value)
+
+
+def _profiles_node(text: str, path: Path | None) -> Any:
+    """The block mapping under ``profiles:``; positions are character offsets."""
+    import yaml
+
+    # The pure-Python loader: its marks count characters, which slicing needs.
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    where = str(path) if path is not None else None
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError("the file is not a mapping", path=where)
+    node = next((v for k, v in root.value if getattr(k, "value", None) == "profiles"), None)
+    if not isinstance(node, yaml.MappingNode) or node.flow_style or not node.value:
+        raise ConfigError("profiles: must be a non-empty block mapping to edit it", path=where)
+    return node
+
+
+def profile_indent(text: str, path: Path | None = None) -> str:
+    """The indentation of profile names in this file (new profiles use it too)."""
+    column: int = _profiles_node(text, path).value[0][0].start_mark.column
+    return " " * column
+
+
+def _end_line(node: Any) -> int:
+    """The line after the last line of ``node`` (0-based, exclusive)."""
+    end = node.end_mark
+    return int(end.line if end.column == 0 else end.line + 1)
+
+
+def insert_profiles(text: str, blocks: Sequence[str], path: Path | None = None) -> str:
+    """Append profile ``blocks`` (indented text, one per profile) after the last profile.
+
+    Blank lines trailing the last profile stay below the new ones; comments
+    there stay above them.
+    """
+    node = _profiles_node(text, path)
+    lines = text.splitlines(keepends=True)
+    at = _end_line(node)
+    while at > 0 and at <= len(lines) and not lines[at - 1].strip():
+        at -= 1
+    head = "".join(lines[:at])
+    if head and not head.endswith("\n"):
+        head += "\n"
+    return head + "".join(blocks) + "".join(lines[at:])
+
+
+def replace_profile(text: str, name: str, block: str, path: Path | None = None) -> str:
+    """Replace profile ``name``'s lines with ``block`` (``""`` removes the profile).
+
+    The profile's lines run from its name to its last line that is not blank
+    or a comment: comments above the next profile belong to that one.
+    """
+    node = _profiles_node(text, path)
+    keys = [k for k, _ in node.value]
+    at = next((i for i, k in enumerate(keys) if k.value == name), None)
+    if at is None:
+        raise ConfigError(f"no profile {name!r} to replace", path=str(path) if path else None)
+    lines = text.splitlines(keepends=True)
+    start = keys[at].start_mark.line
+    # A block ends where the next profile's name is (its own end mark points there too).
+    end = keys[at + 1].start_mark.line if at + 1 < len(keys) else _end_line(node)
+    while end > start + 1 and lines[end - 1].strip()[:1] in ("", "#"):
+        end -= 1
+    tail = "".join(lines[end:])
+    head = "".join(lines[:start])
+    return head + block + tail
+
+
+def replace_value(text: str, name: str, key: str, value: str, path: Path | None = None) -> str:
+    """Set ``key`` of profile ``name`` to ``value``, where the file writes it literally.
+
+    Raises ConfigError when the key is not written in the profile itself
+    (a merge key, ``${VAR}``): the file would then not say what it means.
+    """
+    import yaml
+
+    node = _profiles_node(text, path)
+    where = str(path) if path is not None else None
+    profile = next((v for k, v in node.value if k.value == name), None)
+    found = None
+    if isinstance(profile, yaml.MappingNode):
+        found = next((v for k, v in profile.value if getattr(k, "value", None) == key), None)
+    if not isinstance(found, yaml.ScalarNode) or "${" in str(found.value):
+        raise ConfigError(
+            "is not written literally in the profile, so sessman cannot update it",
+            path=where,
+            profile=name,
+            key=key,
+            hint=f"write {key}: with its value in profile {name!r} itself",
+        )
+    start, end = found.start_mark.index, found.end_mark.index
+    # An id like an access key id stays a plain scalar, as people write it.
+    plain = found.style is None and re.fullmatch(r"[A-Z][A-Z0-9]{15,127}", value)
+    return text[:start] + (value if plain else yaml_string(value)) + text[end:]
+
+
+def save(path: Path, text: str, env: Mapping[str, str] | None = None) -> Config:
+    """Validate ``text`` as a whole, then replace the file atomically, keeping its mode."""
+    config = parse_config(text, path, env)
+    try:
+        mode = path.stat().st_mode & 0o777
+        write_atomic(path, text.encode("utf-8"), mode=mode)
+    except OSError as exc:
+        raise SessmanError(
+            f"cannot write {path}: {exc.strerror or type(exc).__name__}; it was left unchanged"
+        ) from exc
+    return config

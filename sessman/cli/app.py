@@ -153,9 +153,9 @@ def _mfa_prompt(device: str) -> str:
 
 
 def _register() -> None:
-    from . import handover, profiles, secrets_cmd, sessions
+    from . import handover, profiles, secrets_cmd, sessions, sso
 
-    for module in (profiles, secrets_cmd, sessions, handover):
+    for module in (profiles, secrets_cmd, sessions, handover, sso):
         module.register(app)
 
 

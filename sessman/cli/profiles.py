@@ -155,6 +155,9 @@ def show_data(p: Profile) -> dict[str, Any]:
         "source_profile": p.source_profile,
         "role_arn": p.role_arn,
         "aws_profile": p.aws_profile,
+        "sso_session": p.sso_session,
+        "sso_account_id": p.sso_account_id,
+        "sso_role_name": p.sso_role_name,
         "external_id": p.external_id,
         "mfa_serial": p.mfa_serial,
         "role_session_name": p.role_session_name,
@@ -165,6 +168,7 @@ def show_data(p: Profile) -> dict[str, Any]:
         "session_duration": p.session_duration,
         "tags": list(p.tags),
         "description": p.description,
+        "generated_by": p.generated_by,
     }
 
 

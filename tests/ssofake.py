@@ -203,7 +203,7 @@ class SsoFake:
 
 def _handler(fake: SsoFake) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
         def _answer(self, status: int, body: dict[str, Any]) -> None:
@@ -216,7 +216,7 @@ def _handler(fake: SsoFake) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             try:
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -228,7 +228,7 @@ def _handler(fake: SsoFake) -> type[BaseHTTPRequestHandler]:
                 status, answer = fake.post(path, body if isinstance(body, dict) else {})
             self._answer(status, answer)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             parsed = urlparse(self.path)
             query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
             token = self.headers.get("x-amz-sso_bearer_token")

@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
-from ssofake import USER_CODE, VERIFICATION_URI, SsoFake, sso_fake  # noqa: F401
+from ssofake import USER_CODE, VERIFICATION_URI, SsoFake
 from typer.testing import CliRunner
 
 from sessman.cli.app import app

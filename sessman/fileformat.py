@@ -264,7 +264,7 @@ def _field_schema(field: Field) -> dict[str, Any]:
         if field.choices is not None:
             schema["enum"] = list(field.choices)
     elif field.kind == "strings":
-        schema = {"type": "array", "items": _string_schema(field)}
+        schema = {"type": "array", "minItems": 1, "items": _string_schema(field)}
     elif field.kind == "tags":
         # No uniqueItems: the loader accepts a repeated tag and keeps it once.
         schema = {"type": "array", "items": {"type": "string", "pattern": TAG_PATTERN}}

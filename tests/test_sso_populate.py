@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ssofake import SsoFake
@@ -48,10 +49,10 @@ def populated(sso_fake: SsoFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     return path
 
 
-def populate(*args: str) -> dict[str, object]:
+def populate(*args: str) -> dict[str, Any]:
     result = CliRunner().invoke(app, ["sso", "populate", "corp", "--json", *args])
     assert result.exit_code == 0, result.stderr
-    data: dict[str, object] = json.loads(result.stdout)
+    data: dict[str, Any] = json.loads(result.stdout)
     return data
 
 
@@ -71,10 +72,10 @@ def test_populate_writes_a_profile_per_account_and_role_at_most_20_a_second(
     before = populated.read_text()
     data = populate("--prefix", "sso-")
     roles = sum(len(r) for _, r in sso_fake.assignments.values())
-    assert len(data["added"]) == roles == 24 + 8 + 6  # type: ignore[arg-type]
+    assert len(data["added"]) == roles == 24 + 8 + 6
     config = load_config(populated)
     generated = {n: p for n, p in config.profiles.items() if p.generated_by == "sso:corp"}
-    assert sorted(generated) == sorted(data["added"])  # type: ignore[arg-type]
+    assert sorted(generated) == sorted(data["added"])
     pairs = {(p.sso_account_id, p.sso_role_name) for p in generated.values()}
     assert len(pairs) == roles
     for name, p in generated.items():
@@ -96,7 +97,7 @@ def test_populate_writes_a_profile_per_account_and_role_at_most_20_a_second(
     assert data["requests"] == len(listing)
     # Again: nothing changes, not a byte.
     again = populate("--prefix", "sso-")
-    assert again["added"] == [] and len(again["unchanged"]) == roles  # type: ignore[arg-type]
+    assert again["added"] == [] and len(again["unchanged"]) == roles
     assert populated.read_text() == after
 
 
@@ -110,7 +111,7 @@ def test_prune_removes_only_its_own_profiles_that_vanished(
     sso_fake.assignments["200000000003"][1].remove("Admin+Ops")
     written = populated.read_text()
     dry = populate("--prefix", "sso-", "--prune", "--dry-run")
-    assert sorted(dry["removed"]) == ["sso-Account-02.ReadOnly", "sso-Account-03.Admin-Ops"]  # type: ignore[arg-type]
+    assert sorted(dry["removed"]) == ["sso-Account-02.ReadOnly", "sso-Account-03.Admin-Ops"]
     assert dry["dry_run"] is True
     assert populated.read_text() == written  # --dry-run writes nothing
     done = populate("--prefix", "sso-", "--prune")

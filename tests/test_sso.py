@@ -301,3 +301,62 @@ def test_show_and_schema_know_the_sso_kind(setup: SsoFake) -> None:
     )
     config = load_config(os.environ["SESSMAN_CONFIG"])
     assert config.sso_sessions["corp"].registration_scopes == ("sso:account:access",)
+
+
+# -- the terminal: browser, Ctrl-C, imports ----------------------------------------
+
+
+def test_a_configured_browser_is_opened_and_none_otherwise(
+    setup: SsoFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> {opened}\n')
+    browser.chmod(0o700)
+    proc = run_cli("sso", "login", "corp")  # no BROWSER, no display: the URL is only printed
+    assert proc.returncode == 0, proc.stderr
+    assert not opened.exists()
+    monkeypatch.setenv("BROWSER", str(browser))
+    proc = run_cli("sso", "login", "corp")
+    assert proc.returncode == 0, proc.stderr
+    assert opened.read_text().splitlines() == [f"{VERIFICATION_URI}?user_code={USER_CODE}"]
+    assert USER_CODE in proc.stderr  # shown in every case
+
+
+def test_ctrl_c_while_waiting_is_one_line_and_130(setup: SsoFake) -> None:
+    import signal
+    import time
+
+    setup.polls = ["pending"] * 100_000
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sessman", "sso", "login", "corp"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while len(setup.paths("/token")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    lines = err.splitlines()
+    assert USER_CODE in err
+    assert lines[-1] == "sessman: error: interrupted: sso session 'corp' is not signed in", err
+    assert "Traceback" not in err and out == ""
+
+
+def test_sso_help_and_credential_process_of_an_open_session_skip_boto3(
+    setup: SsoFake, tmp_path: Path
+) -> None:
+    from test_imports import run_sessman
+
+    for args in (["sso", "--help"], ["sso", "login", "--help"]):
+        report = run_sessman(args, tmp_path)
+        assert report["code"] == 0 and report["heavy"] == []
+    login()
+    assert run_cli("open", "dev").returncode == 0
+    report = run_sessman(["credential-process", "dev"], tmp_path)
+    assert report["code"] == 0 and report["heavy"] == []
+    assert json.loads(report["stdout"])["Version"] == 1

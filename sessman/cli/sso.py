@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from sessman.config import Config
-from sessman.errors import UsageError
+from sessman.errors import SessmanError, UsageError
 
 from .app import ConfigOption, JsonOption, load_manager
 from .render import emit_json, emit_text, iso
@@ -30,6 +30,12 @@ SessionArgument = Annotated[
         show_default=False,
     ),
 ]
+
+
+class _Interrupted(SessmanError):
+    """Ctrl-C while waiting for approval."""
+
+    exit_code = 130
 
 
 def _session_name(config: Config, given: str | None) -> str:
@@ -72,9 +78,13 @@ def login(
 
     manager = load_manager(ctx, config)
     sso = manager.config.sso_session(_session_name(manager.config, session))
-    result = sso_login(
-        sso, manager.store, show=_stderr_line, browser=not no_browser, aws_cache=aws_cache
-    )
+    try:
+        result = sso_login(
+            sso, manager.store, show=_stderr_line, browser=not no_browser, aws_cache=aws_cache
+        )
+    except KeyboardInterrupt:
+        # typer would exit 130 without a word; the contract is one line.
+        raise _Interrupted(f"interrupted: sso session {sso.name!r} is not signed in") from None
     data = {
         "session": result.session,
         "start_url": result.start_url,

@@ -53,6 +53,10 @@ class SsoFake:
     page_size: int = 2
     throttle_every: int = 0
     credential_lifetime: int = 3600
+    #: path -> (status, body, headers): answered instead of the normal handler.
+    override: dict[str, tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=dict)
+    #: bearer tokens seen, by path.
+    bearer: dict[str, list[str]] = field(default_factory=dict)
     requests: list[tuple[float, str, str]] = field(default_factory=list)
     registrations: int = 0
     refreshes: int = 0
@@ -206,9 +210,13 @@ def _handler(fake: SsoFake) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-        def _answer(self, status: int, body: dict[str, Any]) -> None:
+        def _answer(
+            self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+        ) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             if status >= 400 and "__type" in body:
@@ -225,6 +233,9 @@ def _handler(fake: SsoFake) -> type[BaseHTTPRequestHandler]:
             path = urlparse(self.path).path
             with fake._lock:
                 fake.requests.append((time.monotonic(), "POST", path))
+                if path in fake.override:
+                    self._answer(*fake.override[path])
+                    return
                 status, answer = fake.post(path, body if isinstance(body, dict) else {})
             self._answer(status, answer)
 
@@ -234,6 +245,10 @@ def _handler(fake: SsoFake) -> type[BaseHTTPRequestHandler]:
             token = self.headers.get("x-amz-sso_bearer_token")
             with fake._lock:
                 fake.requests.append((time.monotonic(), "GET", parsed.path))
+                fake.bearer.setdefault(parsed.path, []).append(token or "")
+            if parsed.path in fake.override:
+                self._answer(*fake.override[parsed.path])
+                return
             status, answer = fake.get(parsed.path, query, token)
             self._answer(status, answer)
 

@@ -360,3 +360,35 @@ def test_sso_help_and_credential_process_of_an_open_session_skip_boto3(
     report = run_sessman(["credential-process", "dev"], tmp_path)
     assert report["code"] == 0 and report["heavy"] == []
     assert json.loads(report["stdout"])["Version"] == 1
+
+
+# -- what the endpoint answers is checked ------------------------------------------
+
+
+def test_malformed_role_credentials_are_refused(setup: SsoFake) -> None:
+    login()
+    bad = {"accessKeyId": "ASIA\nINJECTED", "secretAccessKey": "s", "sessionToken": "t"}
+    setup.override["/federation/credentials"] = (200, {"roleCredentials": bad}, {})
+    result = CliRunner().invoke(app, ["credential-process", "dev"])
+    assert result.exit_code == 1
+    assert "malformed credentials" in result.stderr
+    assert result.stdout == "" and "INJECTED" not in result.stderr
+
+
+def test_a_verification_url_that_is_no_url_is_never_printed(setup: SsoFake) -> None:
+    answer = {"deviceCode": "d", "userCode": "CODE-1", "verificationUri": "javascript:alert(1)"}
+    setup.override["/device_authorization"] = (200, answer, {})
+    result = CliRunner().invoke(app, ["sso", "login"])
+    assert result.exit_code == 1
+    assert "javascript" not in result.stderr and "CODE-1" not in result.stderr
+    assert "is not IAM Identity Center's answer" in result.stderr
+
+
+def test_redirects_are_not_followed_with_the_bearer_token(setup: SsoFake) -> None:
+    login()
+    elsewhere = f"{setup.url}/elsewhere"
+    setup.override["/federation/credentials"] = (302, {}, {"Location": elsewhere})
+    result = CliRunner().invoke(app, ["credential-process", "dev"])
+    assert result.exit_code == 1
+    assert "HTTP 302" in result.stderr
+    assert "/elsewhere" not in setup.bearer

@@ -25,7 +25,9 @@ from .tokens import LoginRequired, access_token, forget_token
 
 __all__ = ["Account", "accounts", "role_credentials", "roles"]
 
-_ACCESS_KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
+_ACCESS_KEY_ID = re.compile(r"^[A-Za-z0-9_+/=.-]{1,128}$")
+#: Below this, an expiration is in seconds, not the milliseconds the API sends.
+_MILLIS = 10**11
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 #: Page size asked of ListAccounts / ListAccountRoles (the service's maximum).
@@ -98,7 +100,8 @@ def _credentials(answer: dict[str, Any], base: str, name: str) -> TemporaryCrede
         millis = raw.get("expiration")
         if isinstance(millis, bool) or not isinstance(millis, int | float):
             raise ValueError("expiration")
-        expires = datetime.fromtimestamp(millis / 1000, timezone.utc)
+        seconds = millis / 1000 if millis >= _MILLIS else millis
+        expires = datetime.fromtimestamp(seconds, timezone.utc)
     except (ValueError, OverflowError, OSError):
         raise SessmanError(
             f"profile {name!r}: {base} answered GetRoleCredentials with malformed credentials",

@@ -57,6 +57,8 @@ REGISTRATION_MARGIN = 60 * 60
 #: RFC 8628: what a slow_down adds to the polling interval, and its default.
 SLOW_DOWN = 5.0
 DEFAULT_INTERVAL = 5.0
+#: Lifetime assumed for a token whose answer omits expiresIn (the service always sends it).
+DEFAULT_TOKEN_LIFETIME = 3600.0
 _GRANT_DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 _USER_CODE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _URL = re.compile(r"^https?://[!-~]+$")
@@ -367,8 +369,9 @@ def login(
     try:
         device_code = _text(answer, "deviceCode")
         user_code = _text(answer, "userCode")
-        uri = _text(answer, "verificationUri")
-        complete = _text(answer, "verificationUriComplete", optional=True) or uri
+        complete = _text(answer, "verificationUriComplete", optional=True)
+        uri = _text(answer, "verificationUri", optional=complete is not None) or complete
+        complete = complete or uri
         raw_interval, raw_lifetime = answer.get("interval"), answer.get("expiresIn")
         interval = DEFAULT_INTERVAL if raw_interval is None else float(raw_interval)
         lifetime = 600.0 if raw_lifetime is None else float(raw_lifetime)
@@ -446,7 +449,8 @@ def _poll(
 
 def _token(answer: Mapping[str, Any], oidc: Endpoint, what: str) -> Token:
     try:
-        seconds = float(answer.get("expiresIn") or 0)
+        raw = answer.get("expiresIn")
+        seconds = DEFAULT_TOKEN_LIFETIME if raw is None else float(raw)
         if not 0 < seconds <= 7 * 86400:
             raise ValueError("expiresIn")
         return Token(

@@ -71,6 +71,17 @@ class Retries:
 
 
 @dataclass(frozen=True)
+class SsoSession:
+    """An IAM Identity Center sign-in (``sso_sessions:``): where and how to log in."""
+
+    name: str
+    start_url: str
+    region: str
+    registration_scopes: tuple[str, ...] = DEFAULT_SSO_SCOPES
+    endpoint_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Profile:
     """One validated profile, with ``defaults:`` and the built-in defaults merged in."""
 
@@ -96,17 +107,6 @@ class Profile:
     aws_profile: str | None = None
     endpoint_url: str | None = None
     generated_by: str | None = None
-
-
-@dataclass(frozen=True)
-class SsoSession:
-    """An IAM Identity Center sign-in (``sso_sessions:``): where and how to log in."""
-
-    name: str
-    start_url: str
-    region: str
-    registration_scopes: tuple[str, ...] = DEFAULT_SSO_SCOPES
-    endpoint_url: str | None = None
 
 
 @dataclass(frozen=True)

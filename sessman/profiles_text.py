@@ -20,8 +20,10 @@ from .config import Config, parse_config
 from .errors import ConfigError, SessmanError
 
 __all__ = [
+    "edit_profiles",
     "insert_profiles",
     "profile_indent",
+    "profile_texts",
     "read_text",
     "replace_profile",
     "replace_value",
@@ -74,43 +76,70 @@ def _end_line(node: Any) -> int:
     return int(end.line if end.column == 0 else end.line + 1)
 
 
-def insert_profiles(text: str, blocks: Sequence[str], path: Path | None = None) -> str:
-    """Append profile ``blocks`` (indented text, one per profile) after the last profile.
+def _spans(node: Any, lines: list[str]) -> dict[str, tuple[int, int]]:
+    """Each profile's lines: from its name to its last line that is not blank or a comment.
 
-    Blank lines trailing the last profile stay below the new ones; comments
-    there stay above them.
+    Comments above the next profile belong to that one; a block ends where the
+    next profile's name is (its own end mark points there too).
+    """
+    keys = [k for k, _ in node.value]
+    spans: dict[str, tuple[int, int]] = {}
+    for i, key in enumerate(keys):
+        start = key.start_mark.line
+        end = keys[i + 1].start_mark.line if i + 1 < len(keys) else _end_line(node)
+        while end > start + 1 and lines[end - 1].strip()[:1] in ("", "#"):
+            end -= 1
+        spans[str(key.value)] = (start, end)
+    return spans
+
+
+def profile_texts(text: str, path: Path | None = None) -> dict[str, str]:
+    """The lines of each profile, by name (see :func:`edit_profiles` for where one ends)."""
+    lines = text.splitlines(keepends=True)
+    spans = _spans(_profiles_node(text, path), lines)
+    return {name: "".join(lines[start:end]) for name, (start, end) in spans.items()}
+
+
+def edit_profiles(
+    text: str,
+    replace: Mapping[str, str] | None = None,
+    append: Sequence[str] = (),
+    path: Path | None = None,
+) -> str:
+    """Replace profiles' lines (``""`` removes one) and append new profile blocks, in one pass.
+
+    Blocks are indented text, one per profile. New ones go after the last
+    profile: blank lines trailing it stay below them, comments above them.
     """
     node = _profiles_node(text, path)
     lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    spans = _spans(node, lines)
+    replace = replace or {}
+    missing = [n for n in replace if n not in spans]
+    if missing:
+        raise ConfigError(f"no profile {missing[0]!r} to replace", path=str(path) if path else None)
     at = _end_line(node)
     while at > 0 and at <= len(lines) and not lines[at - 1].strip():
         at -= 1
-    head = "".join(lines[:at])
-    if head and not head.endswith("\n"):
-        head += "\n"
-    return head + "".join(blocks) + "".join(lines[at:])
+    edits = [(spans[n][0], spans[n][1], block) for n, block in replace.items()]
+    if append:
+        edits.append((at, at, "".join(append)))
+    # From the bottom up, so the line numbers of the edits above stay right.
+    for start, end, block in sorted(edits, reverse=True):
+        lines[start:end] = [block] if block else []
+    return "".join(lines)
+
+
+def insert_profiles(text: str, blocks: Sequence[str], path: Path | None = None) -> str:
+    """Append profile ``blocks`` after the last profile (see :func:`edit_profiles`)."""
+    return edit_profiles(text, append=blocks, path=path)
 
 
 def replace_profile(text: str, name: str, block: str, path: Path | None = None) -> str:
-    """Replace profile ``name``'s lines with ``block`` (``""`` removes the profile).
-
-    The profile's lines run from its name to its last line that is not blank
-    or a comment: comments above the next profile belong to that one.
-    """
-    node = _profiles_node(text, path)
-    keys = [k for k, _ in node.value]
-    at = next((i for i, k in enumerate(keys) if k.value == name), None)
-    if at is None:
-        raise ConfigError(f"no profile {name!r} to replace", path=str(path) if path else None)
-    lines = text.splitlines(keepends=True)
-    start = keys[at].start_mark.line
-    # A block ends where the next profile's name is (its own end mark points there too).
-    end = keys[at + 1].start_mark.line if at + 1 < len(keys) else _end_line(node)
-    while end > start + 1 and lines[end - 1].strip()[:1] in ("", "#"):
-        end -= 1
-    tail = "".join(lines[end:])
-    head = "".join(lines[:start])
-    return head + block + tail
+    """Replace profile ``name``'s lines with ``block``; ``""`` removes the profile."""
+    return edit_profiles(text, {name: block}, path=path)
 
 
 def replace_value(text: str, name: str, key: str, value: str, path: Path | None = None) -> str:

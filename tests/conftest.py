@@ -56,9 +56,7 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 
 #: Fixtures that start a server or a daemon: a test that uses one (directly or
 #: through another fixture) is not a unit test, and ``make unit`` leaves it out.
-SERVER_FIXTURES = frozenset(
-    {"moto_server", "moto_auth_server", "hanging_endpoint", "secret_service"}
-)
+SERVER_FIXTURES = frozenset({"moto_server", "moto_auth_server", "hanging_endpoint", "secret_service"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

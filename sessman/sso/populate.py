@@ -21,14 +21,7 @@ from typing import Any
 
 from sessman.config import Config, Profile, SsoSession, parse_config
 from sessman.errors import UsageError
-from sessman.profiles_text import (
-    insert_profiles,
-    profile_indent,
-    read_text,
-    replace_profile,
-    save,
-    yaml_string,
-)
+from sessman.profiles_text import edit_profiles, profile_indent, read_text, save, yaml_string
 from sessman.secrets import SecretStore
 
 from .http import RateLimiter
@@ -136,6 +129,7 @@ def populate(
     indent = profile_indent(text, path)
     taken = set(existing)
     new_blocks: list[str] = []
+    replace: dict[str, str] = {}
     where = region or sso.region
     for item in found:
         name = by_assignment.get((item.account.id, item.role)) or _free_name(prefix, item, taken)
@@ -160,11 +154,11 @@ def populate(
             result.unchanged.append(name)
         else:
             result.updated.append(name)
-            text = replace_profile(text, name, block, path)
+            replace[name] = block
     if prune:
-        text = _prune(text, path, existing, ours, set(result.profiles), result)
-    if new_blocks:
-        text = insert_profiles(text, new_blocks, path)
+        replace.update(_prune(existing, ours, set(result.profiles), result))
+    if replace or new_blocks:
+        text = edit_profiles(text, replace, new_blocks, path)
     if dry_run or not (result.added or result.updated or result.removed):
         parse_config(text, path)
     else:
@@ -214,13 +208,10 @@ def _same(current: Profile, item: Assignment, region: str, sso: SsoSession) -> b
 
 
 def _prune(
-    text: str,
-    path: Path,
-    existing: Any,
-    ours: dict[str, Profile],
-    keep: set[str],
-    result: PopulateResult,
-) -> str:
+    existing: Any, ours: dict[str, Profile], keep: set[str], result: PopulateResult
+) -> dict[str, str]:
+    """``{name: ""}`` for each generated profile whose assignment is gone (unless in use)."""
+    removals: dict[str, str] = {}
     gone = [n for n in ours if n not in keep]
     for name in gone:
         users = [n for n, p in existing.items() if p.source_profile == name and n not in gone]
@@ -235,9 +226,9 @@ def _prune(
                 }
             )
             continue
-        text = replace_profile(text, name, "", path)
+        removals[name] = ""
         result.removed.append(name)
-    return text
+    return removals
 
 
 def describe(result: PopulateResult) -> list[str]:

@@ -366,7 +366,7 @@ class _Loader:
             raise self.error("no 'profiles:' section", root, hint="start from: sessman init")
         _, profiles_node = top["profiles"]
         raw_profiles = self.mapping(profiles_node, "profiles")
-        if not raw_profiles:
+        if not raw_profiles and not sso_sessions:  # with SSO, `sso populate` fills it
             raise self.error("'profiles:' is empty", profiles_node)
         profiles: dict[str, Profile] = {}
         for name, (name_node, node) in raw_profiles.items():

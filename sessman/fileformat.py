@@ -326,7 +326,6 @@ def json_schema() -> dict[str, Any]:
     top["profiles"] = {
         "type": "object",
         "description": top["profiles"]["description"],
-        "minProperties": 1,
         "propertyNames": {"pattern": PROFILE_NAME_PATTERN},
         "additionalProperties": {"$ref": "#/$defs/profile"},
     }
@@ -343,4 +342,14 @@ def json_schema() -> dict[str, Any]:
         # every profile must name one.
         "if": {"required": ["defaults"], "properties": {"defaults": {"required": ["region"]}}},
         "else": {"properties": {"profiles": {"additionalProperties": {"required": ["region"]}}}},
+        # profiles may be empty only in a file with sso sessions (`sso populate` fills it).
+        "dependentSchemas": {
+            "profiles": {
+                "if": {
+                    "required": ["sso_sessions"],
+                    "properties": {"sso_sessions": {"minProperties": 1}},
+                },
+                "else": {"properties": {"profiles": {"minProperties": 1}}},
+            }
+        },
     }

@@ -128,3 +128,15 @@ def test_schema_describes_the_sso_keys() -> None:
     sessions = schema["properties"]["sso_sessions"]["additionalProperties"]
     assert sessions["required"] == ["start_url", "region"]
     assert all(p["description"] for p in sessions["properties"].values())
+
+
+def test_profiles_may_be_empty_only_beside_sso_sessions() -> None:
+    validator = jsonschema.Draft202012Validator(json_schema())
+    with_sessions = y(*SESSIONS, "profiles: {}")
+    config = parse_config(with_sessions, Path("p.yaml"), env={})
+    assert config.profiles == {} and "corp" in config.sso_sessions
+    assert validator.is_valid(yaml.safe_load(with_sessions))
+    for text in (y("profiles: {}"), y("sso_sessions: {}", "profiles: {}")):
+        with pytest.raises(ConfigError, match="'profiles:' is empty"):
+            parse_config(text, Path("p.yaml"), env={})
+        assert not validator.is_valid(yaml.safe_load(text))

@@ -154,3 +154,25 @@ def test_populate_without_a_login_or_with_a_bad_session(
     assert result.exit_code == 2
     assert path.read_text() == profiles_text(sso_fake)
     assert os.environ["SESSMAN_CONFIG"] == str(path)
+
+
+def test_a_file_with_only_sso_sessions_gets_its_first_profiles(
+    sso_fake: SsoFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sso_fake.assignments = {"200000000001": ("Prod", ["Admin", "ReadOnly"])}
+    text = profiles_text(sso_fake)
+    start = text.index("profiles:\n")
+    text = text[:start] + "profiles: {}   # sso populate fills this\n# the end\n"
+    path = tmp_path / "profiles.yaml"
+    path.write_text(text)
+    monkeypatch.setenv("SESSMAN_CONFIG", str(path))
+    assert load_config(path).profiles == {}
+    login()
+    data = quick(prefix="corp-")
+    assert data["added"] == ["corp-Prod.Admin", "corp-Prod.ReadOnly"]
+    after = path.read_text()
+    assert "profiles:   # sso populate fills this\n  corp-Prod.Admin:\n" in after
+    assert after.endswith("# the end\n")
+    assert set(load_config(path).profiles) == {"corp-Prod.Admin", "corp-Prod.ReadOnly"}
+    result = CliRunner().invoke(app, ["list", "--json"])
+    assert [p["kind"] for p in json.loads(result.stdout)] == ["sso", "sso"]

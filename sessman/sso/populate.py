@@ -126,7 +126,7 @@ def populate(
     }
     by_assignment = {(p.sso_account_id, p.sso_role_name): n for n, p in ours.items()}
     result = PopulateResult(path=path, session=sso.name, dry_run=dry_run)
-    indent = profile_indent(text, path)
+    indent = profile_indent(text, path) if existing else "  "
     taken = set(existing)
     new_blocks: list[str] = []
     replace: dict[str, str] = {}
@@ -157,7 +157,9 @@ def populate(
             replace[name] = block
     if prune:
         replace.update(_prune(existing, ours, set(result.profiles), result))
-    if replace or new_blocks:
+    if not existing and new_blocks:
+        text = _fill_empty(text, new_blocks)
+    elif replace or new_blocks:
         text = edit_profiles(text, replace, new_blocks, path)
     if dry_run or not (result.added or result.updated or result.removed):
         parse_config(text, path)
@@ -166,6 +168,23 @@ def populate(
     result.requests = limiter.count
     result.seconds = time.monotonic() - started
     return result
+
+
+def _fill_empty(text: str, blocks: list[str]) -> str:
+    """The first profiles of a file whose ``profiles: {}`` is empty, comments kept.
+
+    ``{}`` goes; a comment after it on the same line stays; the blocks follow.
+    """
+    import yaml
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)  # characters, not bytes, in marks
+    assert isinstance(root, yaml.MappingNode)  # the file was just loaded
+    node = next(v for k, v in root.value if getattr(k, "value", None) == "profiles")
+    start, end = node.start_mark.index, node.end_mark.index
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    head = text[:start].rstrip(" ") + text[end:line_end]
+    return head.rstrip(" ") + "\n" + "".join(blocks) + text[line_end + 1 :]
 
 
 def _free_name(prefix: str, item: Assignment, taken: set[str]) -> str | None:

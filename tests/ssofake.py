@@ -55,6 +55,8 @@ class SsoFake:
     credential_lifetime: int = 3600
     #: path -> (status, body, headers): answered instead of the normal handler.
     override: dict[str, tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=dict)
+    #: path -> (status, body): answered once, instead of the normal handler.
+    fail_once: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     #: bearer tokens seen, by path.
     bearer: dict[str, list[str]] = field(default_factory=dict)
     requests: list[tuple[float, str, str]] = field(default_factory=list)
@@ -235,6 +237,9 @@ def _handler(fake: SsoFake) -> type[BaseHTTPRequestHandler]:
                 fake.requests.append((time.monotonic(), "POST", path))
                 if path in fake.override:
                     self._answer(*fake.override[path])
+                    return
+                if path in fake.fail_once:
+                    self._answer(*fake.fail_once.pop(path))
                     return
                 status, answer = fake.post(path, body if isinstance(body, dict) else {})
             self._answer(status, answer)

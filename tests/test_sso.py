@@ -392,3 +392,12 @@ def test_redirects_are_not_followed_with_the_bearer_token(setup: SsoFake) -> Non
     assert result.exit_code == 1
     assert "HTTP 302" in result.stderr
     assert "/elsewhere" not in setup.bearer
+
+
+def test_a_registration_the_service_forgot_is_replaced(setup: SsoFake) -> None:
+    login()
+    forgot = {"__type": "InvalidClientException", "error": "invalid_client"}
+    setup.fail_once["/device_authorization"] = (400, forgot)
+    assert login().refreshable
+    assert setup.registrations == 2
+    assert len(setup.paths("/device_authorization")) == 3

@@ -357,15 +357,19 @@ def login(
             registration = _register(sso, oidc)
             entry = replace(entry, registration=registration)
             store.put(keyring_user(sso.name), entry.to_json())
-    answer = oidc.call(
-        "POST",
-        "/device_authorization",
-        body={
-            "clientId": registration.client_id,
-            "clientSecret": registration.client_secret,
-            "startUrl": sso.start_url,
-        },
-    )
+    try:
+        answer = _start(sso, oidc, registration)
+    except ServiceError as exc:
+        if exc.code not in ("invalid_client", "unauthorized_client"):
+            raise
+        # The service forgot the registration (revoked, or a restarted fake): once more.
+        registration = _register(sso, oidc)
+        with _lock(sso.name):
+            store.put(
+                keyring_user(sso.name),
+                replace(_read(store, sso), registration=registration).to_json(),
+            )
+        answer = _start(sso, oidc, registration)
     try:
         device_code = _text(answer, "deviceCode")
         user_code = _text(answer, "userCode")
@@ -395,11 +399,24 @@ def login(
     token = _poll(sso, oidc, registration, device_code, interval, clock() + lifetime, clock)
     with _lock(sso.name):
         entry = replace(_read(store, sso), registration=registration, token=token)
-        entry = replace(entry, aws_cache=aws_cache or entry.aws_cache)
+        entry = replace(entry, aws_cache=aws_cache)  # each login says whether it wants one
         store.put(keyring_user(sso.name), entry.to_json())
         cache = write_aws_cache(sso, entry) if entry.aws_cache else None
     return LoginResult(
         sso.name, sso.start_url, token.expires, token.refresh_token is not None, cache
+    )
+
+
+def _start(sso: SsoSession, oidc: Endpoint, registration: Registration) -> dict[str, Any]:
+    """StartDeviceAuthorization: the device code, the user code and where to enter it."""
+    return oidc.call(
+        "POST",
+        "/device_authorization",
+        body={
+            "clientId": registration.client_id,
+            "clientSecret": registration.client_secret,
+            "startUrl": sso.start_url,
+        },
     )
 
 

@@ -490,16 +490,10 @@ class _Loader:
 
         if spec.kind == "mapping":
             return node
+        if spec.kind == "account":
+            return self.account(spec, node, value, profile=profile)
         if spec.kind == "string":
             if not isinstance(value, str) or not value:
-                if key == "sso_account_id" and isinstance(value, int):
-                    raise self.error(
-                        "must be a string",
-                        node,
-                        profile=profile,
-                        key=key,
-                        hint='quote the account id: sso_account_id: "123456789012"',
-                    )
                 raise bad("must be a non-empty string")
             if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
                 # Quote the text as written, never what ${VAR} expanded to, and
@@ -534,6 +528,21 @@ class _Loader:
         if spec.kind == "strings":
             return self.strings(spec, node, profile=profile)
         return self.retries(node, profile=profile)
+
+    def account(self, spec: fmt.Field, node: Any, value: Any, *, profile: str | None) -> str:
+        """A 12-digit account id: a string, or an unquoted YAML integer of twelve digits."""
+        low, high = fmt.ACCOUNT_RANGE
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            return str(value)
+        if not isinstance(value, str) or not re.fullmatch(spec.pattern or "", value):
+            raise self.error(
+                "must be a 12-digit account id",
+                node,
+                profile=profile,
+                key=spec.name,
+                hint=f'quote it, leading zeros included: {spec.name}: "012345678901"',
+            )
+        return value
 
     def tags(self, node: Any, *, profile: str | None) -> tuple[str, ...]:
         import yaml

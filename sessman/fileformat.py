@@ -26,13 +26,16 @@ __all__ = [
     "json_schema",
 ]
 
-Kind = Literal["string", "number", "integer", "tags", "retries", "mapping", "strings"]
+Kind = Literal["string", "number", "integer", "tags", "retries", "mapping", "strings", "account"]
 
 ENV_REF = r"\$\{[A-Za-z_][A-Za-z0-9_]*\}"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d+$"
 PROFILE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/=+-]*$"
 RETRY_MODES = ("legacy", "standard", "adaptive")
+ACCOUNT_PATTERN = r"^\d{12}$"
+#: An unquoted account id is a YAML integer: one of twelve digits means the same.
+ACCOUNT_RANGE = (10**11, 10**12 - 1)
 
 #: Keys that would put a secret in the file. Always rejected, with a hint.
 SECRET_KEYS = frozenset(
@@ -166,9 +169,9 @@ PROFILE_FIELDS = (
     ),
     Field(
         "sso_account_id",
-        "string",
-        'IAM Identity Center: the 12-digit account id, quoted ("123456789012").',
-        pattern=r"^\d{12}$",
+        "account",
+        'IAM Identity Center: the 12-digit account id (best quoted: "012345678901").',
+        pattern=ACCOUNT_PATTERN,
     ),
     Field(
         "sso_role_name",
@@ -263,6 +266,14 @@ def _field_schema(field: Field) -> dict[str, Any]:
             schema["exclusiveMinimum"] = field.exclusive_minimum
         if field.choices is not None:
             schema["enum"] = list(field.choices)
+    elif field.kind == "account":
+        low, high = ACCOUNT_RANGE
+        schema = {
+            "anyOf": [
+                _string_schema(field),
+                {"type": "integer", "minimum": low, "maximum": high},
+            ]
+        }
     elif field.kind == "strings":
         schema = {"type": "array", "minItems": 1, "items": _string_schema(field)}
     elif field.kind == "tags":

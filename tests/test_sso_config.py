@@ -65,10 +65,12 @@ BAD = [
         4, profile="a", key="sso_account_id"),
     Bad("two-sources", y(*SESSIONS, *sso_profile("    aws_profile: x")), "choose one credential",
         7, profile="a", key="sso_session"),
-    Bad("unquoted-account", y(*SESSIONS, *sso_profile()).replace('"123456789012"', "123456789012"),
-        "must be a string", 8, profile="a", key="sso_account_id", hint="quote"),
+    Bad("octal-account", y(*SESSIONS, *sso_profile()).replace('"123456789012"', "012345670123"),
+        "12-digit account id", 8, profile="a", key="sso_account_id", hint="quote"),
     Bad("short-account", y(*SESSIONS, *sso_profile()).replace('"123456789012"', '"12345"'),
-        "not a valid sso account id", 8, profile="a", key="sso_account_id"),
+        "12-digit account id", 8, profile="a", key="sso_account_id"),
+    Bad("short-int-account", y(*SESSIONS, *sso_profile()).replace('"123456789012"', "12345"),
+        "12-digit account id", 8, profile="a", key="sso_account_id"),
     Bad("mfa-on-sso", y(*SESSIONS, *sso_profile("    mfa_serial: arn:aws:iam::123456789012:mfa/me")),
         "no mfa_serial", 11, profile="a", key="mfa_serial"),
     Bad("session-without-region", y(*SESSIONS[:3], *sso_profile()), "has no region", 2, key="region"),
@@ -128,6 +130,18 @@ def test_schema_describes_the_sso_keys() -> None:
     sessions = schema["properties"]["sso_sessions"]["additionalProperties"]
     assert sessions["required"] == ["start_url", "region"]
     assert all(p["description"] for p in sessions["properties"].values())
+
+
+def test_an_unquoted_account_id_of_twelve_digits_is_that_id() -> None:
+    text = y(*SESSIONS, *sso_profile()).replace('"123456789012"', "123456789012")
+    assert parse_config(text, Path("p.yaml"), env={}).profiles["a"].sso_account_id == (
+        "123456789012"
+    )
+    assert jsonschema.Draft202012Validator(json_schema()).is_valid(yaml.safe_load(text))
+    leading_zero = text.replace("123456789012", "012345678901")  # YAML keeps it a string
+    assert parse_config(leading_zero, Path("p.yaml"), env={}).profiles["a"].sso_account_id == (
+        "012345678901"
+    )
 
 
 def test_profiles_may_be_empty_only_beside_sso_sessions() -> None:

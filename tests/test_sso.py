@@ -401,3 +401,17 @@ def test_a_registration_the_service_forgot_is_replaced(setup: SsoFake) -> None:
     assert login().refreshable
     assert setup.registrations == 2
     assert len(setup.paths("/device_authorization")) == 3
+
+
+def test_no_secret_in_any_repr(setup: SsoFake) -> None:
+    result = login(aws_cache=True)
+    mgr = manager()
+    sso = mgr.config.sso_session("corp")
+    text = mgr.store.get(keyring_user("corp"))
+    assert text is not None
+    entry = tokens.Entry.from_json(text, sso)
+    assert entry.token is not None and entry.registration is not None
+    shown = repr((entry, entry.token, entry.registration, result, mgr.config))
+    for secret in setup.secrets():
+        assert secret not in shown
+    assert "sso-session:corp:token" == keyring_user("corp")

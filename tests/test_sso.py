@@ -414,4 +414,4 @@ def test_no_secret_in_any_repr(setup: SsoFake) -> None:
     shown = repr((entry, entry.token, entry.registration, result, mgr.config))
     for secret in setup.secrets():
         assert secret not in shown
-    assert "sso-session:corp:token" == keyring_user("corp")
+    assert keyring_user("corp") == "sso-session:corp:token"

@@ -299,11 +299,12 @@ def _register(sso: SsoSession, oidc: Endpoint) -> Registration:
     )
     try:
         raw_expiry = answer.get("clientSecretExpiresAt")
-        expires = (
-            datetime.fromtimestamp(int(raw_expiry), timezone.utc)
-            if raw_expiry is not None
-            else _utc(90 * 86400)
-        )
+        if isinstance(raw_expiry, int | float) and not isinstance(raw_expiry, bool):
+            expires = datetime.fromtimestamp(raw_expiry, timezone.utc)  # epoch seconds, as AWS
+        elif isinstance(raw_expiry, str):
+            expires = _parse_time(raw_expiry)
+        else:
+            expires = _utc(90 * 86400)  # AWS registrations last 90 days
         return Registration(
             _text(answer, "clientId"),
             _text(answer, "clientSecret"),

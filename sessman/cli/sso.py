@@ -8,7 +8,8 @@ never read stdin.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +18,9 @@ from sessman.errors import SessmanError, UsageError
 
 from .app import ConfigOption, JsonOption, load_manager
 from .render import emit_json, emit_text, iso
+
+if TYPE_CHECKING:
+    from sessman.manager import SessionManager
 
 sso_app = typer.Typer(
     help="Sign in to IAM Identity Center (SSO) and make profiles for its accounts and roles.",
@@ -36,6 +40,18 @@ class _Interrupted(SessmanError):
     """Ctrl-C while waiting for approval."""
 
     exit_code = 130
+
+
+def _load(ctx: typer.Context, config: Path | None) -> tuple[SessionManager, Config]:
+    """The manager (for its keyring), and the profiles file parsed afresh.
+
+    These commands are not hot paths: they read the file itself rather than
+    the validated-profiles cache, so sso_sessions are always what it says.
+    """
+    from sessman.config import load_config
+
+    manager = load_manager(ctx, config)
+    return manager, load_config(manager.config.path)
 
 
 def _session_name(config: Config, given: str | None) -> str:
@@ -76,8 +92,8 @@ def login(
     """Sign in with the device flow: shows a URL and a code, waits for approval."""
     from sessman.sso.tokens import login as sso_login
 
-    manager = load_manager(ctx, config)
-    sso = manager.config.sso_session(_session_name(manager.config, session))
+    manager, parsed = _load(ctx, config)
+    sso = parsed.sso_session(_session_name(parsed, session))
     try:
         result = sso_login(
             sso, manager.store, show=_stderr_line, browser=not no_browser, aws_cache=aws_cache
@@ -109,8 +125,8 @@ def logout(
     """Sign out: forget the tokens and client registration (and the ~/.aws/sso/cache file)."""
     from sessman.sso.tokens import logout as sso_logout
 
-    manager = load_manager(ctx, config)
-    sso = manager.config.sso_session(_session_name(manager.config, session))
+    manager, parsed = _load(ctx, config)
+    sso = parsed.sso_session(_session_name(parsed, session))
     data = sso_logout(sso, manager.store)
     if json_:
         emit_json(data)
@@ -151,9 +167,9 @@ def populate(
 
     if region is not None and not re.fullmatch(REGION_PATTERN, region):
         raise UsageError(f"--region {region!r} is not a region name")
-    manager = load_manager(ctx, config)
+    manager, parsed = _load(ctx, config)
     result = run(
-        manager.config,
+        parsed,
         manager.store,
         session,
         prefix=prefix,

@@ -25,7 +25,8 @@ from sessman.cli.app import app
 from sessman.config import load_config
 from sessman.manager import SessionManager
 from sessman.sso import tokens
-from sessman.sso.tokens import LoginRequired, keyring_user
+from sessman.sso.storage import Entry, keyring_user
+from sessman.sso.tokens import LoginRequired
 
 START_URL = "https://corp.awsapps.example.invalid/start"
 DEV_ACCOUNT = "111111111111"
@@ -409,7 +410,7 @@ def test_no_secret_in_any_repr(setup: SsoFake) -> None:
     sso = mgr.config.sso_session("corp")
     text = mgr.store.get(keyring_user("corp"))
     assert text is not None
-    entry = tokens.Entry.from_json(text, sso)
+    entry = Entry.from_json(text, sso)
     assert entry.token is not None and entry.registration is not None
     shown = repr((entry, entry.token, entry.registration, result, mgr.config))
     for secret in setup.secrets():

@@ -179,6 +179,14 @@ def test_a_file_with_only_sso_sessions_gets_its_first_profiles(
     assert set(load_config(path).profiles) == {"corp-Prod.Admin", "corp-Prod.ReadOnly"}
     result = CliRunner().invoke(app, ["list", "--json"])
     assert [p["kind"] for p in json.loads(result.stdout)] == ["sso", "sso"]
+    again = CliRunner().invoke(app, ["sso", "populate", "corp", "--prefix", "corp-", "--dry-run"])
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.splitlines()[-1].startswith(
+        "dry run: nothing written; 2 roles; 0 added, 0 updated, 2 unchanged, 0 removed in"
+    )
+    sso_fake.assignments["200000000001"][1].append("Billing")
+    text_out = CliRunner().invoke(app, ["sso", "populate", "corp", "--prefix", "corp-"]).stdout
+    assert "add corp-Prod.Billing (200000000001, Prod, Billing)" in text_out
 
 
 def test_the_rate_limiter_spaces_calls_evenly() -> None:

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from . import fileformat as fmt
-from .errors import ConfigError, ProfileNotFound
+from .errors import ConfigError, ProfileNotFound, UsageError
 from .locations import config_candidates
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Config",
     "Profile",
     "Retries",
+    "SsoSession",
     "find_config",
     "load_config",
     "parse_config",
@@ -33,7 +34,7 @@ __all__ = [
     "read_profiles",
 ]
 
-Kind = Literal["keys", "role", "aws-profile"]
+Kind = Literal["keys", "role", "aws-profile", "sso"]
 
 #: What a profile gets when neither it nor ``defaults:`` says otherwise.
 #: boto3's own 60 s connect timeout hangs a shell for a minute on a dead
@@ -59,6 +60,9 @@ _MAX_DEPTH = 5000
 _MAX_VISITS = 100_000
 #: Values never quoted in messages: a secret pasted there must not be echoed.
 _UNQUOTED = frozenset({"access_key_id", "external_id"})
+#: Scopes of an IAM Identity Center client registration when the file names
+#: none: this one is what makes the service issue refresh tokens.
+DEFAULT_SSO_SCOPES = ("sso:account:access",)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,17 @@ class Retries:
 
     mode: str = "standard"
     max_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class SsoSession:
+    """An IAM Identity Center sign-in (``sso_sessions:``): where and how to log in."""
+
+    name: str
+    start_url: str
+    region: str
+    registration_scopes: tuple[str, ...] = DEFAULT_SSO_SCOPES
+    endpoint_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,9 @@ class Profile:
     external_id: str | None = None
     mfa_serial: str | None = None
     role_session_name: str | None = None
+    sso_session: str | None = None
+    sso_account_id: str | None = None
+    sso_role_name: str | None = None
     aws_profile: str | None = None
     endpoint_url: str | None = None
     generated_by: str | None = None
@@ -102,6 +120,18 @@ class Config:
     keyring_service: str = "sessman"
     keyring_backend: str | None = None
     profiles: Mapping[str, Profile] = field(default_factory=lambda: MappingProxyType({}))
+    sso_sessions: Mapping[str, SsoSession] = field(default_factory=lambda: MappingProxyType({}))
+
+    def sso_session(self, name: str) -> SsoSession:
+        """The ``sso_sessions:`` entry ``name``, or a usage error listing the others."""
+        try:
+            return self.sso_sessions[name]
+        except KeyError:
+            known = ", ".join(self.sso_sessions) or "none"
+            raise UsageError(
+                f"no sso session {name!r} in {self.path} (sso_sessions: {known})",
+                hint=_did_you_mean(name, self.sso_sessions),
+            ) from None
 
     def profile(self, name: str) -> Profile:
         """Return the profile called ``name`` or raise :class:`ProfileNotFound`."""
@@ -354,8 +384,9 @@ class _Loader:
         values = {
             name: self.value(known[name], v, profile=None)
             for name, (_, v) in top.items()
-            if name not in ("defaults", "profiles")
+            if name not in ("defaults", "profiles", "sso_sessions")
         }
+        sso_sessions = self.sso_sessions(top["sso_sessions"][1]) if "sso_sessions" in top else {}
         defaults: dict[str, Any] = {}
         if "defaults" in top:
             _, node = top["defaults"]
@@ -369,7 +400,7 @@ class _Loader:
             raise self.error("no 'profiles:' section", root, hint="start from: sessman init")
         _, profiles_node = top["profiles"]
         raw_profiles = self.mapping(profiles_node, "profiles")
-        if not raw_profiles:
+        if not raw_profiles and not sso_sessions:  # with SSO, `sso populate` fills it
             raise self.error("'profiles:' is empty", profiles_node)
         profiles: dict[str, Profile] = {}
         for name, (name_node, node) in raw_profiles.items():
@@ -382,12 +413,78 @@ class _Loader:
                 )
             profiles[name] = self.profile(name, name_node, node, defaults)
         self.check_sources(profiles, raw_profiles)
+        self.check_sso_references(profiles, raw_profiles, sso_sessions)
         return Config(
             path=self.path,
             keyring_service=values.get("keyring_service", "sessman"),
             keyring_backend=values.get("keyring_backend"),
             profiles=MappingProxyType(profiles),
+            sso_sessions=MappingProxyType(sso_sessions),
         )
+
+    def sso_sessions(self, node: Any) -> dict[str, SsoSession]:
+        """The ``sso_sessions:`` map, each entry checked against the format."""
+        entries = self.mapping(node, "sso_sessions")
+        known = {f.name: f for f in fmt.SSO_SESSION_FIELDS}
+        out: dict[str, SsoSession] = {}
+        for name, (name_node, value_node) in entries.items():
+            what = f"sso session {name!r}"
+            if not _PROFILE_NAME_RE.fullmatch(name):
+                raise self.error(
+                    f"invalid {what} name: use letters, digits, '.', '_' and '-',"
+                    " starting with a letter or digit",
+                    name_node,
+                )
+            fields = self.mapping(value_node, what)
+            self.check_keys(fields, known, profile=None, section=what)
+            values = {k: self.value(known[k], v, profile=None) for k, (_, v) in fields.items()}
+            for required in fmt.SSO_SESSION_REQUIRED:
+                if required not in values:
+                    raise self.error(f"{what} has no {required}", name_node, key=required)
+            if "registration_scopes" in values:
+                values["registration_scopes"] = tuple(values["registration_scopes"])
+            out[name] = SsoSession(name=name, **values)
+        return out
+
+    def strings(self, spec: fmt.Field, node: Any, *, profile: str | None) -> tuple[str, ...]:
+        """A list of strings, each matching the field's pattern."""
+        import yaml
+
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            raise self.error("must be a non-empty list", node, profile=profile, key=spec.name)
+        items: list[str] = []
+        for item in node.value:
+            value = self.scalar(item, profile=profile, key=spec.name)
+            if not isinstance(value, str) or not re.fullmatch(spec.pattern or ".+", value):
+                raise self.error(
+                    f"{getattr(item, 'value', '')!r} is not a valid entry",
+                    item,
+                    profile=profile,
+                    key=spec.name,
+                )
+            if value not in items:
+                items.append(value)
+        return tuple(items)
+
+    def check_sso_references(
+        self,
+        profiles: Mapping[str, Profile],
+        raw: Mapping[str, Any],
+        sso_sessions: Mapping[str, SsoSession],
+    ) -> None:
+        """Every ``sso_session`` a profile names is an entry of ``sso_sessions:``."""
+        for name, profile in profiles.items():
+            if profile.sso_session is None or profile.sso_session in sso_sessions:
+                continue
+            node = self.mapping(raw[name][1], name, profile=name)["sso_session"][1]
+            raise self.error(
+                f"unknown sso session {profile.sso_session!r}",
+                node,
+                profile=name,
+                key="sso_session",
+                hint=_did_you_mean(profile.sso_session, sso_sessions)
+                or "add it under sso_sessions: (start_url, region)",
+            )
 
     def check_keys(
         self,
@@ -427,6 +524,8 @@ class _Loader:
 
         if spec.kind == "mapping":
             return node
+        if spec.kind == "account":
+            return self.account(spec, node, value, profile=profile)
         if spec.kind == "string":
             if not isinstance(value, str) or not value:
                 raise bad("must be a non-empty string")
@@ -460,7 +559,24 @@ class _Loader:
             return value
         if spec.kind == "tags":
             return self.tags(node, profile=profile)
+        if spec.kind == "strings":
+            return self.strings(spec, node, profile=profile)
         return self.retries(node, profile=profile)
+
+    def account(self, spec: fmt.Field, node: Any, value: Any, *, profile: str | None) -> str:
+        """A 12-digit account id: a string, or an unquoted YAML integer of twelve digits."""
+        low, high = fmt.ACCOUNT_RANGE
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            return str(value)
+        if not isinstance(value, str) or not re.fullmatch(spec.pattern or "", value):
+            raise self.error(
+                "must be a 12-digit account id",
+                node,
+                profile=profile,
+                key=spec.name,
+                hint=f'quote it, leading zeros included: {spec.name}: "012345678901"',
+            )
+        return value
 
     def tags(self, node: Any, *, profile: str | None) -> tuple[str, ...]:
         import yaml
@@ -535,6 +651,7 @@ class _Loader:
             ("source_profile", "role_arn"),
             ("external_id", "role_arn"),
             ("role_session_name", "role_arn"),
+            *((key, "sso_session") for key in fmt.SSO_PROFILE_KEYS),
         ):
             if key in own and needs not in own:
                 raise self.error(f"only goes with {needs}", entries[key][0], profile=name, key=key)
@@ -550,7 +667,8 @@ class _Loader:
                 entries[sources[1]][0] if len(sources) > 1 else name_node,
                 profile=name,
                 key=sources[1] if len(sources) > 1 else None,
-                hint="set exactly one of access_key_id, role_arn (+ source_profile), aws_profile",
+                hint="set exactly one of access_key_id, role_arn (+ source_profile), aws_profile,"
+                " sso_session (+ sso_account_id, sso_role_name)",
             )
         source = sources[0]
         if source == "role_arn" and "source_profile" not in own:
@@ -560,6 +678,22 @@ class _Loader:
                 profile=name,
                 key="source_profile",
             )
+        if source == "sso_session":
+            for key in fmt.SSO_PROFILE_KEYS:
+                if key not in own:
+                    raise self.error(
+                        f"an sso_session profile needs {key}",
+                        entries["sso_session"][0],
+                        profile=name,
+                        key=key,
+                    )
+            if "mfa_serial" in own:
+                raise self.error(
+                    "IAM Identity Center asks for MFA at sign-in: sso profiles take no mfa_serial",
+                    entries["mfa_serial"][0],
+                    profile=name,
+                    key="mfa_serial",
+                )
         if source == "aws_profile" and "mfa_serial" in own:
             raise self.error(
                 "set MFA in ~/.aws/config for aws_profile profiles",
@@ -582,9 +716,12 @@ class _Loader:
                 key="region",
             )
         merged["retries"] = Retries(**merged["retries"])
-        kind: Kind = {"access_key_id": "keys", "role_arn": "role", "aws_profile": "aws-profile"}[
-            source
-        ]  # type: ignore[assignment]
+        kind: Kind = {
+            "access_key_id": "keys",
+            "role_arn": "role",
+            "aws_profile": "aws-profile",
+            "sso_session": "sso",
+        }[source]  # type: ignore[assignment]
         return Profile(name=name, kind=kind, **merged)
 
     def check_sources(self, profiles: Mapping[str, Profile], raw: Mapping[str, Any]) -> None:

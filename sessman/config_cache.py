@@ -68,6 +68,8 @@ def load_cached(
     if found is not None:
         return found
     config, expanded = parse_config_tracked(data, where, env)
+    if config.sso_sessions:  # not kept: the entry's re-check knows no sso sessions
+        return config
     secret = _secret(directory, create=True)  # only once there is something to keep
     if secret is not None:
         names = sorted(expanded)
@@ -81,7 +83,7 @@ def load_cached(
 
 def _key(data: bytes, names: list[str], env: Mapping[str, str]) -> str:
     """What the entry depends on: version, file bytes, expanded variables."""
-    from . import __version__
+    from ._version import __version__
 
     digest = hashlib.sha256(__version__.encode() + b"\0" + hashlib.sha256(data).digest())
     for name in names:
@@ -117,6 +119,7 @@ def _to_json(config: Config) -> dict[str, Any]:
         "keyring_service": config.keyring_service,
         "keyring_backend": config.keyring_backend,
         "profiles": [asdict(p) for p in config.profiles.values()],
+        "sso_sessions": [asdict(s) for s in config.sso_sessions.values()],
     }
 
 

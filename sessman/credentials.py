@@ -205,6 +205,8 @@ def _auth_hint(profile: Profile, code: str) -> str:
         )
     if code.startswith("Expired"):
         return f"renew it with: sessman open {profile.name}"
+    if profile.kind == "sso":
+        return f"sign in again: sessman sso login {profile.sso_session}"
     if profile.kind == "keys":
         return (
             "check access_key_id and store the right secret:"

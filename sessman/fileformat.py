@@ -18,18 +18,24 @@ __all__ = [
     "PROFILE_FIELDS",
     "RETRY_MODES",
     "SECRET_KEYS",
+    "SSO_PROFILE_KEYS",
+    "SSO_SESSION_FIELDS",
+    "SSO_SESSION_REQUIRED",
     "TOP_FIELDS",
     "Field",
     "json_schema",
 ]
 
-Kind = Literal["string", "number", "integer", "tags", "retries", "mapping"]
+Kind = Literal["string", "number", "integer", "tags", "retries", "mapping", "strings", "account"]
 
 ENV_REF = r"\$\{[A-Za-z_][A-Za-z0-9_]*\}"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d+$"
 PROFILE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/=+-]*$"
 RETRY_MODES = ("legacy", "standard", "adaptive")
+ACCOUNT_PATTERN = r"^\d{12}$"
+#: An unquoted account id is a YAML integer: one of twelve digits means the same.
+ACCOUNT_RANGE = (10**11, 10**12 - 1)
 
 #: Keys that would put a secret in the file. Always rejected, with a hint.
 SECRET_KEYS = frozenset(
@@ -115,7 +121,10 @@ _SETTINGS = (
 DEFAULTABLE = _SETTINGS
 
 #: Keys that say where a profile's credentials come from; exactly one is set.
-CREDENTIAL_SOURCES = ("access_key_id", "role_arn", "aws_profile")
+CREDENTIAL_SOURCES = ("access_key_id", "role_arn", "aws_profile", "sso_session")
+
+#: What an ``sso_session`` profile names besides it: each needs it, and it needs both.
+SSO_PROFILE_KEYS = ("sso_account_id", "sso_role_name")
 
 PROFILE_FIELDS = (
     Field("description", "string", "Free text shown by `sessman list`."),
@@ -151,6 +160,25 @@ PROFILE_FIELDS = (
         "RoleSessionName of AssumeRole (2-64 characters).",
         pattern=r"^[\w+=,.@-]{2,64}$",
     ),
+    Field(
+        "sso_session",
+        "string",
+        "IAM Identity Center: the entry of sso_sessions whose login gets this profile's"
+        " credentials (GetRoleCredentials of sso_account_id and sso_role_name).",
+        pattern=PROFILE_NAME_PATTERN,
+    ),
+    Field(
+        "sso_account_id",
+        "account",
+        'IAM Identity Center: the 12-digit account id (best quoted: "012345678901").',
+        pattern=ACCOUNT_PATTERN,
+    ),
+    Field(
+        "sso_role_name",
+        "string",
+        "IAM Identity Center: the permission set (role) name in that account.",
+        pattern=r"^[\w+=,.@-]{1,64}$",
+    ),
     Field("aws_profile", "string", "A profile of ~/.aws/config (SSO, credential_process, ...)."),
     Field(
         "generated_by",
@@ -161,6 +189,34 @@ PROFILE_FIELDS = (
     ),
     *_SETTINGS,
 )
+
+#: Keys of one entry of ``sso_sessions:`` (IAM Identity Center, SPEC 10.2).
+SSO_SESSION_FIELDS = (
+    Field(
+        "start_url",
+        "string",
+        "The AWS access portal URL of IAM Identity Center, e.g."
+        " https://d-1234567890.awsapps.com/start.",
+        pattern=r"^https?://[^\s]+$",
+    ),
+    Field("region", "string", "The region of IAM Identity Center.", pattern=REGION_PATTERN),
+    Field(
+        "registration_scopes",
+        "strings",
+        "OAuth scopes of the client registration (default: sso:account:access, which"
+        " allows refresh tokens).",
+        pattern=r"^[\w.:/*-]{1,256}$",
+    ),
+    Field(
+        "endpoint_url",
+        "string",
+        "One URL that replaces both the sso-oidc and the portal endpoint (fakes, private"
+        " endpoints).",
+        pattern=r"^https?://[^\s]+$",
+    ),
+)
+#: What every entry of ``sso_sessions:`` must say.
+SSO_SESSION_REQUIRED = ("start_url", "region")
 
 TOP_FIELDS = (
     Field("version", "integer", "Format version of this file.", choices=(1,)),
@@ -177,6 +233,12 @@ TOP_FIELDS = (
         pattern=r"^[A-Za-z_][\w.]*$",
     ),
     Field("defaults", "mapping", "Settings merged under every profile (the profile wins)."),
+    Field(
+        "sso_sessions",
+        "mapping",
+        "IAM Identity Center sign-ins, by name (`sessman sso login NAME`), used by profiles"
+        " with sso_session.",
+    ),
     Field("profiles", "mapping", "The profiles, by name."),
 )
 
@@ -204,6 +266,16 @@ def _field_schema(field: Field) -> dict[str, Any]:
             schema["exclusiveMinimum"] = field.exclusive_minimum
         if field.choices is not None:
             schema["enum"] = list(field.choices)
+    elif field.kind == "account":
+        low, high = ACCOUNT_RANGE
+        schema = {
+            "anyOf": [
+                _string_schema(field),
+                {"type": "integer", "minimum": low, "maximum": high},
+            ]
+        }
+    elif field.kind == "strings":
+        schema = {"type": "array", "minItems": 1, "items": _string_schema(field)}
     elif field.kind == "tags":
         # No uniqueItems: the loader accepts a repeated tag and keeps it once.
         schema = {"type": "array", "items": {"type": "string", "pattern": TAG_PATTERN}}
@@ -238,8 +310,10 @@ def json_schema() -> dict[str, Any]:
             "source_profile": ["role_arn"],
             "external_id": ["role_arn"],
             "role_session_name": ["role_arn"],
+            "sso_session": list(SSO_PROFILE_KEYS),
+            **{key: ["sso_session"] for key in SSO_PROFILE_KEYS},
         },
-        "if": {"required": ["aws_profile"]},
+        "if": {"anyOf": [{"required": ["aws_profile"]}, {"required": ["sso_session"]}]},
         "then": {"not": {"required": ["mfa_serial"]}},
     }
     defaults: dict[str, Any] = {
@@ -249,10 +323,20 @@ def json_schema() -> dict[str, Any]:
     }
     top = _properties(TOP_FIELDS)
     top["defaults"] = {**defaults, "description": top["defaults"]["description"]}
+    top["sso_sessions"] = {
+        "type": "object",
+        "description": top["sso_sessions"]["description"],
+        "propertyNames": {"pattern": PROFILE_NAME_PATTERN},
+        "additionalProperties": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(SSO_SESSION_REQUIRED),
+            "properties": _properties(SSO_SESSION_FIELDS),
+        },
+    }
     top["profiles"] = {
         "type": "object",
         "description": top["profiles"]["description"],
-        "minProperties": 1,
         "propertyNames": {"pattern": PROFILE_NAME_PATTERN},
         "additionalProperties": {"$ref": "#/$defs/profile"},
     }
@@ -269,4 +353,14 @@ def json_schema() -> dict[str, Any]:
         # every profile must name one.
         "if": {"required": ["defaults"], "properties": {"defaults": {"required": ["region"]}}},
         "else": {"properties": {"profiles": {"additionalProperties": {"required": ["region"]}}}},
+        # profiles may be empty only in a file with sso sessions (`sso populate` fills it).
+        "dependentSchemas": {
+            "profiles": {
+                "if": {
+                    "required": ["sso_sessions"],
+                    "properties": {"sso_sessions": {"minProperties": 1}},
+                },
+                "else": {"properties": {"profiles": {"minProperties": 1}}},
+            }
+        },
     }

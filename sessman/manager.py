@@ -350,7 +350,21 @@ class SessionManager:
                     with self._lock:
                         self._temporary[name] = stored
                 return stored
+        if p.kind == "sso":
+            with self._flight(f"sso:{name}"):
+                stored = self._stored_session(name, margin=REFRESH_MARGIN)
+                if stored is None:
+                    stored = self._sso_credentials(p)
+                    with self._lock:
+                        self._temporary[name] = stored
+                return stored
         return self._aws_profile_credentials(p)
+
+    def _sso_credentials(self, p: Profile) -> TemporaryCredentials:
+        """GetRoleCredentials of an ``sso`` profile (see :mod:`sessman.sso.portal`)."""
+        from .sso.portal import role_credentials
+
+        return role_credentials(self.config, p, self.store)
 
     def _aws_profile_credentials(self, p: Profile) -> Credentials:
         with self._flight(f"aws-profile:{p.name}"), translating(p):
@@ -517,7 +531,11 @@ class SessionManager:
         self, p: Profile, seconds: int, mfa_code: str | None
     ) -> TemporaryCredentials:
         base: Credentials = (
-            self._long_term(p) if p.kind == "keys" else self._aws_profile_credentials(p)
+            self._long_term(p)
+            if p.kind == "keys"
+            else self._sso_credentials(p)
+            if p.kind == "sso"
+            else self._aws_profile_credentials(p)
         )
         if base.session_token is not None:  # already temporary (SSO, credential_process)
             expires = datetime.now(timezone.utc) + timedelta(seconds=seconds)

@@ -21,6 +21,7 @@ from infra import (  # noqa: F401
     own_moto_server,
     secret_service,
 )
+from ssofake import sso_fake  # noqa: F401
 
 # Property tests are derandomized (the same examples on every run, so a green
 # build stays green until the code changes) and have no deadline (a busy

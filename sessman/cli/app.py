@@ -155,9 +155,10 @@ def _mfa_prompt(device: str) -> str:
 
 
 def _register() -> None:
-    from . import agent_cmd, handover, lifecycle, profiles, secrets_cmd, server, sessions
+    from . import agent_cmd, handover, lifecycle, profiles, secrets_cmd, server, sessions, sso
 
-    for module in (profiles, secrets_cmd, sessions, handover, lifecycle, server, agent_cmd):
+    modules = (profiles, secrets_cmd, sessions, handover, lifecycle, server, agent_cmd, sso)
+    for module in modules:
         module.register(app)
 
 

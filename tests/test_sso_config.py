@@ -114,13 +114,14 @@ def test_good_sso_file_loads_and_validates(tmp_path: Path) -> None:
     assert sso.endpoint_url == "http://127.0.0.1:9/ünïcode?x=1"
     assert config.profiles["a"].kind == "sso" and config.profiles["b"].kind == "role"
     jsonschema.Draft202012Validator(json_schema()).validate(yaml.safe_load(GOOD))
-    # The cache that credential-process reads keeps the sso sessions too.
+    # Read through the cache that credential-process uses, the sso sessions are
+    # all there (a file with sso sessions is parsed each time, never cached).
     path = tmp_path / "profiles.yaml"
     path.write_text(GOOD)
     first = load_cached(path, tmp_path / "state")
     again = load_cached(path, tmp_path / "state")
-    assert (tmp_path / "state" / "config-cache").is_dir()
     assert first == again == load_config(path)
+    assert first.sso_sessions["corp"] == sso
 
 
 def test_schema_describes_the_sso_keys() -> None:

@@ -106,17 +106,17 @@ def profile_session(core: Any, region: str, endpoint_url: str | None) -> Any:
     if _SESSION_CLASS is None:
         import boto3
 
-        class ProfileSession(boto3.Session):
+        class ProfileSession(boto3.Session):  # type: ignore[misc]
             """A boto3 Session of one sessman profile (see :func:`profile_session`)."""
 
             sessman_endpoint_url: str | None = None
 
-            def client(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            def client(self, *args: Any, **kwargs: Any) -> Any:
                 if len(args) <= _ENDPOINT_POSITION and "endpoint_url" not in kwargs:
                     kwargs["endpoint_url"] = self.sessman_endpoint_url
                 return super().client(*args, **kwargs)
 
-            def resource(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            def resource(self, *args: Any, **kwargs: Any) -> Any:
                 if len(args) <= _ENDPOINT_POSITION and "endpoint_url" not in kwargs:
                     kwargs["endpoint_url"] = self.sessman_endpoint_url
                 return super().resource(*args, **kwargs)
@@ -181,7 +181,8 @@ def deferred_credentials(
     missing = [a for a in _WINDOW_ATTRIBUTES if not hasattr(RefreshableCredentials, a)]
     if missing:
         raise RuntimeError(
-            "this botocore has no RefreshableCredentials." + ", ".join(missing)
+            "this botocore has no RefreshableCredentials."
+            + ", ".join(missing)
             + ": sessman cannot set refresh windows; pin an earlier botocore and report it"
         )
     advisory, mandatory = windows

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -720,15 +720,11 @@ class SessionManager:
 
         if not chosen:
             return {}
-        from concurrent.futures import ThreadPoolExecutor, as_completed
-
         done: dict[str, Outcome[T]] = {}
-        with ThreadPoolExecutor(max_workers=min(max_workers, len(chosen))) as pool:
-            for future in as_completed([pool.submit(run, n) for n in chosen]):
-                outcome = future.result()
-                done[outcome.name] = outcome
-                if progress is not None:
-                    progress(outcome)
+        for outcome in _fan_out(run, chosen, max_workers):
+            done[outcome.name] = outcome
+            if progress is not None:
+                progress(outcome)
         return {n: done[n] for n in chosen}
 
     def _flight(self, key: str) -> threading.RLock:
@@ -738,3 +734,34 @@ class SessionManager:
             if lock is None:
                 lock = self._flights[key] = threading.RLock()
             return lock
+
+
+def _fan_out(run: Callable[[str], T], names: list[str], max_workers: int) -> Iterator[T]:
+    """``run(name)`` for each name in worker threads, yielding results as they complete.
+
+    Unlike a ThreadPoolExecutor, which joins its threads at exit, the workers
+    are daemon threads: when the caller stops waiting (Ctrl-C), what has not
+    started is cancelled and nothing waits on a request that hangs.
+    """
+    import queue
+
+    todo = iter(names)
+    pick = threading.Lock()
+    stop = threading.Event()
+    results: queue.SimpleQueue[T] = queue.SimpleQueue()
+
+    def work() -> None:
+        while not stop.is_set():
+            with pick:
+                name = next(todo, None)
+            if name is None:
+                return
+            results.put(run(name))
+
+    for i in range(min(max_workers, len(names))):
+        threading.Thread(target=work, name=f"sessman-map-{i}", daemon=True).start()
+    try:
+        for _ in names:
+            yield results.get()
+    finally:
+        stop.set()

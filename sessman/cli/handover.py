@@ -19,9 +19,9 @@ import typer
 from sessman.config import Profile
 from sessman.credentials import TemporaryCredentials
 from sessman.errors import SessmanError, UsageError
-from sessman.handover import STRIPPED, process_json, process_min_ttl, variables
+from sessman.handover import STRIPPED, variables
 
-from .app import ConfigOption, load_manager
+from .app import ConfigOption, MfaCodeOption, load_manager
 
 
 class Format(str, Enum):
@@ -43,9 +43,9 @@ MinTtlOption = Annotated[
 
 
 def _credentials(
-    ctx: typer.Context, config: object, name: str, min_ttl: float
+    ctx: typer.Context, config: object, name: str, min_ttl: float, mfa_code: str | None
 ) -> tuple[Profile, TemporaryCredentials]:
-    manager = load_manager(ctx, config)  # type: ignore[arg-type]
+    manager = load_manager(ctx, config, mfa_code=mfa_code)  # type: ignore[arg-type]
     profile = manager.profile(name)
     return profile, manager.credentials(name, min_ttl=min_ttl)
 
@@ -57,6 +57,7 @@ def exec_(
         list[str], typer.Argument(help="The command, after --.", show_default=False)
     ],
     min_ttl: MinTtlOption = 0,
+    mfa_code: MfaCodeOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Run a command with the profile's temporary credentials in its environment.
@@ -77,7 +78,7 @@ def exec_(
         error = SessmanError(f"command not found: {command[0]}")
         error.exit_code = 127
         raise error
-    profile, creds = _credentials(ctx, config, name, min_ttl)
+    profile, creds = _credentials(ctx, config, name, min_ttl, mfa_code)
     env = {k: v for k, v in os.environ.items() if k not in STRIPPED}
     env.update(variables(profile, creds))
     sys.stdout.flush()
@@ -102,10 +103,11 @@ def env(
     name: Annotated[str, typer.Argument(help="Profile name.")],
     format_: Annotated[Format, typer.Option("--format", "-f", help="Shell syntax.")] = Format.sh,
     min_ttl: MinTtlOption = 0,
+    mfa_code: MfaCodeOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Print the profile's temporary credentials as variables, e.g. eval "$(sessman env dev)"."""
-    profile, creds = _credentials(ctx, config, name, min_ttl)
+    profile, creds = _credentials(ctx, config, name, min_ttl, mfa_code)
     values = variables(profile, creds)
     if format_ is Format.json:
         sys.stdout.write(json.dumps(values, indent=2) + "\n")
@@ -132,17 +134,17 @@ def credential_process(
             " (default: 1200, or half a shorter session).",
         ),
     ] = None,
+    mfa_code: MfaCodeOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Print temporary credentials as AWS credential_process JSON (for ~/.aws/config).
 
     In ~/.aws/config: credential_process = sessman credential-process NAME
     """
-    manager = load_manager(ctx, config)
-    if min_ttl is None:
-        min_ttl = process_min_ttl(manager.profile(name))
-    creds = manager.credentials(name, min_ttl=min_ttl)
-    sys.stdout.write(process_json(creds) + "\n")
+    from .app import config_path
+    from .fast import issue
+
+    issue(config_path(ctx, config), name, min_ttl=min_ttl, mfa_code=mfa_code)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,8 @@ command line uses::
     ├── SecretNotFound            (exit 1) no secret stored for a profile
     ├── KeyringUnavailable        (exit 1) the keyring is absent, locked or broken
     ├── AuthenticationFailed      (exit 1) AWS rejected the credentials
-    └── EndpointUnreachable       (exit 1) timeout or refused connection
+    ├── EndpointUnreachable       (exit 1) timeout or refused connection
+    └── Interrupted               (exit 130) Ctrl-C
 
 Foreign exceptions (botocore, keyring, OS errors) are translated where they
 are caught, with ``raise ... from exc`` so the cause survives for debugging.
@@ -24,6 +25,7 @@ __all__ = [
     "AuthenticationFailed",
     "ConfigError",
     "EndpointUnreachable",
+    "Interrupted",
     "KeyringUnavailable",
     "ProfileNotFound",
     "SecretNotFound",
@@ -108,3 +110,9 @@ class AuthenticationFailed(SessmanError):
 
 class EndpointUnreachable(SessmanError):
     """The AWS endpoint did not answer in time or refused the connection."""
+
+
+class Interrupted(SessmanError):
+    """The user pressed Ctrl-C; the command stops with one line."""
+
+    exit_code = 130

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 from .errors import ConfigError
 
-__all__ = ["CHAIN_VARIABLE", "resolving"]
+__all__ = ["CHAIN_VARIABLE", "check", "resolving"]
 
 #: JSON list of [profiles file, sessman profile, AWS profile] being resolved.
 CHAIN_VARIABLE = "SESSMAN_RESOLVING"
@@ -59,22 +59,30 @@ def _describe(chain: list[tuple[str, str, str]], again: tuple[str, str, str]) ->
     return " -> ".join([*steps, f"sessman profile {again[1]!r} again"])
 
 
+def check(config_file: str, profile: str, aws_profile: str) -> None:
+    """Fail if a parent sessman is resolving ``profile`` already (a delegation loop).
+
+    Called before anything that could wait on that parent (its profile lock).
+    """
+    entry = (config_file, profile, aws_profile)
+    chain = _inherited()
+    if entry in chain:
+        raise ConfigError(
+            "aws_profile loop: " + _describe(chain[chain.index(entry) :], entry),
+            profile=profile,
+            key="aws_profile",
+            hint=f"the credential_process of AWS profile {aws_profile!r} in ~/.aws/config"
+            f" runs sessman for profile {profile!r}, which delegates back to it;"
+            " point one of them elsewhere",
+        )
+
+
 @contextmanager
 def resolving(config_file: str, profile: str, aws_profile: str) -> Iterator[None]:
     """Mark ``profile`` as being resolved (for child processes); fail on a loop."""
     entry = (config_file, profile, aws_profile)
     with _LOCK:
-        chain = _inherited()
-        if entry in chain:
-            start = chain.index(entry)
-            raise ConfigError(
-                "aws_profile loop: " + _describe(chain[start:], entry),
-                profile=profile,
-                key="aws_profile",
-                hint=f"the credential_process of AWS profile {aws_profile!r} in ~/.aws/config"
-                f" runs sessman for profile {profile!r}, which delegates back to it;"
-                " point one of them elsewhere",
-            )
+        check(config_file, profile, aws_profile)
         _ACTIVE[entry] = _ACTIVE.get(entry, 0) + 1
         _publish()
     try:

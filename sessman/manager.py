@@ -40,6 +40,7 @@ from .credentials import (
 from .errors import SecretNotFound, SessmanError, UsageError
 from .locations import state_dir as default_state_dir
 from .locks import profile_lock
+from .loops import check as check_loop
 from .loops import resolving
 from .secrets import SecretStore, open_store, session_user, stderr_note
 from .state import SessionRecord, StateFile
@@ -344,21 +345,27 @@ class SessionManager:
             record = self.state.get(name)
             if record is None or record.remaining() <= margin:
                 return None
-            if cached is None or cached.access_key_id != record.access_key_id:
-                cached = self._read_session(name, record.access_key_id)
+            if cached is None or (cached.access_key_id, cached.expires) != (
+                record.access_key_id,
+                record.expires,
+            ):
+                cached = self._read_session(name, record)
             if cached is None:
                 return None
             with self._lock:
                 self._temporary[name] = cached
         return cached if cached.remaining() > margin else None
 
-    def _read_session(self, name: str, access_key_id: str) -> TemporaryCredentials | None:
+    def _read_session(self, name: str, record: SessionRecord) -> TemporaryCredentials | None:
         """The stored session of ``name`` if it is the one the state file records."""
         user = session_user(name)
         for attempt in range(2):
             text = self.store.get(user)
             creds = TemporaryCredentials.from_json(text) if text else None
-            if creds is not None and creds.access_key_id == access_key_id:
+            if creds is not None and (creds.access_key_id, creds.expires) == (
+                record.access_key_id,
+                record.expires,
+            ):
                 return creds
             forget = getattr(self.store, "forget", None)
             if attempt or not callable(forget):
@@ -561,6 +568,8 @@ class SessionManager:
             raise UsageError(f"duration must be 900..43200 seconds, not {seconds}")
         if mfa_code is not None:
             check_mfa_code(mfa_code)
+        if p.aws_profile is not None:  # before the lock, which a parent may hold
+            check_loop(str(self.config.path), name, p.aws_profile)
         before = self.state.get(name)
         with self._flight(f"open:{name}"), self._profile_lock(name):
             # Another process (or thread) may have opened it while we waited:

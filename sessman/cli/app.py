@@ -18,7 +18,7 @@ from typer._click import exceptions as click_exceptions
 from typer.core import TyperGroup
 
 from sessman import __version__
-from sessman.errors import SessmanError
+from sessman.errors import Interrupted, SessmanError
 
 from .render import emit_error
 
@@ -86,6 +86,17 @@ class SessmanGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; Ctrl-C becomes one ``interrupted`` line and exit 130.
+
+        typer turns KeyboardInterrupt into a silent exit 130; raised as a
+        SessmanError it gets the one error line every failure gets.
+        """
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise Interrupted("interrupted") from exc
 
 
 def _usage_hint(exc: click_exceptions.UsageError) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET
+from conftest import FAKE_SECRET, PASSPHRASE
 from infra import MotoServer
 from test_manager import RecordingProxy, serving
 
@@ -445,3 +445,118 @@ def test_ctrl_c_while_the_endpoint_hangs_is_one_line_and_130(
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines == ["sessman: error: interrupted"], err
     assert seconds < 5  # about a second; generous for a loaded machine
+
+
+# -- prompts on a real terminal ------------------------------------------------------------
+
+
+#: Runs sessman after making its stdin (a pty) the controlling terminal, so /dev/tty works.
+_ON_TERMINAL = (
+    "import fcntl, runpy, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0);"
+    " sys.argv = ['sessman', *sys.argv[1:]]; runpy.run_module('sessman', run_name='__main__')"
+)
+
+
+def on_terminal(
+    argv: list[str], answers: dict[str, str], *, stdout: Any = None, timeout: float = 45
+) -> tuple[int, str, dict[str, int]]:
+    """Run ``sessman ARGV`` on a pseudo-terminal, answering each prompt as it appears.
+
+    Returns the exit code, everything shown on the terminal, and how many
+    times each prompt was shown. The keyring passphrase is not in the
+    environment: it must be asked.
+    """
+    import select
+
+    env = {k: v for k, v in os.environ.items() if k != "SESSMAN_KEYRING_PASSPHRASE"}
+    env["TERM"] = "xterm"
+    master, slave = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _ON_TERMINAL, *argv],
+        stdin=slave,
+        stdout=stdout if stdout is not None else slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    shown = b""
+    asked = dict.fromkeys(answers, 0)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+            for prompt, answer in answers.items():
+                seen = shown.count(prompt.encode())
+                while asked[prompt] < seen:
+                    asked[prompt] += 1
+                    os.write(master, answer.encode() + b"\n")
+        code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return code, shown.decode(errors="replace"), asked
+
+
+def test_check_asks_the_keyring_passphrase_once_hidden_and_off_the_progress_bar(
+    tmp_path: Path, moto_server: MotoServer
+) -> None:
+    names = [f"p{i}" for i in range(8)]
+    config = write_config(
+        tmp_path / "profiles.yaml",
+        moto_server.url,
+        {n: {"access_key_id": f"AKIAEXAMPLEPROMPT{i:03d}"} for i, n in enumerate(names)},
+    )
+    for name in names:
+        store_secret(config, name)
+    prompt = "Passphrase of the sessman keyring"
+    code, shown, asked = on_terminal(
+        ["check", "--workers", "8", "--config", str(config)], {prompt: PASSPHRASE}
+    )
+    assert code == 0, shown
+    assert asked == {prompt: 1}, shown
+    assert PASSPHRASE not in shown  # never echoed
+    assert FAKE_SECRET not in shown
+    (line,) = [line for line in shown.splitlines() if prompt in line]
+    assert "checking" not in line  # the progress bar was off while asking
+
+
+def test_credential_process_asks_for_the_mfa_code_on_the_terminal(
+    tmp_path: Path, recorder: RecordingProxy
+) -> None:
+    device = f"arn:aws:iam::{ACCOUNT}:mfa/terminal"
+    config = write_config(
+        tmp_path / "profiles.yaml",
+        recorder.url,
+        {
+            "src": {"access_key_id": "AKIAEXAMPLEMFATTY001", "mfa_serial": device},
+            "role": {"source_profile": "src", "role_arn": ROLE_ARN},
+        },
+    )
+    store_secret(config, "src")
+    out_path = tmp_path / "stdout.json"
+    with out_path.open("wb") as out:  # stdout is taken, as under the AWS CLI
+        code, shown, asked = on_terminal(
+            ["credential-process", "role", "--config", str(config)],
+            {"Passphrase of the sessman keyring": PASSPHRASE, f"MFA code for {device}": "246810"},
+            stdout=out,
+        )
+    assert code == 0, shown
+    assert asked == {"Passphrase of the sessman keyring": 1, f"MFA code for {device}": 1}
+    assert "246810" not in shown and PASSPHRASE not in shown
+    assert json.loads(out_path.read_text())["Version"] == 1
+    (call,) = [c for c in recorder.calls if c.action == "GetSessionToken"]
+    assert call.params["TokenCode"] == "246810"

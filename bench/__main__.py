@@ -58,7 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=_only,
         action="append",
         metavar="N[,N...]",
-        help="run only these benchmarks (1-5); may be repeated",
+        help=f"run only these benchmarks (1-{len(BENCHMARKS)}); may be repeated",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
     parser.add_argument(

@@ -40,6 +40,7 @@ from .harness import (
     yes_no,
 )
 from .latency_proxy import LatencyProxy
+from .sessions import bench_short_roles
 
 BUILD_CHILD = str(BENCH_DIR / "build_child.py")
 KEYRING_PROBE = str(BENCH_DIR / "keyring_probe.py")
@@ -490,4 +491,5 @@ BENCHMARKS: dict[int, tuple[str, Callable[[Context], None]]] = {
     3: ("300 sessions + sts clients vs plain boto3", bench_sessions),
     4: ("check: 32 workers vs 1 behind +100 ms", bench_check),
     5: ("growth: list and session building at 10/100/1000", bench_growth),
+    6: ("900 s role and 8 concurrent credential-process: STS requests", bench_short_roles),
 }

@@ -16,7 +16,7 @@ import subprocess
 import time
 from typing import TYPE_CHECKING
 
-from .harness import PYTHON, BenchError, Row, profiles_file, progress, sessman_argv
+from .harness import PYTHON, BenchError, Row, check_run, profiles_file, progress, sessman_argv
 from .latency_proxy import LatencyProxy
 
 if TYPE_CHECKING:
@@ -65,11 +65,7 @@ def bench_short_roles(ctx: Context) -> None:
         env = ws.with_config(config)
 
         progress(f"6: a 900 s role, {CALLS} calls in one process")
-        done = subprocess.run(
-            [PYTHON, "-c", _CALLER, str(CALLS)], env=env, capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            raise BenchError(f"900 s role caller failed: {done.stderr.strip()[-500:]}")
+        done = check_run([PYTHON, "-c", _CALLER, str(CALLS)], env)
         seconds = json.loads(done.stdout.splitlines()[-1])["seconds"]
         assumed = proxy.count("AssumeRole")
         ctx.report.add(

@@ -98,4 +98,14 @@ def credential_process(argv: Sequence[str]) -> int | None:
     except KeyboardInterrupt:
         emit_error("interrupted")
         return 130
+    except Exception as exc:
+        if os.environ.get("SESSMAN_DEBUG") == "1":
+            raise
+        # As the full command line does: the kind, never the text (it might
+        # quote a credential), and never a traceback.
+        emit_error(
+            f"unexpected {type(exc).__module__}.{type(exc).__name__}",
+            "run again with SESSMAN_DEBUG=1 for the traceback, and report it",
+        )
+        return 1
     return 0

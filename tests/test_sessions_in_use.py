@@ -108,6 +108,24 @@ def test_an_open_900_s_role_session_is_used_not_reassumed(
     assert set(recorder.signers("GetCallerIdentity")) == {record.access_key_id}
 
 
+def test_an_open_role_session_near_its_end_is_renewed_once_and_stored(
+    tmp_path: Path, recorder: RecordingProxy
+) -> None:
+    config = short_role_config(tmp_path, recorder.url)
+    opened = cli("open", "short", "-c", str(config))
+    assert opened.exit_code == 0, opened.stderr
+    age_session("short", seconds_left=100)  # under half of 900 s: due for renewal
+    with SessionManager.load(config) as manager:
+        sts = manager.session("short").client("sts")
+        for _ in range(20):
+            sts.get_caller_identity()
+        record = manager.state.get("short")
+    assert len(recorder.signers("AssumeRole")) == 2  # the open, and one renewal
+    # The renewal is stored for every process, and every call after it used it.
+    assert record is not None and record.remaining() > 800
+    assert set(recorder.signers("GetCallerIdentity")[-20:]) == {record.access_key_id}
+
+
 # -- single flight across processes ----------------------------------------------------
 
 
@@ -274,6 +292,24 @@ def test_session_clients_reach_the_profile_endpoint(
         other = session.client("sts", endpoint_url="http://127.0.0.1:10")
         assert other.meta.endpoint_url == "http://127.0.0.1:10"
     assert recorder.signers("GetCallerIdentity") == ["AKIAEXAMPLEENDPOINT1"]
+
+
+def test_errors_name_the_endpoint_actually_contacted(
+    tmp_path: Path, hanging_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # never contacted
+    config = write_config(
+        tmp_path / "profiles.yaml",
+        hanging_endpoint,
+        {"slow": {"access_key_id": "AKIAEXAMPLESLOWEND01"}},
+        read_timeout=1,
+        retries={"mode": "standard", "max_attempts": 1},
+    )
+    store_secret(config, "slow")
+    done = sessman("whoami", "slow", "--config", str(config))
+    assert done.returncode == 1
+    line = assert_one_error(done.stderr, hanging_endpoint)
+    assert "127.0.0.1:9/" not in line and "127.0.0.1:9 " not in line
 
 
 # -- map: the user's exceptions as raised ------------------------------------------------

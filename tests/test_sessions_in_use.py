@@ -596,3 +596,36 @@ def test_credential_process_asks_for_the_mfa_code_on_the_terminal(
     assert json.loads(out_path.read_text())["Version"] == 1
     (call,) = [c for c in recorder.calls if c.action == "GetSessionToken"]
     assert call.params["TokenCode"] == "246810"
+
+
+# -- the lock files themselves ----------------------------------------------------------------
+
+
+def test_lock_files_are_private_and_never_followed_through_a_symlink(
+    tmp_path: Path, recorder: RecordingProxy
+) -> None:
+    config = short_role_config(tmp_path, recorder.url)
+    state_dir = Path(os.environ["SESSMAN_STATE_DIR"])
+    done = sessman("credential-process", "src", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    lock = lock_path(state_dir, "sessman", "src")
+    assert (lock.parent.stat().st_mode & 0o777, lock.stat().st_mode & 0o777) == (0o700, 0o600)
+
+    # A symlink planted where a lock file goes is never opened through.
+    target = tmp_path / "elsewhere"
+    target.write_text("untouched")
+    planted = lock_path(state_dir, "sessman", "short")
+    planted.symlink_to(target)
+    refused = sessman("credential-process", "short", "--config", str(config))
+    assert refused.returncode == 1
+    assert_one_error(refused.stderr, str(planted))
+    assert target.read_text() == "untouched"
+    planted.unlink()
+
+    # A lock directory others may write to is refused, naming the fix.
+    lock.parent.chmod(0o777)
+    refused = sessman("credential-process", "short", "--config", str(config))
+    assert refused.returncode == 1
+    assert_one_error(refused.stderr, str(lock.parent))
+    assert f"chmod 700 {lock.parent}" in refused.stderr
+    assert recorder.signers("AssumeRole") == []

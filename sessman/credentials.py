@@ -167,7 +167,8 @@ def translate(exc: BaseException, profile: Profile, *, after: str | None = None)
         message = " ".join(str(error.get("Message", "")).split())
         operation = getattr(exc, "operation_name", None) or "the request"
         if after is not None:
-            return SessmanError(
+            kind = AuthenticationFailed if code in AUTH_ERROR_CODES else SessmanError
+            return kind(
                 f"profile {profile.name!r}: {after} succeeded, but {operation} with the"
                 f" temporary credentials it returned failed ({code}: {message})",
                 hint=f"{endpoint} does not accept the temporary credentials it issued;"
@@ -177,7 +178,7 @@ def translate(exc: BaseException, profile: Profile, *, after: str | None = None)
             return AuthenticationFailed(
                 f"profile {profile.name!r}: AWS rejected the credentials in {operation}"
                 f" ({code}: {message})",
-                hint=_auth_hint(profile, code),
+                hint=_auth_hint(profile, code, operation),
             )
         return SessmanError(f"profile {profile.name!r}: {operation}: {code}: {message}")
     from botocore.parsers import ResponseParserError
@@ -223,7 +224,18 @@ def translate(exc: BaseException, profile: Profile, *, after: str | None = None)
     return exc
 
 
-def _auth_hint(profile: Profile, code: str) -> str:
+def _auth_hint(profile: Profile, code: str, operation: str) -> str:
+    """The next step for a rejection of ``operation``: about the step that failed."""
+    if operation == "GetSessionToken" and code.startswith("AccessDenied"):
+        return (
+            "the key was accepted but the session was refused: check the MFA code (it"
+            " changes every 30 s) and mfa_serial, or the key's permission to call STS"
+        )
+    if operation == "AssumeRole" and code.startswith("AccessDenied"):
+        return (
+            f"the source credentials were accepted but may not assume {profile.role_arn}:"
+            " check the role's trust policy (and external_id, MFA)"
+        )
     if code.startswith("AccessDenied"):
         return (
             f"the credentials of profile {profile.name!r} were accepted but lack permission:"

@@ -517,6 +517,7 @@ class SessionManager:
                     mfa_serial=device,
                     mfa_code=code,
                 )
+            with translating(source, after="GetSessionToken"):
                 identity = cr.caller_identity(self._sts(source, creds), source.name)
             self._save(source, creds, identity)
             return creds

@@ -418,9 +418,7 @@ def test_a_failed_check_of_temporary_credentials_names_that_step(
     assert stored.exit_code == 0, stored.stderr
     with SessionManager.load(config) as manager, pytest.raises(SessmanError) as failed:
         manager.open("dev")
-    assert not isinstance(failed.value, AuthenticationFailed) or "GetSessionToken" in str(
-        failed.value
-    )
+    assert isinstance(failed.value, AuthenticationFailed)
     assert "GetSessionToken succeeded" in str(failed.value)
     assert "GetCallerIdentity" in str(failed.value)
     assert failed.value.hint is not None and "secret set" not in failed.value.hint

@@ -627,3 +627,32 @@ def test_lock_files_are_private_and_never_followed_through_a_symlink(
     assert_one_error(refused.stderr, str(lock.parent))
     assert f"chmod 700 {lock.parent}" in refused.stderr
     assert recorder.signers("AssumeRole") == []
+
+
+def test_ctrl_c_while_waiting_for_another_process_lock_is_one_line_and_130(
+    tmp_path: Path, recorder: RecordingProxy
+) -> None:
+    config = short_role_config(tmp_path, recorder.url)
+    state_dir = Path(os.environ["SESSMAN_STATE_DIR"])
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from sessman.locks import profile_lock\n"
+            "with profile_lock(Path(sys.argv[1]), 'sessman', 'short'):\n"
+            "    print('held', flush=True); time.sleep(600)",
+            str(state_dir),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        code, err, seconds = interrupt(["credential-process", "short", "--config", str(config)])
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert code == 130, err
+    assert [line for line in err.splitlines() if line.strip()] == ["sessman: error: interrupted"]
+    assert seconds < 5
+    assert recorder.signers("AssumeRole") == []

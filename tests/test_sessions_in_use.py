@@ -184,6 +184,7 @@ def finish(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
     return documents
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "action"), [("src", "GetSessionToken"), ("short", "AssumeRole")])
 def test_eight_credential_processes_at_once_make_one_session(
     tmp_path: Path, recorder: RecordingProxy, name: str, action: str
@@ -202,6 +203,7 @@ def test_eight_credential_processes_at_once_make_one_session(
     assert renewed[0]["Expiration"] >= documents[0]["Expiration"]
 
 
+@pytest.mark.slow
 def test_a_lock_left_by_a_killed_process_is_taken_over(
     tmp_path: Path, recorder: RecordingProxy
 ) -> None:
@@ -449,6 +451,7 @@ def interrupt(argv: list[str], wait: float = 2.0) -> tuple[int, str, float]:
     return proc.returncode, err, time.monotonic() - sent
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "argv",
     [
@@ -629,6 +632,7 @@ def test_lock_files_are_private_and_never_followed_through_a_symlink(
     assert recorder.signers("AssumeRole") == []
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_waiting_for_another_process_lock_is_one_line_and_130(
     tmp_path: Path, recorder: RecordingProxy
 ) -> None:

@@ -336,12 +336,13 @@ class SessionManager:
         """The open session's credentials if they have more than ``margin`` s left.
 
         ``fresh`` looks at the state file again (another process may have
-        opened or renewed the session) instead of trusting this process's copy.
+        opened or renewed the session) instead of trusting this process's copy;
+        so does a copy with too little time left.
         """
         self.profile(name)
         with self._lock:
             cached = self._temporary.get(name)
-        if cached is None or fresh:
+        if cached is None or fresh or cached.remaining() <= margin:
             record = self.state.get(name)
             if record is None or record.remaining() <= margin:
                 return None

@@ -204,6 +204,27 @@ def test_eight_credential_processes_at_once_make_one_session(
 
 
 @pytest.mark.slow
+def test_eight_processes_behind_one_mfa_device_use_the_code_once(
+    tmp_path: Path, recorder: RecordingProxy
+) -> None:
+    device = f"arn:aws:iam::{ACCOUNT}:mfa/eight"
+    config = write_config(
+        tmp_path / "profiles.yaml",
+        recorder.url,
+        {
+            "src": {"access_key_id": "AKIAEXAMPLEMFAEIGHT1", "mfa_serial": device},
+            "role": {"source_profile": "src", "role_arn": ROLE_ARN},
+        },
+    )
+    store_secret(config, "src")
+    argv = ["credential-process", "role", "--mfa-code", "135790", "--config", str(config)]
+    documents = finish(start_together(argv, 8))
+    assert len({session_of(d) for d in documents}) == 1
+    assert len(recorder.signers("GetSessionToken")) == 1
+    assert len(recorder.signers("AssumeRole")) == 1
+
+
+@pytest.mark.slow
 def test_a_lock_left_by_a_killed_process_is_taken_over(
     tmp_path: Path, recorder: RecordingProxy
 ) -> None:

@@ -220,7 +220,9 @@ def translate(exc: BaseException, profile: Profile, *, after: str | None = None)
             hint="check it with: aws sts get-caller-identity --profile " + str(profile.aws_profile),
         )
     if isinstance(exc, bx.BotoCoreError):
-        return SessmanError(f"profile {profile.name!r}: {exc}")
+        from .loops import relayed
+
+        return relayed(str(exc)) or SessmanError(f"profile {profile.name!r}: {exc}")
     return exc
 
 

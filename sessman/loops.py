@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 from .errors import ConfigError
 
-__all__ = ["CHAIN_VARIABLE", "check", "resolving"]
+__all__ = ["CHAIN_VARIABLE", "check", "relayed", "resolving"]
 
 #: JSON list of [profiles file, sessman profile, AWS profile] being resolved.
 CHAIN_VARIABLE = "SESSMAN_RESOLVING"
@@ -93,3 +93,16 @@ def resolving(config_file: str, profile: str, aws_profile: str) -> Iterator[None
             if not _ACTIVE[entry]:
                 del _ACTIVE[entry]
             _publish()
+
+
+def relayed(text: str) -> ConfigError | None:
+    """The loop error a child sessman printed (botocore quotes its stderr), as ours.
+
+    Without this the user would read the child's error wrapped in botocore's
+    words, once per level of the chain.
+    """
+    marker = "sessman: error: "
+    if "aws_profile loop:" not in text or marker not in text:
+        return None
+    message, _, hint = text[text.rindex(marker) + len(marker) :].partition("hint:")
+    return ConfigError(" ".join(message.split()), hint=" ".join(hint.split()) or None)

@@ -41,6 +41,7 @@ from .harness import (
 )
 from .latency_proxy import LatencyProxy
 from .server_latency import bench_server
+from .sessions import bench_short_roles
 
 BUILD_CHILD = str(BENCH_DIR / "build_child.py")
 KEYRING_PROBE = str(BENCH_DIR / "keyring_probe.py")
@@ -547,4 +548,5 @@ BENCHMARKS: dict[int, tuple[str, Callable[[Context], None]]] = {
     5: ("growth: list and session building at 10/100/1000", bench_growth),
     6: ("credential server request vs bare http.server", bench_server),
     7: ("credential-process through the agent vs import json", bench_agent),
+    8: ("900 s role and 8 concurrent credential-process: STS requests", bench_short_roles),
 }

@@ -28,7 +28,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 __all__ = ["LatencyProxy", "main"]
 
@@ -67,6 +67,8 @@ class _ProxyServer(ThreadingHTTPServer):
         self.upstream_host = parts.hostname
         self.upstream_port = parts.port or (443 if self.upstream_https else 80)
         self.delay = delay
+        self.actions: list[str] = []  # the Action of each query-protocol request
+        self.actions_lock = threading.Lock()
         super().__init__(address, _ForwardingHandler)
 
 
@@ -96,6 +98,9 @@ class _ForwardingHandler(BaseHTTPRequestHandler):
 
     def _forward(self) -> None:
         body = self._read_body()
+        action = parse_qs(body.decode("latin-1")).get("Action", [""])[0]
+        with self.server.actions_lock:
+            self.server.actions.append(action)
         time.sleep(self.server.delay)
         conn = self._upstream()
         try:
@@ -150,6 +155,11 @@ class LatencyProxy:
         self.port: int = int(bound_port)
         self.url = f"http://{bound_host!s}:{self.port}"
         self.delay = delay
+
+    def count(self, *actions: str) -> int:
+        """How many requests so far were one of ``actions`` (STS, IAM: query protocol)."""
+        with self._server.actions_lock:
+            return sum(1 for a in self._server.actions if a in actions)
 
     def start(self) -> LatencyProxy:
         """Serve in a background thread."""

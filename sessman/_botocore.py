@@ -13,7 +13,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["LOCK", "ManagerCredentials", "close_client", "core_session", "shared_loader"]
+__all__ = [
+    "LOCK",
+    "ManagerCredentials",
+    "close_client",
+    "core_session",
+    "deferred_credentials",
+    "profile_session",
+    "shared_loader",
+]
 
 _LOADER: Any = None
 LOCK = threading.Lock()
@@ -98,6 +106,43 @@ def core_session(aws_profile: str | None = None) -> Any:
     return core
 
 
+#: Where endpoint_url sits among the positional parameters of boto3.Session.client/resource.
+_ENDPOINT_POSITION = 5
+_SESSION_CLASS: Any = None
+
+
+def profile_session(core: Any, region: str, endpoint_url: str | None) -> Any:
+    """A ``boto3.Session`` whose clients and resources default to ``endpoint_url``.
+
+    ``session.client("s3")`` then reaches the profile's endpoint exactly as
+    the manager's own ``client(name, "s3")`` does; an explicit
+    ``endpoint_url=`` still wins.
+    """
+    global _SESSION_CLASS  # noqa: PLW0603
+    if _SESSION_CLASS is None:
+        import boto3
+
+        class ProfileSession(boto3.Session):  # type: ignore[misc]
+            """A boto3 Session of one sessman profile (see :func:`profile_session`)."""
+
+            sessman_endpoint_url: str | None = None
+
+            def client(self, *args: Any, **kwargs: Any) -> Any:
+                if len(args) <= _ENDPOINT_POSITION and "endpoint_url" not in kwargs:
+                    kwargs["endpoint_url"] = self.sessman_endpoint_url
+                return super().client(*args, **kwargs)
+
+            def resource(self, *args: Any, **kwargs: Any) -> Any:
+                if len(args) <= _ENDPOINT_POSITION and "endpoint_url" not in kwargs:
+                    kwargs["endpoint_url"] = self.sessman_endpoint_url
+                return super().resource(*args, **kwargs)
+
+        _SESSION_CLASS = ProfileSession
+    session = _SESSION_CLASS(botocore_session=core, region_name=region)
+    session.sessman_endpoint_url = endpoint_url
+    return session
+
+
 def close_client(obj: Any) -> None:
     client = getattr(getattr(obj, "meta", None), "client", obj)
     close = getattr(client, "close", None)
@@ -110,20 +155,56 @@ class ManagerCredentials:
 
     ``metadata(name)`` returns what botocore's refreshable credentials want
     (access_key, secret_key, token, expiry_time); it is called on first use
-    and whenever the credentials near their expiry.
+    and whenever the credentials near their expiry. ``windows`` is the
+    (advisory, mandatory) refresh margin in seconds: botocore's own 15/10
+    minutes would make a 900 s session refresh on every request.
     """
 
     METHOD = "sessman"
     CANONICAL_NAME = "sessman"
 
-    def __init__(self, metadata: Callable[[str], dict[str, str | None]], name: str) -> None:
+    def __init__(
+        self,
+        metadata: Callable[[str], dict[str, str | None]],
+        name: str,
+        windows: tuple[float, float],
+    ) -> None:
         self._metadata = metadata
         self._name = name
+        self._windows = windows
 
     def load(self) -> Any:
-        from botocore.credentials import DeferredRefreshableCredentials
-
         metadata, name = self._metadata, self._name
-        return DeferredRefreshableCredentials(
-            refresh_using=lambda: metadata(name), method=self.METHOD
+        return deferred_credentials(lambda: metadata(name), self.METHOD, self._windows)
+
+
+#: The class attributes of botocore's RefreshableCredentials that hold its
+#: refresh margins. Its constructor takes them, but the deferred variant
+#: (credentials fetched on first use, not when a client is built) does not.
+_WINDOW_ATTRIBUTES = ("_advisory_refresh_timeout", "_mandatory_refresh_timeout")
+
+
+def deferred_credentials(
+    refresh: Callable[[], dict[str, str | None]], method: str, windows: tuple[float, float]
+) -> Any:
+    """botocore DeferredRefreshableCredentials with refresh margins of our own.
+
+    Fails loudly, instead of silently refreshing on every request, if a
+    botocore release renames the attributes that hold the margins.
+    """
+    from botocore.credentials import DeferredRefreshableCredentials, RefreshableCredentials
+
+    missing = [a for a in _WINDOW_ATTRIBUTES if not hasattr(RefreshableCredentials, a)]
+    if missing:
+        raise RuntimeError(
+            "this botocore has no RefreshableCredentials."
+            + ", ".join(missing)
+            + ": sessman cannot set refresh windows; pin an earlier botocore and report it"
         )
+    advisory, mandatory = windows
+    if not 0 <= mandatory <= advisory:
+        raise ValueError(f"refresh windows must be 0 <= mandatory <= advisory, not {windows}")
+    creds = DeferredRefreshableCredentials(refresh_using=refresh, method=method)
+    setattr(creds, _WINDOW_ATTRIBUTES[0], advisory)
+    setattr(creds, _WINDOW_ATTRIBUTES[1], mandatory)
+    return creds

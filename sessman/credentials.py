@@ -21,6 +21,7 @@ from .errors import (
     ConfigError,
     EndpointUnreachable,
     SessmanError,
+    UsageError,
 )
 from .shapes import check, server_text
 
@@ -34,6 +35,7 @@ __all__ = [
     "TemporaryCredentials",
     "assume_role",
     "caller_identity",
+    "check_mfa_code",
     "get_session_token",
     "translate",
     "translating",
@@ -137,23 +139,50 @@ class Identity:
     user_id: str
 
 
-def translate(exc: BaseException, profile: Profile) -> BaseException:
-    """Map a botocore exception to the sessman error it means, or return it as is."""
+def check_mfa_code(code: str) -> str:
+    """``code`` if it has the shape of an MFA code (six digits), else a UsageError."""
+    code = code.strip()
+    if len(code) != 6 or not code.isascii() or not code.isdigit():
+        raise UsageError(
+            f"an MFA code is six digits; {len(code)} character(s) given",
+            hint="type the code your MFA device shows now",
+        )
+    return code
+
+
+def translate(exc: BaseException, profile: Profile, *, after: str | None = None) -> BaseException:
+    """Map a botocore exception to the sessman error it means, or return it as is.
+
+    ``after`` names the step that succeeded before this one failed (e.g.
+    ``GetSessionToken`` before the temporary credentials were verified), so
+    the hint points at the step that failed, not at the secret that worked.
+    """
     from botocore import exceptions as bx
 
-    endpoint = profile.endpoint_url or f"AWS in {profile.region}"
+    contacted = getattr(exc, "kwargs", {}).get("endpoint_url")
+    endpoint = contacted or profile.endpoint_url or f"AWS in {profile.region}"
     if isinstance(exc, SessmanError):
         return exc
     if isinstance(exc, bx.ClientError):
         error = exc.response.get("Error", {})
         code = server_text(error.get("Code", ""))
         message = server_text(error.get("Message", ""))
+        operation = getattr(exc, "operation_name", None) or "the request"
+        if after is not None:
+            kind = AuthenticationFailed if code in AUTH_ERROR_CODES else SessmanError
+            return kind(
+                f"profile {profile.name!r}: {after} succeeded, but {operation} with the"
+                f" temporary credentials it returned failed ({code}: {message})",
+                hint=f"{endpoint} does not accept the temporary credentials it issued;"
+                " check the endpoint (a local emulator may need a setting for STS sessions)",
+            )
         if code in AUTH_ERROR_CODES:
             return AuthenticationFailed(
-                f"profile {profile.name!r}: AWS rejected the credentials ({code}: {message})",
-                hint=_auth_hint(profile, code),
+                f"profile {profile.name!r}: AWS rejected the credentials in {operation}"
+                f" ({code}: {message})",
+                hint=_auth_hint(profile, code, operation),
             )
-        return SessmanError(f"profile {profile.name!r}: {code}: {message}")
+        return SessmanError(f"profile {profile.name!r}: {operation}: {code}: {message}")
     from botocore.parsers import ResponseParserError
 
     attempts = profile.retries.max_attempts
@@ -193,11 +222,24 @@ def translate(exc: BaseException, profile: Profile) -> BaseException:
             hint="check it with: aws sts get-caller-identity --profile " + str(profile.aws_profile),
         )
     if isinstance(exc, bx.BotoCoreError):
-        return SessmanError(f"profile {profile.name!r}: {exc}")
+        from .loops import relayed
+
+        return relayed(str(exc)) or SessmanError(f"profile {profile.name!r}: {exc}")
     return exc
 
 
-def _auth_hint(profile: Profile, code: str) -> str:
+def _auth_hint(profile: Profile, code: str, operation: str) -> str:
+    """The next step for a rejection of ``operation``: about the step that failed."""
+    if operation == "GetSessionToken" and code.startswith("AccessDenied"):
+        return (
+            "the key was accepted but the session was refused: check the MFA code (it"
+            " changes every 30 s) and mfa_serial, or the key's permission to call STS"
+        )
+    if operation == "AssumeRole" and code.startswith("AccessDenied"):
+        return (
+            f"the source credentials were accepted but may not assume {profile.role_arn}:"
+            " check the role's trust policy (and external_id, MFA)"
+        )
     if code.startswith("AccessDenied"):
         return (
             f"the credentials of profile {profile.name!r} were accepted but lack permission:"
@@ -216,12 +258,12 @@ def _auth_hint(profile: Profile, code: str) -> str:
 
 
 @contextmanager
-def translating(profile: Profile) -> Iterator[None]:
+def translating(profile: Profile, *, after: str | None = None) -> Iterator[None]:
     """Run a block of AWS calls, raising sessman errors for what botocore raised."""
     try:
         yield
     except Exception as exc:
-        translated = translate(exc, profile)
+        translated = translate(exc, profile, after=after)
         if translated is exc:
             raise
         raise translated from exc

@@ -13,7 +13,8 @@ command line uses::
     ├── AuthenticationFailed      (exit 1) AWS rejected the credentials
     ├── EndpointUnreachable       (exit 1) timeout or refused connection
     ├── UnsafePath                (exit 1) a file of sessman's is not private to you
-    └── MalformedValue            (exit 1) a value from outside has the wrong shape
+    ├── MalformedValue            (exit 1) a value from outside has the wrong shape
+    └── Interrupted               (exit 130) Ctrl-C
 
 Foreign exceptions (botocore, keyring, OS errors) are translated where they
 are caught, with ``raise ... from exc`` so the cause survives for debugging.
@@ -26,6 +27,7 @@ __all__ = [
     "AuthenticationFailed",
     "ConfigError",
     "EndpointUnreachable",
+    "Interrupted",
     "KeyringUnavailable",
     "MalformedValue",
     "ProfileNotFound",
@@ -130,3 +132,9 @@ class UnsafePath(SessmanError):
 
 class MalformedValue(SessmanError):
     """A value from outside (an endpoint, an imported file) has the wrong shape."""
+
+
+class Interrupted(SessmanError):
+    """The user pressed Ctrl-C; the command stops with one line."""
+
+    exit_code = 130

@@ -332,7 +332,12 @@ class EncryptedFileKeyring(KeyringBackend):
                 f" terminal to ask for it; set {ENV_PASSPHRASE}.",
                 path=self.path,
             )
-        return self._prompt(creating=creating)
+        from .prompts import asking
+
+        with asking():  # one prompt at a time; threads that waited use its answer
+            if self._prompted is None:
+                self._prompted = self._prompt(creating=creating)
+            return self._prompted
 
     def _prompt(self, *, creating: bool) -> _Passphrase:
         import getpass
@@ -367,6 +372,8 @@ class EncryptedFileKeyring(KeyringBackend):
         key = doc.kdf.derive(passphrase.value)
         if kf.decrypt(key, doc.check, kf.check_aad(doc.version, doc.kdf)) != kf.CHECK_MARKER:
             doc.kdf.forget(passphrase.value)
+            if self._prompted is passphrase:
+                self._prompted = None  # asked again next time, not reused
             next_step = {
                 "env": f"check {ENV_PASSPHRASE}",
                 "prompt": "try again",

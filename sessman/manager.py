@@ -12,19 +12,37 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from . import credentials as cr
-from ._botocore import LOCK, ManagerCredentials, close_client, core_session, shared_loader
+from ._botocore import (
+    LOCK,
+    ManagerCredentials,
+    close_client,
+    core_session,
+    profile_session,
+    shared_loader,
+)
 from .binding import fingerprint
 from .config import Config, Profile
-from .credentials import Credentials, Identity, Keys, TemporaryCredentials, translating
+from .credentials import (
+    Credentials,
+    Identity,
+    Keys,
+    TemporaryCredentials,
+    check_mfa_code,
+    translating,
+)
 from .errors import SecretNotFound, SessmanError, UsageError
 from .locations import state_dir as default_state_dir
+from .locks import profile_lock
+from .loops import check as check_loop
+from .loops import resolving
 from .secrets import SecretStore, open_store, session_user, stderr_note
 from .state import SessionRecord, StateFile
 
@@ -37,9 +55,13 @@ __all__ = ["Outcome", "ProfileStatus", "SessionInfo", "SessionManager"]
 
 T = TypeVar("T")
 
-#: Stored credentials with less than this left are not handed to botocore:
-#: it would refresh them at once (its advisory window is 15 minutes).
+#: A role is renewed when this much of it is left, or half of a shorter
+#: session (see refresh_windows): botocore's own 15 minutes would make a
+#: 900 s role be assumed again for every request.
 REFRESH_MARGIN = 15 * 60
+#: botocore blocks every request for new credentials this close to expiry
+#: (or a quarter of a shorter session).
+MANDATORY_MARGIN = 10 * 60
 #: Connections of the STS clients shared by many profiles (see _shared_config).
 SHARED_POOL = 64
 #: An open keys session is signed with until this many seconds before expiry.
@@ -47,6 +69,19 @@ LAST_MINUTE = 60
 #: How often botocore asks again for credentials that do not expire, so a
 #: session picks up a session opened later by another process.
 RECHECK = timedelta(minutes=16)
+
+
+def refresh_windows(p: Profile) -> tuple[float, float]:
+    """(advisory, mandatory) seconds before expiry at which ``p``'s credentials renew.
+
+    Sized to the session so that a renewal always yields credentials outside
+    both windows: a role of 900 s renews once per 450 s, never per request.
+    An open keys session is signed with until its last minute.
+    """
+    if p.kind == "keys":
+        return float(LAST_MINUTE), LAST_MINUTE / 2
+    seconds = p.session_duration
+    return min(float(REFRESH_MARGIN), seconds / 2), min(float(MANDATORY_MARGIN), seconds / 4)
 
 
 @dataclass(frozen=True)
@@ -251,18 +286,18 @@ class SessionManager:
             return found
 
     def _build_session(self, p: Profile) -> boto3.Session:
-        import boto3
         from botocore.credentials import CredentialResolver
 
         core = core_session()
         loader = shared_loader()
         core.set_default_client_config(self.botocore_config(p.name))
         core.register_component(
-            "credential_provider", CredentialResolver([ManagerCredentials(self._metadata, p.name)])
+            "credential_provider",
+            CredentialResolver([ManagerCredentials(self._metadata, p.name, refresh_windows(p))]),
         )
         with LOCK:
             before = len(loader.search_paths)
-            session = boto3.Session(botocore_session=core, region_name=p.region)
+            session = profile_session(core, p.region, p.endpoint_url)
             # boto3 appends its data path to the loader on every Session.
             del loader.search_paths[before:]
         return session
@@ -292,7 +327,7 @@ class SessionManager:
         stored = self._stored_session(name, margin=min_ttl)
         if stored is not None:
             return stored
-        self.open(name, duration=duration, mfa_code=mfa_code)
+        self.open(name, duration=duration, mfa_code=mfa_code, min_ttl=min_ttl)
         stored = self._stored_session(name, margin=0)
         if stored is None:  # pragma: no cover - open() just stored it
             raise SessmanError(f"profile {name!r}: the session could not be read back")
@@ -302,24 +337,51 @@ class SessionManager:
         """The open session's credentials if more than ``min_ttl`` s are left; never opens one."""
         return self._stored_session(name, margin=min_ttl)
 
-    def _stored_session(self, name: str, *, margin: float) -> TemporaryCredentials | None:
-        """The open session's credentials if they have more than ``margin`` s left."""
+    def _stored_session(
+        self, name: str, *, margin: float, fresh: bool = False
+    ) -> TemporaryCredentials | None:
+        """The open session's credentials if they have more than ``margin`` s left.
+
+        ``fresh`` looks at the state file again (another process may have
+        opened or renewed the session) instead of trusting this process's copy;
+        so does a copy with too little time left.
+        """
         self.profile(name)
         with self._lock:
             cached = self._temporary.get(name)
-        if cached is None:
+        if cached is None or fresh or cached.remaining() <= margin:
             record = self.state.get(name)
             if record is None or record.remaining() <= margin:
                 return None
             if record.binding != fingerprint(self.config, name):
                 return None  # stale: opened for another profile definition
-            text = self.store.get(session_user(name))
-            cached = TemporaryCredentials.from_json(text) if text else None
-            if cached is None or cached.access_key_id != record.access_key_id:
+            if cached is None or (cached.access_key_id, cached.expires) != (
+                record.access_key_id,
+                record.expires,
+            ):
+                cached = self._read_session(name, record)
+            if cached is None:
                 return None
             with self._lock:
                 self._temporary[name] = cached
         return cached if cached.remaining() > margin else None
+
+    def _read_session(self, name: str, record: SessionRecord) -> TemporaryCredentials | None:
+        """The stored session of ``name`` if it is the one the state file records."""
+        user = session_user(name)
+        for attempt in range(2):
+            text = self.store.get(user)
+            creds = TemporaryCredentials.from_json(text) if text else None
+            if creds is not None and (creds.access_key_id, creds.expires) == (
+                record.access_key_id,
+                record.expires,
+            ):
+                return creds
+            forget = getattr(self.store, "forget", None)
+            if attempt or not callable(forget):
+                return None
+            forget(user)  # this process's copy is older than what was stored since
+        return None  # pragma: no cover - the loop returns
 
     def _long_term(self, p: Profile) -> Keys:
         assert p.access_key_id is not None
@@ -334,9 +396,10 @@ class SessionManager:
     def _current(self, name: str) -> Credentials:
         """The credentials a session of ``name`` signs with right now."""
         p = self.profile(name)
-        # A role is re-assumed well before expiry; an open keys session (maybe
-        # an MFA session) is used to its last minute, then the long-term key.
-        margin = LAST_MINUTE if p.kind == "keys" else REFRESH_MARGIN
+        # A role is re-assumed when half of it (at most 15 minutes) is left; an
+        # open keys session (maybe an MFA session) is used to its last minute,
+        # then the long-term key.
+        margin = refresh_windows(p)[0]
         stored = self._stored_session(name, margin=margin)
         if stored is not None:
             return stored
@@ -344,7 +407,11 @@ class SessionManager:
             return self._long_term(p)
         if p.kind == "role":
             with self._flight(f"role:{name}"):
-                stored = self._stored_session(name, margin=REFRESH_MARGIN)
+                stored = self._stored_session(name, margin=margin)
+                if stored is None and self.state.get(name) is not None:
+                    # An open session is renewed for every process: stored, locked.
+                    self.open(name, min_ttl=margin)
+                    stored = self._stored_session(name, margin=0)
                 if stored is None:
                     stored = self._assume(p, mfa_code=None, duration=p.session_duration)
                     with self._lock:
@@ -367,7 +434,12 @@ class SessionManager:
         return role_credentials(self.config, p, self.store)
 
     def _aws_profile_credentials(self, p: Profile) -> Credentials:
-        with self._flight(f"aws-profile:{p.name}"), translating(p):
+        assert p.aws_profile is not None
+        with (
+            self._flight(f"aws-profile:{p.name}"),
+            resolving(str(self.config.path), p.name, p.aws_profile),
+            translating(p),
+        ):
             found = self._aws_profiles.get(p.name)
             if found is None:
                 found = core_session(p.aws_profile).get_credentials()
@@ -435,9 +507,9 @@ class SessionManager:
 
     def _mfa_code(self, device: str, given: str | None) -> str:
         if given:
-            return given
+            return check_mfa_code(given)
         if self._mfa_prompt is not None:
-            return self._mfa_prompt(device)
+            return check_mfa_code(self._mfa_prompt(device))
         raise UsageError(
             f"an MFA code for {device} is needed",
             hint="pass --mfa-code CODE (or mfa_code=...)",
@@ -455,8 +527,9 @@ class SessionManager:
         device = role.mfa_serial or source.mfa_serial
         if device is None or source.kind != "keys":
             return self._current(source.name)
-        with self._flight(f"mfa:{device}"):
-            stored = self._stored_session(source.name, margin=REFRESH_MARGIN)
+        margin = min(float(REFRESH_MARGIN), source.session_duration / 2)
+        with self._flight(f"mfa:{device}"), self._profile_lock(source.name):
+            stored = self._stored_session(source.name, margin=margin, fresh=True)
             if stored is not None:
                 return stored
             keys = self._long_term(source)
@@ -468,6 +541,7 @@ class SessionManager:
                     mfa_serial=device,
                     mfa_code=code,
                 )
+            with translating(source, after="GetSessionToken"):
                 identity = cr.caller_identity(self._sts(source, creds), source.name)
             self._save(source, creds, identity)
             return creds
@@ -511,21 +585,49 @@ class SessionManager:
         """
         p = self.profile(name)
         if min_ttl is not None and self._stored_session(name, margin=min_ttl) is not None:
-            record = self.state.get(name)
-            if record is not None:
-                return SessionInfo(name, record.account, record.arn, record.user_id, record.expires)
+            kept = self._kept(name, min_ttl)
+            if kept is not None:
+                return kept
         seconds = duration if duration is not None else p.session_duration
         if not 900 <= seconds <= 43200:
             raise UsageError(f"duration must be 900..43200 seconds, not {seconds}")
-        with self._flight(f"open:{name}"):
+        if mfa_code is not None:
+            check_mfa_code(mfa_code)
+        if p.aws_profile is not None:  # before the lock, which a parent may hold
+            check_loop(str(self.config.path), name, p.aws_profile)
+        before = self.state.get(name)
+        with self._flight(f"open:{name}"), self._profile_lock(name):
+            # Another process (or thread) may have opened it while we waited:
+            # use what it stored rather than open a second session.
+            wanted = min_ttl if min_ttl is not None else seconds / 2
+            after = self.state.get(name)
+            if min_ttl is not None or (after is not None and after != before):
+                kept = self._kept(name, wanted, fresh=True)
+                if kept is not None:
+                    return kept
             if p.kind == "role":
                 creds = self._assume(p, mfa_code=mfa_code, duration=seconds)
+                step = "AssumeRole"
             else:
                 creds = self._session_token(p, seconds, mfa_code)
-            with translating(p):
+                step = "GetSessionToken"
+            with translating(p, after=step):
                 identity = cr.caller_identity(self._sts(p, creds), name)
             self._save(p, creds, identity)
         return SessionInfo(name, identity.account, identity.arn, identity.user_id, creds.expires)
+
+    def _kept(self, name: str, margin: float, *, fresh: bool = False) -> SessionInfo | None:
+        """The open session of ``name`` if it has more than ``margin`` s left."""
+        if self._stored_session(name, margin=margin, fresh=fresh) is None:
+            return None
+        record = self.state.get(name)
+        if record is None:
+            return None
+        return SessionInfo(name, record.account, record.arn, record.user_id, record.expires)
+
+    def _profile_lock(self, name: str) -> AbstractContextManager[None]:
+        """The cross-process lock of profile ``name`` (see :mod:`sessman.locks`)."""
+        return profile_lock(self.state_dir, self.config.keyring_service, name)
 
     def _session_token(
         self, p: Profile, seconds: int, mfa_code: str | None
@@ -643,23 +745,25 @@ class SessionManager:
         def run(name: str) -> Outcome[T]:
             p = self.profile(name)
             try:
+                # sessman's own failures become SessmanError subclasses here...
                 with translating(p):
                     self._current(name)  # a profile without credentials fails on its own
-                    return Outcome(name, True, fn(name, self.session(name)))
+                    session = self.session(name)
+            except Exception as exc:
+                return Outcome(name, False, error=exc)
+            try:
+                # ...while what the user's fn raises is returned as it was raised.
+                return Outcome(name, True, fn(name, session))
             except Exception as exc:
                 return Outcome(name, False, error=exc)
 
         if not chosen:
             return {}
-        from concurrent.futures import ThreadPoolExecutor, as_completed
-
         done: dict[str, Outcome[T]] = {}
-        with ThreadPoolExecutor(max_workers=min(max_workers, len(chosen))) as pool:
-            for future in as_completed([pool.submit(run, n) for n in chosen]):
-                outcome = future.result()
-                done[outcome.name] = outcome
-                if progress is not None:
-                    progress(outcome)
+        for outcome in _fan_out(run, chosen, max_workers):
+            done[outcome.name] = outcome
+            if progress is not None:
+                progress(outcome)
         return {n: done[n] for n in chosen}
 
     def _flight(self, key: str) -> threading.RLock:
@@ -669,3 +773,34 @@ class SessionManager:
             if lock is None:
                 lock = self._flights[key] = threading.RLock()
             return lock
+
+
+def _fan_out(run: Callable[[str], T], names: list[str], max_workers: int) -> Iterator[T]:
+    """``run(name)`` for each name in worker threads, yielding results as they complete.
+
+    Unlike a ThreadPoolExecutor, which joins its threads at exit, the workers
+    are daemon threads: when the caller stops waiting (Ctrl-C), what has not
+    started is cancelled and nothing waits on a request that hangs.
+    """
+    import queue
+
+    todo = iter(names)
+    pick = threading.Lock()
+    stop = threading.Event()
+    results: queue.SimpleQueue[T] = queue.SimpleQueue()
+
+    def work() -> None:
+        while not stop.is_set():
+            with pick:
+                name = next(todo, None)
+            if name is None:
+                return
+            results.put(run(name))
+
+    for i in range(min(max_workers, len(names))):
+        threading.Thread(target=work, name=f"sessman-map-{i}", daemon=True).start()
+    try:
+        for _ in names:
+            yield results.get()
+    finally:
+        stop.set()

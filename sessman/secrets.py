@@ -119,6 +119,11 @@ class KeyringStore:
                 self._cache[user] = value
             return value
 
+    def forget(self, user: str) -> None:
+        """Drop the in-memory copy of ``user``: another process changed it."""
+        with self._lock:
+            self._cache.pop(user, None)
+
     def put(self, user: str, secret: str) -> None:
         if cannot_keep_secrets(self.backend):
             raise KeyringUnavailable(

@@ -18,14 +18,21 @@ from typer._click import exceptions as click_exceptions
 from typer.core import TyperGroup
 
 from sessman._version import __version__
-from sessman.errors import SessmanError
+from sessman.errors import Interrupted, SessmanError
 
 from .render import emit_error
 
 if TYPE_CHECKING:
     from sessman.manager import SessionManager
 
-__all__ = ["ConfigOption", "JsonOption", "app", "config_path", "load_manager"]
+__all__ = [
+    "ConfigOption",
+    "JsonOption",
+    "MfaCodeOption",
+    "app",
+    "config_path",
+    "load_manager",
+]
 
 
 class SessmanGroup(TyperGroup):
@@ -79,6 +86,17 @@ class SessmanGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; Ctrl-C becomes one ``interrupted`` line and exit 130.
+
+        typer turns KeyboardInterrupt into a silent exit 130; raised as a
+        SessmanError it gets the one error line every failure gets.
+        """
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise Interrupted("interrupted") from exc
 
 
 def _usage_hint(exc: click_exceptions.UsageError) -> str:
@@ -142,16 +160,25 @@ def config_path(ctx: typer.Context, config: Path | None) -> Path | None:
     return root.obj if isinstance(root.obj, Path) else None
 
 
-def load_manager(ctx: typer.Context, config: Path | None) -> SessionManager:
-    """The SessionManager of the profiles file this command works on."""
-    from sessman.manager import SessionManager
+def load_manager(
+    ctx: typer.Context, config: Path | None, *, mfa_code: str | None = None
+) -> SessionManager:
+    """The SessionManager of the profiles file this command works on.
 
-    prompt = _mfa_prompt if sys.stdin is not None and sys.stdin.isatty() else None
+    MFA codes come from ``mfa_code`` (``--mfa-code``, checked for shape
+    before anything else), else a hidden prompt on the terminal.
+    """
+    from sessman.manager import SessionManager
+    from sessman.prompts import mfa_source
+
+    prompt = mfa_source(mfa_code)
     return SessionManager.load(config_path(ctx, config), mfa_prompt=prompt)
 
 
-def _mfa_prompt(device: str) -> str:
-    return str(typer.prompt(f"MFA code for {device}", err=True)).strip()
+MfaCodeOption = Annotated[
+    str | None,
+    typer.Option("--mfa-code", help="Current code of the MFA device, if a session must be opened."),
+]
 
 
 def _register() -> None:

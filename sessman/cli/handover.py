@@ -22,14 +22,12 @@ from sessman.fileformat import REGION_PATTERN
 from sessman.handover import (
     EXEC_MARKER,
     child_environment,
-    process_json,
-    process_min_ttl,
     to_unset,
     variables,
 )
 
 from ._typer import PlainText, SessmanCommand
-from .app import ConfigOption, load_manager
+from .app import ConfigOption, MfaCodeOption, load_manager
 from .complete import NameArgument
 from .envformat import Format, render
 
@@ -55,9 +53,9 @@ RegionOption = Annotated[
 
 
 def _credentials(
-    ctx: typer.Context, config: object, name: str, min_ttl: float
+    ctx: typer.Context, config: object, name: str, min_ttl: float, mfa_code: str | None
 ) -> tuple[Profile, TemporaryCredentials]:
-    manager = load_manager(ctx, config)  # type: ignore[arg-type]
+    manager = load_manager(ctx, config, mfa_code=mfa_code)  # type: ignore[arg-type]
     profile = manager.profile(name)
     return profile, manager.credentials(name, min_ttl=min_ttl)
 
@@ -89,6 +87,7 @@ def exec_(
             " static keys (for jobs that outlive a session).",
         ),
     ] = False,
+    mfa_code: MfaCodeOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Run a command (or a shell) with the profile's temporary credentials in its environment.
@@ -116,7 +115,7 @@ def exec_(
         from .server import exec_with_server
 
         raise typer.Exit(exec_with_server(ctx, config, name, command, program, min_ttl))
-    profile, creds = _credentials(ctx, config, name, min_ttl)
+    profile, creds = _credentials(ctx, config, name, min_ttl, mfa_code)
     env = child_environment(os.environ, variables(profile, creds, region=region))
     sys.stdout.flush()
     sys.stderr.flush()
@@ -133,6 +132,7 @@ def env(
     ] = Format.sh,
     region: RegionOption = None,
     min_ttl: MinTtlOption = 0,
+    mfa_code: MfaCodeOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Print the profile's temporary credentials as variables, e.g. eval "$(sessman env dev)".
@@ -142,7 +142,7 @@ def env(
     so evaluating it after another profile's leaves exactly this profile's.
     """
     _check_region(region)
-    profile, creds = _credentials(ctx, config, name, min_ttl)
+    profile, creds = _credentials(ctx, config, name, min_ttl, mfa_code)
     values = variables(profile, creds, region=region)
     sys.stdout.write(render(format_, values, to_unset(os.environ, values)))
 
@@ -160,17 +160,17 @@ def credential_process(
             " (default: 1200, or half a shorter session).",
         ),
     ] = None,
+    mfa_code: MfaCodeOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Print temporary credentials as AWS credential_process JSON (for ~/.aws/config).
 
     In ~/.aws/config: credential_process = sessman credential-process NAME
     """
-    manager = load_manager(ctx, config)
-    if min_ttl is None:
-        min_ttl = process_min_ttl(manager.profile(name))
-    creds = manager.credentials(name, min_ttl=min_ttl)
-    sys.stdout.write(process_json(creds) + "\n")
+    from .app import config_path
+    from .fast import issue
+
+    issue(config_path(ctx, config), name, min_ttl=min_ttl, mfa_code=mfa_code)
 
 
 def register(app: typer.Typer) -> None:

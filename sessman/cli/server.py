@@ -29,9 +29,10 @@ import typer
 from sessman.errors import UsageError
 from sessman.handover import child_environment as handover_environment
 from sessman.handover import variables
+from sessman.prompts import ask_mfa_code
 from sessman.secrets import stderr_note
 
-from .app import ConfigOption, _mfa_prompt, config_path
+from .app import ConfigOption, config_path
 
 if TYPE_CHECKING:
     from sessman.credserver import CredentialServer
@@ -87,7 +88,7 @@ class _Prompts:
                 f"an MFA code for {device} is needed and cannot be asked for here",
                 hint=f"open the session with: sessman open {self.name} --mfa-code CODE",
             )
-        return _mfa_prompt(device)
+        return ask_mfa_code(device)
 
     def close(self) -> None:
         self.open = False

@@ -12,7 +12,7 @@ from sessman.errors import SessmanError, UsageError
 from sessman.manager import Outcome, SessionManager
 
 from ._typer import PlainText, SessmanCommand
-from .app import ConfigOption, JsonOption, load_manager
+from .app import ConfigOption, JsonOption, MfaCodeOption, load_manager
 from .complete import NameArgument, complete_names, complete_tags
 from .render import emit_error, emit_json, emit_table, emit_text, iso
 from .selection import tagged
@@ -83,16 +83,13 @@ def open_(
             help="Seconds (default: the profile's session_duration).",
         ),
     ] = None,
-    mfa_code: Annotated[
-        str | None,
-        typer.Option("--mfa-code", metavar="CODE", help="Current code of the MFA device."),
-    ] = None,
+    mfa_code: MfaCodeOption = None,
     min_ttl: MinTtlOption = None,
     json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Open sessions: temporary credentials from STS, verified and stored in the keyring."""
-    manager = load_manager(ctx, config)
+    manager = load_manager(ctx, config, mfa_code=mfa_code)
     opened: list[dict[str, Any]] = []
     errors: list[SessmanError] = []
     for name in _chosen(manager, names, tag):
@@ -150,11 +147,12 @@ def close(
 def whoami(
     ctx: typer.Context,
     name: NameArgument,
+    mfa_code: MfaCodeOption = None,
     json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Who the profile's current credentials are (STS GetCallerIdentity)."""
-    identity = load_manager(ctx, config).whoami(name)
+    identity = load_manager(ctx, config, mfa_code=mfa_code).whoami(name)
     data = {
         "name": identity.name,
         "account": identity.account,
@@ -177,11 +175,12 @@ def check(
             "--workers", "-w", metavar="N", min=1, max=256, help="Profiles checked at once."
         ),
     ] = 16,
+    mfa_code: MfaCodeOption = None,
     json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Verify many profiles at once (GetCallerIdentity each); exits 1 if any failed."""
-    manager = load_manager(ctx, config)
+    manager = load_manager(ctx, config, mfa_code=mfa_code)
     chosen = _chosen(manager, names, tag) if names or tag else manager.names()
 
     def verify(name: str, _session: object) -> Any:
@@ -190,7 +189,9 @@ def check(
     if sys.stderr.isatty() and not json_:
         from rich.progress import Progress
 
-        with Progress(transient=True) as bar:
+        from sessman.prompts import quiet_while_asking
+
+        with Progress(transient=True) as bar, quiet_while_asking(bar.stop, bar.start):
             task = bar.add_task("checking", total=len(chosen))
             outcomes = manager.map(
                 verify, chosen, max_workers=workers, progress=lambda _: bar.advance(task)

@@ -24,12 +24,17 @@ SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
 pytestmark = pytest.mark.secretservice
 
 
-def _plant(service: str) -> dict[str, str]:
-    """An open session of ``dev`` stored in the Secret Service (with the agent running)."""
+def _plant(service: str, config: Path) -> dict[str, str]:
+    """An open session of ``dev`` stored in the Secret Service (with the agent running).
+
+    Bound to ``dev`` as ``config`` defines it, as ``sessman open`` binds it.
+    """
     from datetime import datetime, timedelta, timezone
 
     from keyring.backends.SecretService import Keyring
 
+    from sessman.binding import fingerprint
+    from sessman.config import load_config
     from sessman.credentials import TemporaryCredentials
     from sessman.locations import state_dir
     from sessman.secrets import KeyringStore, session_user
@@ -40,7 +45,15 @@ def _plant(service: str) -> dict[str, str]:
     KeyringStore(service, Keyring()).put(session_user("dev"), creds.to_json())
     arn = "arn:aws:iam::123456789012:user/t"
     StateFile(state_dir(), service).put(
-        SessionRecord("dev", creds.access_key_id, "123456789012", arn, "AIDA1", expires)
+        SessionRecord(
+            "dev",
+            creds.access_key_id,
+            "123456789012",
+            arn,
+            "AIDA1",
+            expires,
+            binding=fingerprint(load_config(config), "dev"),
+        )
     )
     return json.loads(creds.to_json())  # type: ignore[no-any-return]
 
@@ -77,7 +90,7 @@ def test_the_agent_holds_secrets_of_a_secret_service(
     status = agent_status()
     assert status["locked"] is False and status["file_unlocked"] is False
 
-    planted = _plant(service)
+    planted = _plant(service, config)
     backend = client.backend_id(SECRET_SERVICE)
     assert backend is not None
     held = client.recall(backend, service, "dev:session")

@@ -177,7 +177,7 @@ def update_keys(block: str, values: Mapping[str, str | None]) -> str:
     lines = block.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
-    root = yaml.compose(block, Loader=yaml.SafeLoader)
+    root: Any = yaml.compose(block, Loader=yaml.SafeLoader)
     name_node, profile = root.value[0]
     indent = " " * name_node.start_mark.column
     if not isinstance(profile, yaml.MappingNode) or profile.flow_style or not profile.value:

@@ -401,9 +401,13 @@ def test_a_role_on_an_aws_profile_gets_a_hint_that_works(setup: Setup) -> None:
         assert len(lines) == 2 and lines[0].startswith("sessman: error: "), lines
         assert "is a aws" not in lines[0] and "sessman rotate" not in lines[1], lines
         assert "'corp'" in lines[1] and "AWS CLI" in lines[1]
-    assert setup.cli("rotate", "ext").stderr.splitlines()[0].endswith(
-        "is an aws-profile profile: only a profile with access_key_id has a long-term key"
-        " to rotate"
+    assert (
+        setup.cli("rotate", "ext")
+        .stderr.splitlines()[0]
+        .endswith(
+            "is an aws-profile profile: only a profile with access_key_id has a long-term key"
+            " to rotate"
+        )
     )
     via_dev = setup.cli("rotate", "via-dev").stderr.splitlines()
     assert via_dev[1] == "hint: rotate the key it comes from: sessman rotate dev"

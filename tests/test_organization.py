@@ -374,6 +374,7 @@ def test_an_xml_error_body_is_one_line_of_code_and_message(
     assert "<" not in result.stderr
 
 
+@pytest.mark.slow
 def test_generate_waits_for_another_edit_and_keeps_it(files: Files) -> None:
     added = "  held:\n    access_key_id: AKIAEXAMPLEHHHHHHHHH\n"
     edit_while_locked(files.path, added, ["generate", "organization", "mgmt", "--role", ROLE])

@@ -186,6 +186,7 @@ def edit_while_locked(path: Path, addition: str, command: Sequence[str]) -> None
             holder.kill()
 
 
+@pytest.mark.slow
 def test_two_processes_editing_at_once_keep_both_edits(tmp_path: Path) -> None:
     path = tmp_path / "profiles.yaml"
     path.write_text(TEXT.replace("# after profiles\n", ""))

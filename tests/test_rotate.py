@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from clitools import all_bytes_under
 from faultproxy import FaultProxy, Reject, proxying
 from infra import MotoAuthServer, MotoServer
+from test_profiles_text import edit_while_locked
 from typer.testing import CliRunner
 
 from sessman.cli.app import app
@@ -207,6 +208,17 @@ def test_a_user_with_two_keys_is_refused_and_nothing_changes(setup: Setup, iam: 
     assert "CreateAccessKey" not in setup.proxy.actions()
     assert set(keys_of(iam, setup.user.name)) == {setup.user.key_id, other}
     assert setup.path.read_text() == before
+
+
+@pytest.mark.slow
+def test_rotate_waits_for_another_edit_of_the_file_and_keeps_it(setup: Setup, iam: Any) -> None:
+    """Another edit holding the file's lock (say ``generate organization``) is not lost."""
+    added = "  held:\n    access_key_id: AKIAEXAMPLEHHHHHHHHH\n"
+    edit_while_locked(setup.path, added, ["rotate", "dev"])
+    (new_id,) = keys_of(iam, setup.user.name)
+    manager = setup.manager()
+    assert manager.profile("dev").access_key_id == new_id != setup.user.key_id
+    assert manager.profile("held").access_key_id == "AKIAEXAMPLEHHHHHHHHH"
 
 
 # -- waiting for the new key ------------------------------------------------------------

@@ -43,12 +43,13 @@ def editing(path: Path) -> Iterator[None]:
     Two commands editing the file at once (``rotate`` and ``generate``) would
     otherwise each write what they read before the other's change, losing it.
     The lock is ``.<name>.lock`` beside the file (the real one, when the
-    profiles file is a symlink), 0600, never followed if it is a symlink.
+    profiles file is a symlink), 0600, refused if it is a symlink or another
+    user's; the directory is the user's own business, as the file is.
     """
     from . import trust
 
     real = Path(os.path.realpath(path))
-    with trust.locked(real.parent / f".{real.name}.lock"):
+    with trust.locked(real.parent / f".{real.name}.lock", private=False):
         yield
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from clitools import cli
+from clitools import assert_one_error, cli
 
 from sessman.errors import ConfigError
 from sessman.profiles_text import (
@@ -198,3 +198,26 @@ def test_two_processes_editing_at_once_keep_both_edits(tmp_path: Path) -> None:
     assert profiles["held"] == {"access_key_id": "AKIAEXAMPLEHHHHHHHHH"}
     assert profiles["e"]["access_key_id"] == "AKIAEXAMPLEEEEEEEEEE"
     assert "# top comment" in path.read_text()
+
+
+def test_the_edit_lock_is_private_and_never_a_symlink(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o700)
+    path = mine / "profiles.yaml"
+    path.write_text(TEXT)
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("AWS_ACCESS_KEY_ID=AKIAEXAMPLEEEEEEEEEE\nAWS_SECRET_ACCESS_KEY=" + "x" * 40)
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    lock = mine / ".profiles.yaml.lock"
+    lock.symlink_to(victim)
+    args = ["--config", str(path), "import", "dotenv", str(dotenv), "--profile", "e"]
+    refused = cli(*args)
+    assert refused.exit_code == 1
+    assert_one_error(refused.stderr, str(lock), "symlink")
+    assert victim.read_text() == "precious\n" and path.read_text() == TEXT
+    lock.unlink()
+    mine.chmod(0o775)  # the user's directory need not be private, as for the file
+    done = cli(*args)
+    assert done.exit_code == 0, done.stderr
+    assert lock.stat().st_mode & 0o777 == 0o600

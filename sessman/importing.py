@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from ._atomic import write_atomic
 from .config import Config, parse_config
-from .errors import ConfigError, SessmanError, UsageError
-from .profiles_text import insert_profiles, profile_indent
+from .errors import SessmanError, UsageError
+from .profiles_text import editing, insert_profiles, profile_indent, read_text, save
 
 __all__ = ["ImportedKey", "NewProfile", "append_profiles", "read_dotenv"]
 
@@ -113,15 +112,22 @@ def append_profiles(
 
     Existing profiles are never replaced: a name that exists is an error and
     nothing is written. The new text is validated as a whole before it
-    replaces the file atomically (with ``dry_run``, only validated); returns
-    the new configuration.
+    replaces the file atomically (with ``dry_run``, only validated), all under
+    the file's edit lock; returns the new configuration.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            "profiles file not found", path=str(path), hint="create one with: sessman init"
-        ) from None
+    with editing(path):
+        return _append(path, keys, source=source, env=env, dry_run=dry_run)
+
+
+def _append(
+    path: Path,
+    keys: Sequence[NewProfile],
+    *,
+    source: str,
+    env: Mapping[str, str] | None,
+    dry_run: bool,
+) -> Config:
+    text = read_text(path)
     old = parse_config(text, path, env)
     taken = [k.name for k in keys if k.name in old.profiles]
     if taken:
@@ -131,12 +137,9 @@ def append_profiles(
         )
     indent = profile_indent(text, path)
     new_text = insert_profiles(text, [_profile_text(k, indent, source) for k in keys], path)
-    config = parse_config(new_text, path, env)
     if dry_run:
-        return config
-    mode = path.stat().st_mode & 0o777
-    write_atomic(path, new_text.encode("utf-8"), mode=mode)
-    return config
+        return parse_config(new_text, path, env)
+    return save(path, new_text, env)
 
 
 def _profile_text(key: NewProfile, indent: str, source: str) -> str:

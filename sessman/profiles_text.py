@@ -9,9 +9,11 @@ replaces the file atomically. Nothing here knows what a profile means.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from .errors import ConfigError, SessmanError
 
 __all__ = [
     "edit_profiles",
+    "editing",
     "insert_profiles",
     "profile_indent",
     "profile_texts",
@@ -28,8 +31,26 @@ __all__ = [
     "replace_profile",
     "replace_value",
     "save",
+    "update_keys",
     "yaml_string",
 ]
+
+
+@contextlib.contextmanager
+def editing(path: Path) -> Iterator[None]:
+    """Hold the profiles file's edit lock: read, change and :func:`save` it inside.
+
+    Two commands editing the file at once (``rotate`` and ``generate``) would
+    otherwise each write what they read before the other's change, losing it.
+    The lock is ``.<name>.lock`` beside the file (the real one, when the
+    profiles file is a symlink), 0600, refused if it is a symlink or another
+    user's; the directory is the user's own business, as the file is.
+    """
+    from . import trust
+
+    real = Path(os.path.realpath(path))
+    with trust.locked(real.parent / f".{real.name}.lock", private=False):
+        yield
 
 
 def read_text(path: Path) -> str:
@@ -142,6 +163,61 @@ def replace_profile(text: str, name: str, block: str, path: Path | None = None) 
     return edit_profiles(text, {name: block}, path=path)
 
 
+def update_keys(block: str, values: Mapping[str, str | None]) -> str:
+    """Set (or, for ``None``, remove) keys of one profile's ``block``; keep the rest.
+
+    ``block`` is a profile's text as :func:`profile_texts` gives it; values are
+    YAML text (see :func:`yaml_string`). Other keys, comments (a set key's
+    trailing one too) and the order stay; keys not there yet go after the last
+    one. A generator rewrites only the keys it owns, so what the user added to
+    a generated profile survives. A flow-style profile (``name: {...}``) is
+    written anew in block style: its other keys are kept, its comments are not.
+    """
+    import yaml
+
+    lines = block.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    root: Any = yaml.compose(block, Loader=yaml.SafeLoader)
+    name_node, profile = root.value[0]
+    indent = " " * name_node.start_mark.column
+    if not isinstance(profile, yaml.MappingNode) or profile.flow_style or not profile.value:
+        kept = yaml.safe_load(block)[name_node.value] or {}
+        rest = {k: json.dumps(v, default=str) for k, v in kept.items() if k not in values}
+        wanted = {**{k: v for k, v in values.items() if v is not None}, **rest}
+        inner = indent + "  "
+        return f"{indent}{name_node.value}:\n" + "".join(
+            f"{inner}{k}: {v}\n" for k, v in wanted.items()
+        )
+    inner = " " * profile.value[0][0].start_mark.column
+    items = profile.value
+    edits: list[tuple[int, int, str]] = []
+    for i, (key, value) in enumerate(items):
+        if key.value not in values:
+            continue
+        start = key.start_mark.line
+        end = items[i + 1][0].start_mark.line if i + 1 < len(items) else len(lines)
+        while end > start + 1 and lines[end - 1].strip()[:1] in ("", "#"):
+            end -= 1
+        new = values[key.value]
+        tail = "\n"
+        if end == start + 1 and value.end_mark.line == start:  # one line: keep its comment
+            rest_of_line = lines[start][value.end_mark.column :]
+            if rest_of_line.strip().startswith("#"):
+                tail = rest_of_line
+        edits.append((start, end, "" if new is None else f"{inner}{key.value}: {new}{tail}"))
+    at = len(lines)
+    while at > 1 and lines[at - 1].strip()[:1] in ("", "#"):
+        at -= 1
+    present = {k.value for k, _ in items}
+    added = [f"{inner}{k}: {v}\n" for k, v in values.items() if v is not None and k not in present]
+    if added:
+        edits.append((at, at, "".join(added)))
+    for start, end, text in sorted(edits, reverse=True):
+        lines[start:end] = [text] if text else []
+    return "".join(lines)
+
+
 def replace_value(text: str, name: str, key: str, value: str, path: Path | None = None) -> str:
     """Set ``key`` of profile ``name`` to ``value``, where the file writes it literally.
 
@@ -171,10 +247,16 @@ def replace_value(text: str, name: str, key: str, value: str, path: Path | None 
 
 
 def save(path: Path, text: str, env: Mapping[str, str] | None = None) -> Config:
-    """Validate ``text`` as a whole, then replace the file atomically, keeping its mode."""
+    """Validate ``text`` as a whole, then replace the file atomically, keeping its mode.
+
+    :func:`read_text` hands out ``\\n`` line ends; a file written with
+    ``\\r\\n`` (Windows editors) gets them back, so no edit mixes the two.
+    """
     config = parse_config(text, path, env)
     try:
         mode = path.stat().st_mode & 0o777
+        if b"\r\n" in path.read_bytes():
+            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
         write_atomic(path, text.encode("utf-8"), mode=mode)
     except OSError as exc:
         raise SessmanError(

@@ -154,11 +154,17 @@ def write_private(path: Path, data: bytes, *, mode: int = 0o600) -> None:
 
 
 @contextlib.contextmanager
-def locked(path: Path, *, timeout: float = -1) -> Iterator[None]:
-    """Hold the lock file ``path`` (in a private directory, never a symlink)."""
+def locked(path: Path, *, timeout: float = -1, private: bool = True) -> Iterator[None]:
+    """Hold the lock file ``path`` (in a private directory, never a symlink).
+
+    ``private=False`` leaves the directory as it is (the profiles file's
+    directory is the user's, not sessman's); the lock file itself is still
+    0600, ours, and never a symlink.
+    """
     from filelock import FileLock
 
-    private_dir(path.parent)
+    if private:
+        private_dir(path.parent)
     _refuse_link(path)
     with FileLock(path, timeout=timeout, mode=0o600):
         yield

@@ -200,6 +200,8 @@ def test_the_partition_decides_the_hosts(
         "http://127.0.0.1:99999/federation",
         "http://127.0.0.1:9/federation?x=1",
         "http://127.0.0.1:9/federation#x",
+        " http://127.0.0.1:9/federation",
+        "http://127.0.0.1:9/federation\n",
     ],
 )
 def test_a_signin_endpoint_off_loopback_is_refused_before_any_call(

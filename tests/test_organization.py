@@ -18,13 +18,17 @@ from typing import Any
 import boto3
 import pytest
 import yaml
+from clitools import assert_one_error
 from conftest import FAKE_SECRET
+from faultproxy import Reject, proxying
 from infra import MotoServer
+from test_profiles_text import edit_while_locked
 from typer.testing import CliRunner
 
 from sessman.cli.app import app
 from sessman.lifecycle.organization import generate_organization
 from sessman.manager import SessionManager
+from sessman.secrets import session_user
 
 ROLE = "OrganizationAccountAccessRole"
 MANAGEMENT = "123456789012"
@@ -292,3 +296,88 @@ def test_a_source_without_a_secret_is_one_line_exit_1(files: Files) -> None:
         "hint: store one with: sessman secret set mgmt",
     ]
     assert files.path.read_bytes() == before
+
+
+def test_prune_closes_the_removed_profiles_session(
+    tmp_path: Path, own_moto_server: MotoServer, org: Org
+) -> None:
+    leaving = create_account(org.client, "Session Leaving")
+    files = Files(tmp_path, own_moto_server.url)
+    files.generate()
+    files.ok("open", "session-leaving", "data")
+    manager = SessionManager.load(files.path)
+    assert manager.store.get(session_user("session-leaving")) is not None
+    assert manager.state.get("session-leaving") is not None
+    org.client.remove_account_from_organization(AccountId=leaving)
+    pruned = files.generate("--prune")
+    assert pruned["removed"] == ["session-leaving"]
+    assert pruned["closed"] == ["session-leaving"]
+    manager = SessionManager.load(files.path)
+    assert manager.store.get(session_user("session-leaving")) is None
+    assert manager.state.get("session-leaving") is None
+    assert manager.state.get("data") is not None  # the others stay open
+
+
+def test_what_the_user_added_to_a_generated_profile_stays(files: Files, org: Org) -> None:
+    files.generate()
+    text = files.path.read_text()
+    start = text.index("  data:\n")
+    marker = "    generated_by: organization:mgmt\n"
+    end = text.index(marker, start)
+    mine = (
+        "    # my MFA device\n"
+        "    mfa_serial: arn:aws:iam::123456789012:mfa/me   # mine\n"
+        "    session_duration: 900\n"
+    )
+    files.path.write_text(text[:end] + mine + text[end:])
+    again = files.generate()
+    assert "data" in again["unchanged"]  # the user's keys are not a change
+    org.client.tag_resource(ResourceId=org.accounts["Data"], Tags=[{"Key": "tier", "Value": "2"}])
+    try:
+        data = files.generate("--tag-from", "tags")
+    finally:
+        org.client.untag_resource(ResourceId=org.accounts["Data"], TagKeys=["tier"])
+    assert "data" in data["updated"]
+    profile = files.profiles()["data"]
+    assert profile["tags"] == ["tier=2"]
+    assert profile["mfa_serial"] == "arn:aws:iam::123456789012:mfa/me"
+    assert profile["session_duration"] == 900
+    assert mine in files.path.read_text()
+
+
+def test_mfa_code_is_checked_and_used_only_when_asked_for(files: Files) -> None:
+    before = files.path.read_bytes()
+    for code in ("12345", "1234567", "abcdef", " 123456"):
+        result = files.cli("generate", "organization", "mgmt", "--role", ROLE, "--mfa-code", code)
+        assert result.exit_code == 2, (code, result.stderr)
+        assert_one_error(result.stderr, "--mfa-code")
+    assert files.path.read_bytes() == before
+    data = files.generate("--mfa-code", "123456")
+    assert "data" in data["added"]
+    # mgmt has no mfa_serial: no session was opened with the code
+    assert SessionManager.load(files.path).state.get("mgmt") is None
+
+
+def test_an_xml_error_body_is_one_line_of_code_and_message(
+    tmp_path: Path, own_moto_server: MotoServer, org: Org
+) -> None:
+    with proxying(own_moto_server.url) as proxy:
+        files = Files(tmp_path, proxy.url)
+        proxy.rule = lambda action, key: (
+            Reject("AccessDeniedException", "You may not &amp; cannot list", 400)
+            if action == "ListAccounts"
+            else None
+        )
+        result = files.cli("generate", "organization", "mgmt", "--role", ROLE)
+    assert result.exit_code == 1
+    assert_one_error(result.stderr, "(AccessDeniedException: You may not & cannot list)")
+    assert "<" not in result.stderr
+
+
+@pytest.mark.slow
+def test_generate_waits_for_another_edit_and_keeps_it(files: Files) -> None:
+    added = "  held:\n    access_key_id: AKIAEXAMPLEHHHHHHHHH\n"
+    edit_while_locked(files.path, added, ["generate", "organization", "mgmt", "--role", ROLE])
+    profiles = files.profiles()
+    assert profiles["held"] == {"access_key_id": "AKIAEXAMPLEHHHHHHHHH"}
+    assert profiles["data"]["generated_by"] == "organization:mgmt"

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 import yaml
+from clitools import assert_one_error, cli
 
 from sessman.errors import ConfigError
-from sessman.profiles_text import insert_profiles, replace_profile, replace_value, save
+from sessman.profiles_text import (
+    insert_profiles,
+    profile_texts,
+    read_text,
+    replace_profile,
+    replace_value,
+    save,
+    update_keys,
+)
 
 TEXT = """\
 # top comment
@@ -85,3 +98,126 @@ def test_save_refuses_an_invalid_result_and_keeps_the_file(tmp_path: Path) -> No
     assert path.read_text() == TEXT
     save(path, replace_profile(TEXT, "a", ""))
     assert "  a:" not in path.read_text() and path.stat().st_mode & 0o777 == 0o640
+
+
+def test_update_keys_rewrites_only_the_keys_it_is_given() -> None:
+    text = TEXT.replace(
+        "    description: b   # last line of b\n",
+        "    description: b   # last line of b\n    # my own note\n    mfa_serial: mine\n",
+    )
+    block = profile_texts(text)["b"]
+    new = update_keys(block, {"description": '"new"', "region": "eu-west-1", "nope": None})
+    assert new == block.replace("description: b   #", 'description: "new"   #') + (
+        "    region: eu-west-1\n"
+    )
+    assert "# my own note" in new and "mfa_serial: mine" in new
+    removed = update_keys(block, {"access_key_id": None})
+    assert "access_key_id" not in removed and "mfa_serial: mine" in removed
+    flow = update_keys("  f: {access_key_id: AKIAEXAMPLEFFFFFFFFF, mine: 1}\n", {"x": "2"})
+    assert yaml.safe_load(flow)["f"] == {"x": 2, "access_key_id": "AKIAEXAMPLEFFFFFFFFF", "mine": 1}
+
+
+def test_an_edit_keeps_crlf_line_ends(tmp_path: Path) -> None:
+    path = tmp_path / "profiles.yaml"
+    path.write_bytes(TEXT.replace("\n", "\r\n").encode())
+    text = read_text(path)
+    save(path, insert_profiles(text, ["  d:\n    access_key_id: AKIAEXAMPLEDDDDDDDDD\n"]))
+    raw = path.read_bytes()
+    assert raw.count(b"\n") == raw.count(b"\r\n") == TEXT.count("\n") + 2
+    # and through a command: import dotenv
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("AWS_ACCESS_KEY_ID=AKIAEXAMPLEEEEEEEEEE\nAWS_SECRET_ACCESS_KEY=" + "x" * 40)
+    result = cli("--config", str(path), "import", "dotenv", str(dotenv), "--profile", "e")
+    assert result.exit_code == 0, result.stderr
+    raw = path.read_bytes()
+    assert b"AKIAEXAMPLEEEEEEEEEE" in raw and raw.count(b"\n") == raw.count(b"\r\n")
+
+
+#: Holds the profiles file's edit lock (the documented ``.<name>.lock``
+#: beside it), reads the file, waits for a line on stdin, then appends to what
+#: it read: an edit that ignored the lock meanwhile would be lost.
+_HOLDER = """\
+import sys
+from pathlib import Path
+from filelock import FileLock
+path = Path(sys.argv[1])
+with FileLock(str(path.parent / f".{path.name}.lock")):
+    text = path.read_text()
+    print("locked", flush=True)
+    sys.stdin.readline()
+    path.write_text(text + sys.argv[2])
+"""
+
+
+def edit_while_locked(path: Path, addition: str, command: Sequence[str]) -> None:
+    """Run ``sessman COMMAND`` while another process edits ``path`` under the lock.
+
+    The holder writes only after the command finished or had 5 s to try, so
+    without the lock the command's edit would be overwritten; with it, the
+    command waits, reads the holder's edit and adds its own.
+    """
+    with subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(path), addition],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdin is not None and holder.stdout is not None
+        try:
+            assert holder.stdout.readline() == "locked\n"
+            with subprocess.Popen(
+                [sys.executable, "-m", "sessman", "--config", str(path), *command],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            ) as editor:
+                try:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        editor.wait(timeout=5)
+                    holder.stdin.write("go\n")
+                    holder.stdin.close()
+                    assert holder.wait(timeout=60) == 0
+                    _, err = editor.communicate(timeout=120)
+                    assert editor.returncode == 0, err
+                finally:
+                    editor.kill()
+        finally:
+            holder.kill()
+
+
+@pytest.mark.slow
+def test_two_processes_editing_at_once_keep_both_edits(tmp_path: Path) -> None:
+    path = tmp_path / "profiles.yaml"
+    path.write_text(TEXT.replace("# after profiles\n", ""))
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("AWS_ACCESS_KEY_ID=AKIAEXAMPLEEEEEEEEEE\nAWS_SECRET_ACCESS_KEY=" + "x" * 40)
+    added = "  held:\n    access_key_id: AKIAEXAMPLEHHHHHHHHH\n"
+    edit_while_locked(path, added, ["import", "dotenv", str(dotenv), "--profile", "e"])
+    profiles = yaml.safe_load(path.read_text())["profiles"]
+    assert profiles["held"] == {"access_key_id": "AKIAEXAMPLEHHHHHHHHH"}
+    assert profiles["e"]["access_key_id"] == "AKIAEXAMPLEEEEEEEEEE"
+    assert "# top comment" in path.read_text()
+
+
+def test_the_edit_lock_is_private_and_never_a_symlink(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o700)
+    path = mine / "profiles.yaml"
+    path.write_text(TEXT)
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("AWS_ACCESS_KEY_ID=AKIAEXAMPLEEEEEEEEEE\nAWS_SECRET_ACCESS_KEY=" + "x" * 40)
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    lock = mine / ".profiles.yaml.lock"
+    lock.symlink_to(victim)
+    args = ["--config", str(path), "import", "dotenv", str(dotenv), "--profile", "e"]
+    refused = cli(*args)
+    assert refused.exit_code == 1
+    assert_one_error(refused.stderr, str(lock), "symlink")
+    assert victim.read_text() == "precious\n" and path.read_text() == TEXT
+    lock.unlink()
+    mine.chmod(0o775)  # the user's directory need not be private, as for the file
+    done = cli(*args)
+    assert done.exit_code == 0, done.stderr
+    assert lock.stat().st_mode & 0o777 == 0o600

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from clitools import all_bytes_under
 from faultproxy import FaultProxy, Reject, proxying
 from infra import MotoAuthServer, MotoServer
+from test_profiles_text import edit_while_locked
 from typer.testing import CliRunner
 
 from sessman.cli.app import app
@@ -209,6 +210,17 @@ def test_a_user_with_two_keys_is_refused_and_nothing_changes(setup: Setup, iam: 
     assert setup.path.read_text() == before
 
 
+@pytest.mark.slow
+def test_rotate_waits_for_another_edit_of_the_file_and_keeps_it(setup: Setup, iam: Any) -> None:
+    """Another edit holding the file's lock (say ``generate organization``) is not lost."""
+    added = "  held:\n    access_key_id: AKIAEXAMPLEHHHHHHHHH\n"
+    edit_while_locked(setup.path, added, ["rotate", "dev"])
+    (new_id,) = keys_of(iam, setup.user.name)
+    manager = setup.manager()
+    assert manager.profile("dev").access_key_id == new_id != setup.user.key_id
+    assert manager.profile("held").access_key_id == "AKIAEXAMPLEHHHHHHHHH"
+
+
 # -- waiting for the new key ------------------------------------------------------------
 
 
@@ -382,6 +394,49 @@ def test_refusals_are_one_line_with_the_documented_code(setup: Setup, iam: Any) 
     missing = setup.cli("rotate", "dev")
     assert missing.exit_code == 1 and "sessman secret set dev" in missing.stderr
     assert setup.proxy.actions() == []  # nothing reached AWS
+
+
+def test_a_role_on_an_aws_profile_gets_a_hint_that_works(setup: Setup) -> None:
+    text = setup.path.read_text().replace(
+        "  # a trailing comment\n",
+        "  ext:\n    aws_profile: corp\n"
+        "  via-ext:\n    role_arn: arn:aws:iam::123456789012:role/Admin\n"
+        "    source_profile: ext\n"
+        "  via-dev:\n    role_arn: arn:aws:iam::123456789012:role/Admin\n"
+        "    source_profile: dev\n",
+    )
+    setup.path.write_text(text)
+    for name in ("ext", "via-ext"):
+        result = setup.cli("rotate", name)
+        assert result.exit_code == 2, result.stderr
+        lines = result.stderr.splitlines()
+        assert len(lines) == 2 and lines[0].startswith("sessman: error: "), lines
+        assert "is a aws" not in lines[0] and "sessman rotate" not in lines[1], lines
+        assert "'corp'" in lines[1] and "AWS CLI" in lines[1]
+    assert (
+        setup.cli("rotate", "ext")
+        .stderr.splitlines()[0]
+        .endswith(
+            "is an aws-profile profile: only a profile with access_key_id has a long-term key"
+            " to rotate"
+        )
+    )
+    via_dev = setup.cli("rotate", "via-dev").stderr.splitlines()
+    assert via_dev[1] == "hint: rotate the key it comes from: sessman rotate dev"
+    assert setup.proxy.actions() == []
+
+
+def test_a_key_id_from_a_variable_is_a_usage_error_even_without_a_secret(
+    setup: Setup, iam: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEV_KEY", setup.user.key_id)
+    setup.path.write_text(setup.path.read_text().replace(setup.user.key_id, "${DEV_KEY}"))
+    assert setup.manager().store.delete("dev")
+    result = setup.cli("rotate", "dev")
+    assert result.exit_code == 2, result.stderr
+    assert "not written literally" in result.stderr.splitlines()[0]
+    assert "secret" not in result.stderr
+    assert setup.proxy.actions() == []  # nothing reached AWS, not even STS
 
 
 def test_delete_other_refuses_the_stored_key_and_strangers(setup: Setup, iam: Any) -> None:

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from sessman.cli.app import app
 from sessman.config import load_config
 from sessman.manager import SessionManager
+from sessman.secrets import session_user
 from sessman.sso.http import RateLimiter
 from sessman.sso.populate import populate as run
 
@@ -203,3 +204,39 @@ def test_the_rate_limiter_spaces_calls_evenly() -> None:
     assert limiter.count == 100
     assert max_in_window(starts, 1.0) == 20  # never 21, even counting both ends
     assert starts[-1] == pytest.approx(99 / 20 * 1.02)
+
+
+def test_prune_closes_the_removed_profiles_session(populated: Path, sso_fake: SsoFake) -> None:
+    sso_fake.throttle_every = 0
+    sso_fake.assignments = {"200000000001": ("Prod", ["Admin", "ReadOnly"])}
+    populate("--prefix", "p-")
+    opened = CliRunner().invoke(app, ["open", "p-Prod.Admin", "p-Prod.ReadOnly"])
+    assert opened.exit_code == 0, opened.stderr
+    manager = SessionManager.load(populated, note=None)
+    assert manager.state.get("p-Prod.ReadOnly") is not None
+    sso_fake.assignments["200000000001"][1].remove("ReadOnly")
+    done = populate("--prefix", "p-", "--prune")
+    assert done["removed"] == done["closed"] == ["p-Prod.ReadOnly"]
+    manager = SessionManager.load(populated, note=None)
+    assert manager.store.get(session_user("p-Prod.ReadOnly")) is None
+    assert manager.state.get("p-Prod.ReadOnly") is None
+    assert manager.state.get("p-Prod.Admin") is not None
+
+
+def test_an_update_keeps_what_the_user_added(populated: Path, sso_fake: SsoFake) -> None:
+    sso_fake.throttle_every = 0
+    sso_fake.assignments = {"200000000001": ("Prod", ["Admin"])}
+    quick(prefix="p-")
+    text = populated.read_text()
+    marker = "    generated_by: sso:corp\n"
+    at = text.index(marker, text.index("  p-Prod.Admin:\n"))
+    mine = "    # mine, keep it\n    session_duration: 900\n    tags: [prod]   # mine too\n"
+    populated.write_text(text[:at] + mine + text[at:])
+    assert "p-Prod.Admin" in quick(prefix="p-")["unchanged"]
+    sso_fake.assignments = {"200000000001": ("Production", ["Admin"])}
+    data = quick(prefix="p-")
+    assert data["updated"] == ["p-Prod.Admin"]
+    profile = load_config(populated).profiles["p-Prod.Admin"]
+    assert profile.description is not None and "Production" in profile.description
+    assert profile.session_duration == 900 and profile.tags == ("prod",)
+    assert mine in populated.read_text()

@@ -162,6 +162,7 @@ def populate(
     import re
 
     from sessman.fileformat import REGION_PATTERN
+    from sessman.lifecycle.organization import close_session
     from sessman.sso.populate import describe
     from sessman.sso.populate import populate as run
 
@@ -176,6 +177,7 @@ def populate(
         prune=prune,
         dry_run=dry_run,
         region=region,
+        close=lambda name: close_session(manager, name),
     )
     if json_:
         emit_json(result.to_json())

@@ -55,6 +55,8 @@ def federation_endpoint(region: str, environ: Mapping[str, str] | None = None) -
         " loopback address (127.0.0.1 or [::1]), since it receives the session's credentials",
         hint=f"unset {ENDPOINT_VARIABLE} to use the AWS sign-in endpoint",
     )
+    if override != override.strip():  # urlsplit would quietly drop some of it
+        raise refusal
     try:
         parts = urlsplit(override)
         host = ipaddress.ip_address(parts.hostname or "")

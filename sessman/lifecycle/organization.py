@@ -5,14 +5,20 @@ its endpoint; each ACTIVE account gets a role profile sourced from SOURCE,
 marked ``generated_by: organization:SOURCE``. Only profiles carrying that
 marker (and the same role) are ever rewritten or pruned: a profile the user
 wrote is never touched, and a generated name it already holds moves aside to
-``NAME-<account id>``. The file is edited as text, so its comments survive.
+``NAME-<account id>``. The file is edited as text, so its comments survive;
+in a generated profile only the keys the generator owns are rewritten, so
+what the user added there (``mfa_serial``, comments) stays. A pruned
+profile's session is closed before the profile goes. The file is read,
+changed and written under its edit lock.
 """
 
 from __future__ import annotations
 
+import contextlib
+import html
 import re
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,10 +29,12 @@ from sessman.credentials import translating
 from sessman.errors import SessmanError, UsageError
 from sessman.profiles_text import (
     edit_profiles,
+    editing,
     profile_indent,
     profile_texts,
     read_text,
     save,
+    update_keys,
     yaml_string,
 )
 
@@ -36,7 +44,7 @@ if TYPE_CHECKING:
     from sessman.config import Profile
     from sessman.manager import SessionManager
 
-__all__ = ["Account", "GenerateResult", "describe", "generate_organization"]
+__all__ = ["Account", "GenerateResult", "close_session", "describe", "generate_organization"]
 
 TagSource = Literal["ou", "tags"]
 _ROLE_NAME = re.compile(r"^(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
@@ -44,6 +52,17 @@ _PREFIX = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(.+)$")
 _TAG = re.compile(fmt.TAG_PATTERN)
+_MFA_CODE = re.compile(r"^\d{6}$")
+#: The keys a generated profile's generator writes; any other key is the user's.
+OWNED = (
+    "description",
+    "role_arn",
+    "source_profile",
+    "region",
+    "endpoint_url",
+    "tags",
+    "generated_by",
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,7 @@ class GenerateResult:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +97,7 @@ class GenerateResult:
             "unchanged": self.unchanged,
             "removed": self.removed,
             "skipped": self.skipped,
+            "closed": self.closed,
             "profiles": [
                 {"name": n, "account": a.id, "account_name": a.name, "tags": list(a.tags)}
                 for n, a in self.profiles.items()
@@ -98,9 +119,12 @@ def generate_organization(
 ) -> GenerateResult:
     """Add (or refresh) a role profile for every ACTIVE account; see the module docstring.
 
-    With ``mfa_code``, SOURCE's session is opened with it first (SOURCE or
-    its role asks for MFA), and ListAccounts runs on that session.
+    With ``mfa_code`` (six digits), SOURCE's session is opened with it first
+    when SOURCE or a profile of its source chain asks for MFA, and
+    ListAccounts runs on that session; otherwise the code is not used.
     """
+    if mfa_code is not None and not _MFA_CODE.match(mfa_code):
+        raise UsageError("--mfa-code must be the 6 digits the MFA device shows")
     src = manager.profile(source)
     if not _ROLE_NAME.match(role):
         raise UsageError(f"{role!r} is not an IAM role name (letters, digits and +=,.@_-)")
@@ -110,7 +134,7 @@ def generate_organization(
             " and '-', starting with a letter or digit"
         )
     sources = set(tag_from)
-    if mfa_code is not None:
+    if mfa_code is not None and _asks_for_mfa(manager, src):
         manager.credentials(source, mfa_code=mfa_code)
     accounts = _accounts(manager, src, sources, page_size)
     if not accounts:  # every organization lists its management account: something is off
@@ -121,8 +145,24 @@ def generate_organization(
         )
     marker = f"organization:{source}"
     path = manager.config.path
+    with editing(path):
+        return _write(manager, src, role, accounts, prefix, marker, prune, dry_run)
+
+
+def _write(
+    manager: SessionManager,
+    src: Profile,
+    role: str,
+    accounts: list[Account],
+    prefix: str,
+    marker: str,
+    prune: bool,
+    dry_run: bool,
+) -> GenerateResult:
+    """Read the file (under the edit lock), apply the accounts to it and save it."""
+    path = manager.config.path
     text = read_text(path)
-    existing = manager.config.profiles
+    existing = parse_config(text, path).profiles  # as it is now: another edit may have run
     ours = {n: p for n, p in existing.items() if p.generated_by == marker and _role(p) == role}
     by_account = {_account_of(p): n for n, p in ours.items()}
     result = GenerateResult(path=path, dry_run=dry_run, profiles={})
@@ -145,24 +185,55 @@ def generate_organization(
             continue
         taken.add(name)
         result.profiles[name] = account
-        block = _block(name, account, role, src, marker, indent)
+        values = _values(account, role, src, marker)
         if name not in ours:
             result.added.append(name)
-            new_blocks.append(block)
-        elif _same(current[name], block):
+            new_blocks.append(_block(name, values, indent))
+        elif _same(current[name], values):
             result.unchanged.append(name)
         else:
             result.updated.append(name)
-            edits[name] = block
+            edits[name] = update_keys(current[name], values)
     if prune:
-        edits.update(_prune(manager, ours, set(result.profiles), result))
+        edits.update(_prune(existing, ours, set(result.profiles), result))
     text = edit_profiles(text, edits, new_blocks, path)
     changed = result.added or result.updated or result.removed
     if dry_run or not changed:
         parse_config(text, path)
     else:
+        for name in result.removed:  # before the profile goes, while its session is known
+            if close_session(manager, name):
+                result.closed.append(name)
         save(path, text)
     return result
+
+
+def close_session(manager: SessionManager, name: str) -> bool:
+    """Close profile ``name``'s session (keyring entry and state record); whether one was open.
+
+    A profile about to be removed from the file leaves nothing behind. One the
+    manager's configuration does not know (written since it was loaded) is
+    closed in the keyring and the state directly.
+    """
+    if name in manager.config.profiles:
+        return manager.close(name)
+    from sessman.secrets import session_user
+
+    deleted = manager.store.delete(session_user(name))
+    return manager.state.remove(name) or deleted
+
+
+def _asks_for_mfa(manager: SessionManager, p: Profile) -> bool:
+    """Whether opening ``p``'s session may need an MFA code (it or a source has mfa_serial)."""
+    seen: set[str] = set()
+    current: Profile | None = p
+    while current is not None and current.name not in seen:
+        if current.mfa_serial is not None:
+            return True
+        seen.add(current.name)
+        source = current.source_profile
+        current = manager.profile(source) if source is not None else None
+    return False
 
 
 def _role(p: Profile) -> str | None:
@@ -188,37 +259,46 @@ def _free_name(prefix: str, account: Account, taken: set[str]) -> str | None:
     return None
 
 
-def _block(name: str, a: Account, role: str, src: Profile, marker: str, indent: str) -> str:
-    inner = indent * 2 if indent else "  "
+def _values(a: Account, role: str, src: Profile, marker: str) -> dict[str, str | None]:
+    """The generator's keys (:data:`OWNED`) as YAML text; ``None``: the key must not be there."""
     arn = f"arn:{partition_of(src.region).name}:iam::{a.id}:role/{role}"
-    lines = [
-        f"{indent}{name}:",
-        f"{inner}description: {yaml_string(a.name)}",
-        f"{inner}role_arn: {arn}",
-        f"{inner}source_profile: {src.name}",
-        f"{inner}region: {src.region}",
-    ]
-    if src.endpoint_url is not None:
-        lines.append(f"{inner}endpoint_url: {yaml_string(src.endpoint_url)}")
-    if a.tags:
-        lines.append(f"{inner}tags: [{', '.join(yaml_string(t) for t in a.tags)}]")
-    lines.append(f"{inner}generated_by: {marker}")
+    endpoint = src.endpoint_url
+    return {
+        "description": yaml_string(a.name),
+        "role_arn": arn,
+        "source_profile": src.name,
+        "region": src.region,
+        "endpoint_url": yaml_string(endpoint) if endpoint is not None else None,
+        "tags": f"[{', '.join(yaml_string(t) for t in a.tags)}]" if a.tags else None,
+        "generated_by": marker,
+    }
+
+
+def _block(name: str, values: Mapping[str, str | None], indent: str) -> str:
+    inner = indent * 2 if indent else "  "
+    lines = [f"{indent}{name}:"]
+    lines += [f"{inner}{k}: {v}" for k, v in values.items() if v is not None]
     return "\n".join(lines) + "\n"
 
 
-def _same(written: str, block: str) -> bool:
-    """Whether two profile texts say the same (comments and layout aside)."""
+def _same(written: str, values: Mapping[str, str | None]) -> bool:
+    """Whether a generated profile's owned keys already say ``values`` (the rest is the user's)."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return bool(yaml.load(textwrap.dedent(written), loader) == yaml.load(block, loader))  # noqa: S506
-    except yaml.YAMLError:
+        loaded = yaml.load(textwrap.dedent(written), loader)  # noqa: S506
+        have = next(iter(loaded.values())) if isinstance(loaded, dict) else None
+        want = yaml.load(_block("p", values, ""), loader)["p"]  # noqa: S506
+    except (yaml.YAMLError, StopIteration):
         return False
+    if not isinstance(have, dict):
+        return False
+    return bool({k: have[k] for k in OWNED if k in have} == want)
 
 
 def _prune(
-    manager: SessionManager,
+    existing: Mapping[str, Profile],
     ours: Mapping[str, Profile],
     keep: set[str],
     result: GenerateResult,
@@ -227,11 +307,7 @@ def _prune(
     gone = [n for n in ours if n not in keep]
     removals: dict[str, str] = {}
     for name in gone:
-        users = [
-            n
-            for n, p in manager.config.profiles.items()
-            if p.source_profile == name and n not in gone
-        ]
+        users = [n for n, p in existing.items() if p.source_profile == name and n not in gone]
         if users:
             result.skipped.append(
                 {
@@ -255,7 +331,7 @@ def _accounts(
     paging = {"PageSize": page_size} if page_size else {}
     accounts: list[Account] = []
     units: dict[str, tuple[str, str | None]] = {}
-    with translating(src):
+    with _translating(src):
         for page in org.get_paginator("list_accounts").paginate(PaginationConfig=paging):
             for raw in page.get("Accounts", []):
                 account = _checked(raw)
@@ -268,6 +344,37 @@ def _accounts(
                     tags += _account_tags(org, account.id)
                 accounts.append(Account(account.id, account.name, tuple(dict.fromkeys(tags))))
     return accounts
+
+
+@contextlib.contextmanager
+def _translating(src: Profile) -> Iterator[None]:
+    """:func:`translating`, with an error body of raw XML reduced to its code and message.
+
+    Organizations answers in JSON; an XML error (a proxy, a gateway, another
+    endpoint) reaches botocore's JSON parser whole, and would otherwise be
+    shown as the error's message, markup and newlines included.
+    """
+    with translating(src):
+        try:
+            yield
+        except Exception as exc:
+            _reduce_xml(exc)
+            raise
+
+
+def _reduce_xml(exc: Exception) -> None:
+    response = getattr(exc, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    if not isinstance(error, dict) or not str(error.get("Message", "")).lstrip().startswith("<"):
+        return
+    body = str(error["Message"])
+
+    def element(tag: str) -> str:
+        found = re.search(rf"<{tag}>(.*?)</{tag}>", body, re.DOTALL)
+        return " ".join(html.unescape(found.group(1)).split())[:300] if found else ""
+
+    error["Code"] = element("Code") or str(error.get("Code", ""))
+    error["Message"] = element("Message") or "the endpoint answered an error in XML"
 
 
 def _checked(raw: Mapping[str, Any]) -> Account | None:
@@ -346,6 +453,8 @@ def describe(result: GenerateResult) -> list[str]:
             lines.append(f"{verb}{label} {name}{about}")
     for skip in result.skipped:
         lines.append(f"skipped {skip['name']} ({skip['account']}): {skip['reason']}")
+    if result.closed:
+        lines.append(f"sessions closed: {', '.join(result.closed)}")
     summary = (
         f"{len(result.profiles)} accounts; {len(result.added)} added, {len(result.updated)}"
         f" updated, {len(result.unchanged)} unchanged, {len(result.removed)} removed in"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from sessman import credentials as cr
 from sessman.credentials import Keys, translating
 from sessman.errors import SecretNotFound, SessmanError, UsageError
-from sessman.profiles_text import read_text, replace_value, save
+from sessman.profiles_text import editing, read_text, replace_value, save
 
 from ._clients import client_with
 
@@ -111,11 +111,9 @@ def rotate(
     too. ``manager`` keeps the configuration it loaded: load the file again
     to use the new key id.
     """
-    job = _start(manager, name)
+    job = _start(manager, name, writes_file=True)
     job.first_delay, job.sleep = first_delay, sleep
     p = job.profile
-    # Prove the file can take the new id before anything changes in AWS.
-    _new_text(job, "A" * 20)
     iam = client_with(manager, name, "iam", job.old)
     with translating(p):
         keys = iam.list_access_keys(UserName=job.user)["AccessKeyMetadata"]
@@ -159,28 +157,32 @@ def rotate(
     )
 
 
-def _start(manager: SessionManager, name: str) -> _Rotation:
-    """Check the profile, read its secret and find the IAM user it signs as."""
+def _start(manager: SessionManager, name: str, *, writes_file: bool = False) -> _Rotation:
+    """Check the profile, read its secret and find the IAM user it signs as.
+
+    With ``writes_file``, the file must be able to take a new key id (written
+    literally, not ``${VAR}``): a usage error before anything else happens.
+    """
     p = manager.profile(name)
     if p.kind != "keys" or p.access_key_id is None:
         raise UsageError(
-            f"profile {name!r} is a {p.kind} profile: only a profile with access_key_id"
-            " has a long-term key to rotate",
-            hint=f"rotate its source profile: sessman rotate {p.source_profile}"
-            if p.source_profile
-            else None,
-        )
-    secret = manager.store.get(name)
-    if not secret:
-        raise SecretNotFound(
-            f"no secret access key stored for profile {name!r}",
-            hint=f"store one with: sessman secret set {name}",
+            f"profile {name!r} is {_article(p.kind)} {p.kind} profile: only a profile with"
+            " access_key_id has a long-term key to rotate",
+            hint=_source_hint(manager, p),
         )
     sharing = [
         n
         for n in manager.names()
         if manager.profile(n).kind == "keys" and manager.profile(n).access_key_id == p.access_key_id
     ]
+    if writes_file:  # prove the file can take the new id before anything changes
+        _new_text(manager, sharing, "A" * 20)
+    secret = manager.store.get(name)
+    if not secret:
+        raise SecretNotFound(
+            f"no secret access key stored for profile {name!r}",
+            hint=f"store one with: sessman secret set {name}",
+        )
     job = _Rotation(manager, name, p, Keys(p.access_key_id, secret), sharing)
     with translating(p):
         identity = cr.caller_identity(client_with(manager, name, "sts", job.old), name)
@@ -193,6 +195,27 @@ def _start(manager: SessionManager, name: str) -> _Rotation:
         )
     job.user, job.arn = match.group(1), identity.arn
     return job
+
+
+def _article(kind: str) -> str:
+    return "an" if kind[:1] in "aeiou" else "a"
+
+
+def _source_hint(manager: SessionManager, p: Profile) -> str | None:
+    """Name the keys profile at the end of ``p``'s source chain, if there is one."""
+    seen: set[str] = set()
+    current = p
+    while current.source_profile is not None and current.source_profile not in seen:
+        seen.add(current.source_profile)
+        current = manager.profile(current.source_profile)
+        if current.kind == "keys":
+            return f"rotate the key it comes from: sessman rotate {current.name}"
+    if current.kind == "aws-profile":
+        return (
+            f"its credentials come from AWS profile {current.aws_profile!r} of ~/.aws:"
+            " rotate them with the AWS CLI or console"
+        )
+    return None
 
 
 def delete_other(manager: SessionManager, name: str, key_id: str) -> RotationResult:
@@ -231,10 +254,10 @@ def delete_other(manager: SessionManager, name: str, key_id: str) -> RotationRes
     )
 
 
-def _new_text(job: _Rotation, key_id: str) -> str:
-    path = job.manager.config.path
+def _new_text(manager: SessionManager, sharing: list[str], key_id: str) -> str:
+    path = manager.config.path
     text = read_text(path)
-    for n in job.sharing:
+    for n in sharing:
         text = replace_value(text, n, "access_key_id", key_id, path)
     return text
 
@@ -291,17 +314,19 @@ def _store(job: _Rotation) -> None:
     """Store the new secret for every sharing profile and write the new id into the file.
 
     The file is written last; if that fails, the old secrets are put back,
-    so the stored secret always matches the file's key id.
+    so the stored secret always matches the file's key id. The file is read
+    again and written under its edit lock, so a concurrent edit is kept.
     """
     assert job.new is not None
     store = job.manager.store
     previous: dict[str, str | None] = {}
     try:
-        text = _new_text(job, job.new.access_key_id)
-        for n in job.sharing:
-            previous[n] = store.get(n)
-            store.put(n, job.new.secret_access_key)
-        save(job.manager.config.path, text)
+        with editing(job.manager.config.path):
+            text = _new_text(job.manager, job.sharing, job.new.access_key_id)
+            for n in job.sharing:
+                previous[n] = store.get(n)
+                store.put(n, job.new.secret_access_key)
+            save(job.manager.config.path, text)
     except Exception as exc:
         with contextlib.suppress(Exception):  # the old key stays valid in AWS either way
             for n, old in previous.items():

@@ -8,20 +8,32 @@ profile sessman did not generate holds moves aside to ``<name>-<account id>``.
 Generated profiles carry ``generated_by: sso:<session>`` (the marker that
 ``generate organization`` uses too); only those, and only under the same
 prefix, are ever updated or pruned. The file is edited as text (see
-:mod:`sessman.profiles_text`), so its comments survive.
+:mod:`sessman.profiles_text`), under its edit lock, so its comments survive;
+an update rewrites only the keys populate owns, so what the user added to a
+generated profile stays. A pruned profile's session is closed first.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sessman.config import Config, Profile, SsoSession, parse_config
 from sessman.errors import UsageError
-from sessman.profiles_text import edit_profiles, profile_indent, read_text, save, yaml_string
+from sessman.profiles_text import (
+    edit_profiles,
+    editing,
+    profile_indent,
+    profile_texts,
+    read_text,
+    save,
+    update_keys,
+    yaml_string,
+)
 from sessman.secrets import SecretStore
 
 from .http import RateLimiter
@@ -54,6 +66,7 @@ class PopulateResult:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
     requests: int = 0
     seconds: float = 0.0
 
@@ -67,6 +80,7 @@ class PopulateResult:
             "unchanged": self.unchanged,
             "removed": self.removed,
             "skipped": self.skipped,
+            "closed": self.closed,
             "profiles": [
                 {
                     "name": name,
@@ -100,8 +114,13 @@ def populate(
     dry_run: bool = False,
     region: str | None = None,
     limiter: RateLimiter | None = None,
+    close: Callable[[str], bool] | None = None,
 ) -> PopulateResult:
-    """Add (or refresh) a profile per account and role; see the module docstring."""
+    """Add (or refresh) a profile per account and role; see the module docstring.
+
+    ``close(name)`` ends a pruned profile's session (keyring and state) before
+    the profile leaves the file, and says whether one was open.
+    """
     sso = config.sso_session(session)
     if not _PREFIX.match(prefix):
         raise UsageError(
@@ -116,6 +135,24 @@ def populate(
         for role in roles(sso, store, account, limiter)
     ]
     path = config.path
+    with editing(path):
+        result = _write(path, sso, found, prefix, prune, dry_run, region, close)
+    result.requests = limiter.count
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _write(
+    path: Path,
+    sso: SsoSession,
+    found: list[Assignment],
+    prefix: str,
+    prune: bool,
+    dry_run: bool,
+    region: str | None,
+    close: Callable[[str], bool] | None,
+) -> PopulateResult:
+    """Read the file (under the edit lock), apply the assignments to it and save it."""
     text = read_text(path)
     existing = parse_config(text, path).profiles  # the file as it is now, not as cached
     marker = f"sso:{sso.name}"
@@ -127,6 +164,7 @@ def populate(
     by_assignment = {(p.sso_account_id, p.sso_role_name): n for n, p in ours.items()}
     result = PopulateResult(path=path, session=sso.name, dry_run=dry_run)
     indent = profile_indent(text, path) if existing else "  "
+    current = profile_texts(text, path) if existing else {}
     taken = set(existing)
     new_blocks: list[str] = []
     replace: dict[str, str] = {}
@@ -146,15 +184,15 @@ def populate(
             continue
         taken.add(name)
         result.profiles[name] = item
-        block = _block(name, item, sso, where, marker, indent)
+        values = _values(item, sso, where, marker)
         if name not in ours:
             result.added.append(name)
-            new_blocks.append(block)
+            new_blocks.append(_block(name, values, indent))
         elif _same(ours[name], item, where, sso):
             result.unchanged.append(name)
         else:
             result.updated.append(name)
-            replace[name] = block
+            replace[name] = update_keys(current[name], values)
     if prune:
         replace.update(_prune(existing, ours, set(result.profiles), result))
     if not existing and new_blocks:
@@ -164,9 +202,9 @@ def populate(
     if dry_run or not (result.added or result.updated or result.removed):
         parse_config(text, path)
     else:
+        if close is not None:
+            result.closed += [name for name in result.removed if close(name)]
         save(path, text)
-    result.requests = limiter.count
-    result.seconds = time.monotonic() - started
     return result
 
 
@@ -199,19 +237,21 @@ def _description(item: Assignment) -> str:
     return f"{item.account.name} ({item.account.id}): {item.role}"
 
 
-def _block(
-    name: str, item: Assignment, sso: SsoSession, region: str, marker: str, indent: str
-) -> str:
+def _values(item: Assignment, sso: SsoSession, region: str, marker: str) -> dict[str, str]:
+    """The keys populate owns in a generated profile, as YAML text."""
+    return {
+        "description": yaml_string(_description(item)),
+        "sso_session": sso.name,
+        "sso_account_id": yaml_string(item.account.id),
+        "sso_role_name": item.role,
+        "region": region,
+        "generated_by": marker,
+    }
+
+
+def _block(name: str, values: Mapping[str, str], indent: str) -> str:
     inner = indent * 2 if indent else "  "
-    lines = [
-        f"{indent}{name}:",
-        f"{inner}description: {yaml_string(_description(item))}",
-        f"{inner}sso_session: {sso.name}",
-        f"{inner}sso_account_id: {yaml_string(item.account.id)}",
-        f"{inner}sso_role_name: {item.role}",
-        f"{inner}region: {region}",
-        f"{inner}generated_by: {marker}",
-    ]
+    lines = [f"{indent}{name}:", *(f"{inner}{k}: {v}" for k, v in values.items())]
     return "\n".join(lines) + "\n"
 
 
@@ -265,6 +305,8 @@ def describe(result: PopulateResult) -> list[str]:
             lines.append(f"{verb}{label} {name}{about}")
     for skip in result.skipped:
         lines.append(f"skipped {skip['name']} ({skip['account']}): {skip['reason']}")
+    if result.closed:
+        lines.append(f"sessions closed: {', '.join(result.closed)}")
     summary = (
         f"{len(result.profiles)} roles; {len(result.added)} added, {len(result.updated)}"
         f" updated, {len(result.unchanged)} unchanged, {len(result.removed)} removed in"

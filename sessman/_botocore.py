@@ -11,6 +11,7 @@ import copy
 import os
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "close_client",
     "core_session",
     "deferred_credentials",
+    "expiry_of",
     "profile_session",
     "shared_loader",
 ]
@@ -208,3 +210,29 @@ def deferred_credentials(
     setattr(creds, _WINDOW_ATTRIBUTES[0], advisory)
     setattr(creds, _WINDOW_ATTRIBUTES[1], mandatory)
     return creds
+
+
+def expiry_of(credentials: Any) -> datetime | None:
+    """When botocore credentials expire, or ``None`` for credentials that never do.
+
+    botocore keeps the expiry of refreshable credentials (SSO, a
+    credential_process, roles) only in a private field. Read here, never
+    changed, and failing loudly if a release renames it: a silent ``None``
+    would turn temporary credentials into keys with no expiry.
+    """
+    from botocore.credentials import RefreshableCredentials
+
+    if not isinstance(credentials, RefreshableCredentials):
+        return None
+    if not hasattr(credentials, "_expiry_time"):
+        raise RuntimeError(
+            "this botocore has no RefreshableCredentials._expiry_time: sessman cannot"
+            " read when credentials expire; pin an earlier botocore and report it"
+        )
+    expiry = credentials._expiry_time
+    if expiry is not None and not isinstance(expiry, datetime):
+        raise RuntimeError(
+            "botocore's RefreshableCredentials._expiry_time is no longer a datetime;"
+            " pin an earlier botocore and report it"
+        )
+    return expiry

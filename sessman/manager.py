@@ -25,6 +25,7 @@ from ._botocore import (
     ManagerCredentials,
     close_client,
     core_session,
+    expiry_of,
     profile_session,
     shared_loader,
 )
@@ -449,9 +450,7 @@ class SessionManager:
                     raise botocore.exceptions.NoCredentialsError()
                 self._aws_profiles[p.name] = found
             frozen = found.get_frozen_credentials()
-            # Refreshable credentials (SSO, credential_process, roles) keep their
-            # expiry only in this field; read, never changed.
-            expiry = getattr(found, "_expiry_time", None)
+            expiry = expiry_of(found)
         if frozen.token and isinstance(expiry, datetime):
             return TemporaryCredentials(
                 frozen.access_key,

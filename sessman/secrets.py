@@ -183,11 +183,13 @@ class KeyringStore:
         if _is_secret_service(self.backend):
             from contextlib import closing
 
+            from ._keyring import secret_service_query
+
+            query, username = secret_service_query(self.backend, self.service)
             collection: Any = self.backend.get_preferred_collection()  # type: ignore[attr-defined]
-            query = self.backend._query(self.service)  # type: ignore[attr-defined]
             with closing(collection.connection):
                 items = collection.search_items(query)
-                return {item.get_attributes().get("username", "") for item in items}
+                return {item.get_attributes().get(username, "") for item in items}
         return None
 
 

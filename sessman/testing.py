@@ -293,7 +293,9 @@ def isolated_keyring() -> Iterator[MemoryKeyring]:
     """
     import keyring.core
 
-    previous: KeyringBackend | None = getattr(keyring.core, "_keyring_backend", None)
+    from ._keyring import chosen_backend, forget_chosen_backend
+
+    previous: KeyringBackend | None = chosen_backend()
     saved = {name: os.environ.get(name) for name in _ISOLATED_ENV}
     backend = MemoryKeyring()
     with tempfile.TemporaryDirectory(prefix="sessman-testing-") as tmp:
@@ -306,7 +308,7 @@ def isolated_keyring() -> Iterator[MemoryKeyring]:
         finally:
             if previous is None:
                 # keyring had not chosen a backend yet: let it choose again later.
-                keyring.core._keyring_backend = None
+                forget_chosen_backend()
             else:
                 keyring.core.set_keyring(previous)
             for name, value in saved.items():

@@ -53,6 +53,8 @@ NOT_WITH_SERVER = frozenset(
         "AWS_PROFILE",
         "AWS_DEFAULT_PROFILE",
         "AWS_CREDENTIAL_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
         "AWS_SDK_LOAD_CONFIG",
         "AWS_ROLE_ARN",
         "AWS_ROLE_SESSION_NAME",

@@ -975,3 +975,23 @@ def test_serve_to_a_full_stdout_is_one_clear_error(config: Path, format_: str) -
     assert done.returncode == 1, done.stderr
     assert_one_error(done.stderr, "standard output", "No space left")
     assert "unexpected" not in done.stderr
+
+
+@pytest.mark.slow
+def test_serve_to_a_closed_pipe_is_one_clear_error(config: Path) -> None:
+    read, write = os.pipe()
+    os.close(read)  # as `sessman serve ops | true` once true has gone
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "sessman", "serve", "ops", "-c", str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=WAIT,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 1, done.stderr
+    assert_one_error(done.stderr, "standard output", "Broken pipe")

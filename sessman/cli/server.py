@@ -256,7 +256,8 @@ def serve(
     """Serve the profile's credentials to SDKs on 127.0.0.1 until stopped (Ctrl-C, SIGTERM).
 
     Prints AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
-    (and, for sh, AWS_CONTAINER_AUTHORIZATION_TOKEN read from that file); every SDK
+    (and, for sh, the unset of every AWS variable that would win, the profile's region
+    and AWS_CONTAINER_AUTHORIZATION_TOKEN read from that file); every SDK
     given them asks again for credentials before they expire, and the server renews
     them in the background. Example: sessman serve prod > prod.env &
     """

@@ -13,7 +13,7 @@ import shutil
 
 from .errors import SessmanError
 
-__all__ = ["find_program"]
+__all__ = ["cannot_run", "find_program"]
 
 
 def _cannot(message: str, exit_code: int) -> SessmanError:
@@ -41,3 +41,14 @@ def find_program(name: str) -> str:
     if any(os.path.isfile(c) for c in candidates):
         raise _cannot(f"cannot run {name}: permission denied (not executable)", 126)
     raise _cannot(f"command not found: {name}", 127)
+
+
+def cannot_run(name: str, exc: OSError) -> SessmanError:
+    """The error for a program found but refused by the system (a bad format, a noexec mount).
+
+    127 if it vanished since it was found, else 126, as a shell exits.
+    """
+    reason = exc.strerror or type(exc).__name__
+    return _cannot(
+        f"cannot run {name}: {reason}", 127 if isinstance(exc, FileNotFoundError) else 126
+    )

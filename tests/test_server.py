@@ -954,9 +954,10 @@ def test_a_program_the_system_cannot_start_is_126(config: Path, tmp_path: Path) 
     garbage = tmp_path / "garbage"
     garbage.write_bytes(b"\x7fELF\x00\x00garbage")
     garbage.chmod(0o755)
-    done = sessman("exec", "--server", "ops", "-c", str(config), "--", str(garbage))
-    assert done.returncode == 126
-    assert_one_error(done.stderr, "cannot run", str(garbage))
+    for server in (["--server"], []):
+        done = sessman("exec", *server, "ops", "-c", str(config), "--", str(garbage))
+        assert done.returncode == 126, done.stderr
+        assert_one_error(done.stderr, "cannot run", str(garbage), "format")
 
 
 @pytest.mark.slow

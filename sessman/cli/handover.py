@@ -24,7 +24,7 @@ from sessman.handover import (
     to_unset,
     variables,
 )
-from sessman.program import find_program
+from sessman.program import cannot_run, find_program
 
 from ._typer import PlainText, SessmanCommand
 from .app import ConfigOption, MfaCodeOption, load_manager
@@ -121,7 +121,10 @@ def exec_(
     sys.stderr.flush()
     # Replace this process: the child gets the terminal and every signal, and
     # its exit status is ours.
-    os.execve(program, command, env)
+    try:
+        os.execve(program, command, env)
+    except OSError as exc:
+        raise cannot_run(command[0], exc) from exc
 
 
 def env(

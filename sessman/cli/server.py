@@ -29,6 +29,7 @@ import typer
 from sessman.errors import SessmanError, UsageError
 from sessman.handover import child_environment as handover_environment
 from sessman.handover import to_unset, variables
+from sessman.program import cannot_run
 from sessman.prompts import ask_mfa_code
 from sessman.secrets import stderr_note
 
@@ -216,11 +217,7 @@ def _start(command: list[str], program: str, env: dict[str, str]) -> subprocess.
     try:
         return subprocess.Popen(command, executable=program, env=env)
     except OSError as exc:
-        found = not isinstance(exc, FileNotFoundError)
-        reason = exc.strerror or type(exc).__name__
-        error = SessmanError(f"cannot run {command[0]}: {reason}")
-        error.exit_code = 126 if found else 127
-        raise error from exc
+        raise cannot_run(command[0], exc) from exc
 
 
 def serve_unset(parent: Mapping[str, str], exported: Mapping[str, str]) -> list[str]:

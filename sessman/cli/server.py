@@ -220,7 +220,7 @@ def _start(command: list[str], program: str, env: dict[str, str]) -> subprocess.
         raise cannot_run(command[0], exc) from exc
 
 
-def serve_unset(parent: Mapping[str, str], exported: Mapping[str, str]) -> list[str]:
+def _serve_unset(parent: Mapping[str, str], exported: Mapping[str, str]) -> list[str]:
     """What ``serve``'s sh output unsets: what ``env`` would, and what always wins over the server.
 
     The rule of ``env`` (every ``AWS_*`` variable outside the allow-list
@@ -277,7 +277,7 @@ def serve(
             # and endpoint, which the unset line would otherwise take away.
             shown = {k: v for k, v in handed.items() if k not in NOT_WITH_SERVER} | found
             exported = {**shown, "AWS_CONTAINER_AUTHORIZATION_TOKEN": ""}
-            lines = [f"unset {' '.join(serve_unset(os.environ, exported))}\n"]
+            lines = [f"unset {' '.join(_serve_unset(os.environ, exported))}\n"]
             lines += [f"export {key}={shlex.quote(value)}\n" for key, value in shown.items()]
             # The token itself is read from the file when this is evaluated,
             # so it is never in the output (which may go to a shared file).

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +42,10 @@ def _refusal(status: int, code: str, message: str) -> Answer:
 FORBIDDEN_HOST = _refusal(403, "Forbidden", "this endpoint answers only to 127.0.0.1 or localhost")
 UNAUTHORIZED = _refusal(401, "Unauthorized", "a missing or wrong Authorization token")
 NOT_FOUND = _refusal(404, "NotFound", "no such path")
+NOT_ALLOWED = _refusal(405, "MethodNotAllowed", "this endpoint answers only GET")
+
+#: What a client that hangs up early, resets or times out causes: not worth a word.
+DISCONNECTS = (ConnectionError, TimeoutError)
 
 
 def loopback_hosts(port: int) -> frozenset[str]:
@@ -72,8 +77,14 @@ class Guard:
     def __repr__(self) -> str:
         return f"Guard(path={self._path!r})"
 
-    def handle(self, hosts: list[str], authorization: list[str], path: str) -> Answer:
-        """The answer to a GET with these Host and Authorization headers."""
+    def handle(
+        self, hosts: list[str], authorization: list[str], path: str, *, method: str = "GET"
+    ) -> Answer:
+        """The answer to a ``method`` request with these Host and Authorization headers.
+
+        Any other method than GET gets 405, but only once the Host and the
+        token have passed, so it tells a stranger nothing more than a GET.
+        """
         if self._hosts is not None and (
             len(hosts) != 1 or hosts[0].strip().lower() not in self._hosts
         ):
@@ -85,13 +96,20 @@ class Guard:
         matches = hmac.compare_digest(given, self._token)
         if len(authorization) != 1 or not matches:
             return UNAUTHORIZED
+        if method != "GET":
+            return NOT_ALLOWED
         if path.partition("?")[0] != self._path:
             return NOT_FOUND
         return self._answer()
 
 
 class JsonHandler(BaseHTTPRequestHandler):
-    """GET only, answered by the server's :class:`Guard`; no logging, no Server version."""
+    """Every method answered by the server's :class:`Guard`; no logging, no Server version.
+
+    The standard handler answers a method it has no ``do_`` for with its
+    own HTML 501 page, before any check; here every method goes through the
+    guard (Host, then token) and only GET gets more than a refusal.
+    """
 
     protocol_version = "HTTP/1.1"
     server_version = "sessman"
@@ -99,18 +117,35 @@ class JsonHandler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT
 
     def do_GET(self) -> None:
+        self._answer()
+
+    def __getattr__(self, name: str) -> Any:
+        # handle_one_request looks up ``do_<METHOD>``: every method has one.
+        if name.startswith("do_"):
+            return self._answer
+        raise AttributeError(name)
+
+    def _answer(self) -> None:
         guard: Guard = self.server.guard  # type: ignore[attr-defined]
         status, body = guard.handle(
             self.headers.get_all("Host") or [],
             self.headers.get_all("Authorization") or [],
             self.path,
+            method=self.command,
         )
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        if self.command != "GET":
+            # A body it may have sent is unread: the connection cannot go on.
+            self.close_connection = True
+            self.send_header("Connection", "close")
+            if status == NOT_ALLOWED[0]:
+                self.send_header("Allow", "GET")
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Say nothing: a request line is nobody's business on the child's terminal."""
@@ -119,6 +154,21 @@ class JsonHandler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     guard: Guard
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Never a traceback on the user's terminal (the default prints one).
+
+        A client that hangs up early, resets or sends something that is not
+        HTTP is its own business: nothing is said. Anything else is one line,
+        naming only the exception's type (its text might quote a request).
+        """
+        exc = sys.exc_info()[1]
+        if exc is None or isinstance(exc, DISCONNECTS):
+            return
+        print(
+            f"sessman: the credential server failed to answer a request ({type(exc).__name__})",
+            file=sys.stderr,
+        )
 
 
 class LoopbackServer:

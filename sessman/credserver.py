@@ -64,6 +64,8 @@ RENEW_AHEAD = 20 * 60
 RETRY = 30.0
 #: AWS caps a role assumed with another role's credentials at one hour.
 CHAINED_ROLE_MAX = 3600
+#: The most either timing variable may say: AWS sessions last 12 hours at most.
+MAX_SECONDS = 12 * 3600
 AHEAD_VARIABLE = "SESSMAN_SERVER_RENEW_AHEAD"
 RETRY_VARIABLE = "SESSMAN_SERVER_RETRY"
 URI_VARIABLE = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
@@ -90,8 +92,11 @@ def _seconds(environ: Mapping[str, str], name: str) -> float | None:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value > 0:
-        raise UsageError(f"{name} must be a number of seconds above 0, not {text!r}")
+    # Not ``inf`` nor a day's worth: a timer that long overflows the clock.
+    if not 0 < value <= MAX_SECONDS:
+        raise UsageError(
+            f"{name} must be a number of seconds above 0 and at most {MAX_SECONDS}, not {text!r}"
+        )
     return value
 
 

@@ -33,7 +33,7 @@ from clitools import assert_one_error, cli, sessman
 from conftest import FAKE_SECRET
 from infra import MotoServer
 
-from sessman._http import LoopbackServer
+from sessman._http import LoopbackServer, _Server
 from sessman.credentials import TemporaryCredentials
 from sessman.credserver import (
     CredentialServer,
@@ -435,21 +435,48 @@ def test_serve_refuses_foreign_hosts_before_tokens(
     assert doc["SecretAccessKey"] not in stderr and token not in stderr
 
 
+def read_sh(proc: subprocess.Popen[str]) -> list[str]:
+    """The lines of ``serve``'s sh output, up to the token's (the last)."""
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline()]
+    while lines[-1] and "AWS_CONTAINER_AUTHORIZATION_TOKEN=" not in lines[-1]:
+        lines.append(proc.stdout.readline())
+    return lines
+
+
 @pytest.mark.slow
 def test_serve_sh_output_is_evaluated_by_bash_and_ctrl_c_stops_it(
-    config: Path, moto_server: MotoServer
+    config: Path, moto_server: MotoServer, tmp_path: Path
 ) -> None:
-    with running(["serve", "ops", "-c", str(config)]) as proc:
+    # Another [default] profile, in files the shell points to: they must not win.
+    stray = tmp_path / "stray-credentials"
+    stray.write_text(
+        "[default]\naws_access_key_id = AKIASTRAYFILEKEY0000\naws_secret_access_key = stray\n"
+    )
+    env = {
+        **os.environ,
+        "AWS_SHARED_CREDENTIALS_FILE": str(stray),
+        "AWS_CONFIG_FILE": str(stray),
+        "AWS_REGION": "us-east-2",
+        "AWS_PAGER": "",
+    }
+    with running(["serve", "ops", "-c", str(config)], env=env) as proc:
         assert proc.stdout is not None and proc.stderr is not None
-        lines = [proc.stdout.readline() for _ in range(4)]
-        assert lines[0].startswith("unset ") and "AWS_ACCESS_KEY_ID" in lines[0]
-        assert "$(cat " in lines[3]  # the token is read when evaluated, never printed
+        lines = read_sh(proc)
+        unset = lines[0].split()
+        assert unset[0] == "unset"
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"):
+            assert name in unset
+        assert "AWS_PAGER" not in unset  # kept, as by env
+        exported = {line.split()[1].split("=")[0] for line in lines[1:]}
+        assert not exported & set(unset)
+        assert "$(cat " in lines[-1]  # the token is read when evaluated, never printed
         script = "".join(lines) + (
             'printf "%s\\n" "$AWS_CONTAINER_CREDENTIALS_FULL_URI" "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"'
             ' "$AWS_CONTAINER_AUTHORIZATION_TOKEN"'
         )
         env = {
-            **os.environ,
+            **env,
             "AWS_ACCESS_KEY_ID": "AKIASTRAYPARENTKEY00",
             "AWS_ENDPOINT_URL": moto_server.url,
             "AWS_DEFAULT_REGION": "eu-north-1",
@@ -461,7 +488,7 @@ def test_serve_sh_output_is_evaluated_by_bash_and_ctrl_c_stops_it(
         assert token == Path(token_file).read_text() and token not in "".join(lines)
         code = (
             "import boto3; s = boto3.Session(); c = s.client('sts');"
-            "print(c.get_caller_identity()['Arn'], s.get_credentials().method)"
+            "print(c.get_caller_identity()['Arn'], s.get_credentials().method, s.region_name)"
         )
         child = subprocess.run(
             ["bash", "-c", script.rsplit("\n", 1)[0] + f"\n{sys.executable} -c {code!r}"],
@@ -471,7 +498,7 @@ def test_serve_sh_output_is_evaluated_by_bash_and_ctrl_c_stops_it(
             check=False,
             timeout=60,
         )
-        assert child.stdout.split() == [ROLE_ARN, "container-role"], child.stderr
+        assert child.stdout.split() == [ROLE_ARN, "container-role", "eu-north-1"], child.stderr
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=WAIT) == 130
         stderr = proc.stderr.read()
@@ -569,7 +596,9 @@ def test_a_failing_renewal_keeps_serving_and_says_so_once(
 def test_bad_timing_variables_are_one_clear_error(
     config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in (("SESSMAN_SERVER_RENEW_AHEAD", "soon"), ("SESSMAN_SERVER_RETRY", "-1")):
+    bad_values = [("SESSMAN_SERVER_RENEW_AHEAD", v) for v in ("soon", "inf", "nan")]
+    bad_values += [("SESSMAN_SERVER_RETRY", v) for v in ("-1", "inf", "nan", "1e300", "43201")]
+    for name, value in bad_values:
         monkeypatch.setenv(name, value)
         bad = cli("exec", "--server", "ops", "-c", str(config), "--", "true")
         assert bad.exit_code == 2, bad.stderr
@@ -593,6 +622,11 @@ def test_timing_fits_the_session_length() -> None:
     )
     with pytest.raises(UsageError):
         timing(900, {"SESSMAN_SERVER_RENEW_AHEAD": "0"})
+    # A retry the clock cannot wait for is refused, not an OverflowError in the thread.
+    for value in ("inf", "-inf", "nan", "1e300", "43201"):
+        with pytest.raises(UsageError, match="SESSMAN_SERVER_RETRY"):
+            timing(900, {"SESSMAN_SERVER_RETRY": value})
+    assert timing(900, {"SESSMAN_SERVER_RETRY": "43200"}).retry == 43200
 
 
 def test_chained_roles_are_renewed_within_the_one_hour_cap() -> None:
@@ -743,3 +777,222 @@ def test_the_token_file_prefers_a_private_runtime_dir(
         private.remove()
         elsewhere.remove()
     assert not private.path.parent.exists() and not elsewhere.path.parent.exists()
+
+
+# -- clients that misbehave ----------------------------------------------------------
+
+
+@contextlib.contextmanager
+def served_in_process(
+    answer: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[LoopbackServer, threading.Semaphore]]:
+    """A LoopbackServer (token ``t0ken``) and a semaphore released once per connection handled."""
+    handled = threading.Semaphore(0)
+    original = _Server.shutdown_request
+
+    def counted(self: _Server, request: Any) -> None:
+        original(self, request)
+        handled.release()
+
+    monkeypatch.setattr(_Server, "shutdown_request", counted)
+    with LoopbackServer("t0ken", answer) as server:
+        yield server, handled
+
+
+def hang_up(port: int, data: bytes, *, reset: bool, after: threading.Event | None = None) -> None:
+    """Send ``data`` and go away without reading: a reset (RST) or a plain close."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(data)
+    if reset:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    sock.close()
+    if after is not None:
+        after.set()
+
+
+#: The start of a TLS ClientHello: what `curl https://127.0.0.1:PORT/` sends.
+CLIENT_HELLO = bytes.fromhex("16030100f8010000f40303") + bytes(range(32)) + b"\x00\x3e\x13\x02"
+
+
+def test_clients_that_hang_up_early_are_not_reported(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    gone = threading.Event()
+
+    def answer() -> tuple[int, bytes]:
+        gone.wait(WAIT)  # answer only once the client has left: the write must fail
+        return 200, b"x" * (4 << 20)
+
+    with served_in_process(answer, monkeypatch) as (server, handled):
+        request = f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nAuthorization: t0ken\r\n\r\n"
+        cases = [
+            (request.encode(), True, gone),  # curl -m 0.002: reset while the answer is made
+            (request.encode(), False, gone),  # a GET closed before reading the answer
+            (CLIENT_HELLO, True, None),  # https:// to an http:// port
+            (CLIENT_HELLO, False, None),
+            (b"GET / HTTP/1.1\r\nHost: 127.0", True, None),  # a reset mid-request
+        ]
+        for data, reset, after in cases:
+            gone.clear()
+            hang_up(server.port, data, reset=reset, after=after)
+            assert handled.acquire(timeout=WAIT)
+        # Still serving.
+        gone.set()
+        assert get(server.url, {"Host": server.url.split("/")[2]})[0] == 401
+    err = capfd.readouterr().err
+    assert err == "", err
+
+
+def test_a_failing_answer_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    def answer() -> tuple[int, bytes]:
+        raise RuntimeError(f"broken with {FAKE_SECRET}")
+
+    with served_in_process(answer, monkeypatch) as (server, handled):
+        with pytest.raises((http.client.HTTPException, ConnectionError)):
+            get(server.url, {"Host": server.url.split("/")[2], "Authorization": "t0ken"})
+        assert handled.acquire(timeout=WAIT)
+    err = capfd.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("sessman: ") and "RuntimeError" in err
+    assert "Traceback" not in err and FAKE_SECRET not in err
+
+
+def request(server: LoopbackServer, method: str, headers: dict[str, str]) -> tuple[int, Any, bytes]:
+    """``method`` on the server's path with exactly ``headers``: status, headers, body."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.putrequest(method, "/", skip_host=True, skip_accept_encoding=True)
+        for key, value in headers.items():
+            conn.putheader(key, value)
+        body = b'{"a": 1}' if method in ("POST", "PUT") else b""
+        if body:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body or None)
+        response = conn.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        conn.close()
+
+
+def test_other_methods_are_guarded_then_refused() -> None:
+    with LoopbackServer("t0ken", lambda: (200, b'{"secret": 1}')) as server:
+        host = server.url.split("/")[2]
+        for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "BREW"):
+            # The Host first (DNS rebinding), then the token, as for GET.
+            for headers, expected in (
+                ({"Host": "evil.example", "Authorization": "t0ken"}, 403),
+                ({"Host": host}, 401),
+                ({"Host": host, "Authorization": "t0ken"}, 405),
+            ):
+                status, found, body = request(server, method, headers)
+                assert status == expected, (method, headers, status)
+                assert found["Content-Type"] == "application/json", method
+                assert b"secret" not in body and b"<html" not in body.lower()
+                if method == "HEAD":
+                    assert body == b""
+                else:
+                    assert json.loads(body)["Code"]
+            assert found["Allow"] == "GET"
+        assert get(server.url, {"Host": host, "Authorization": "t0ken"})[0] == 200
+
+
+# -- what exec --server and serve are given --------------------------------------------
+
+
+@pytest.mark.slow
+def test_exec_server_hands_over_the_region_and_uses_the_mfa_code(config: Path) -> None:
+    code = "import os; print(os.environ['AWS_REGION'], os.environ['AWS_DEFAULT_REGION'])"
+    argv = ["exec", "--server", "ops", "--region", "ap-south-2", "-c", str(config), "--"]
+    done = sessman(*argv, sys.executable, "-c", code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["ap-south-2", "ap-south-2"]
+    config.write_text(
+        config.read_text()
+        + """\
+  mfaops:
+    source_profile: dev
+    role_arn: arn:aws:iam::123456789012:role/Ops
+    role_session_name: tester
+    mfa_serial: arn:aws:iam::123456789012:mfa/dev
+    session_duration: 900
+"""
+    )
+    # No terminal: the code given on the command line opens the first session.
+    with_code = sessman(
+        "exec", "--server", "mfaops", "--mfa-code", "123456", "-c", str(config), "--", "true"
+    )
+    assert with_code.returncode == 0, with_code.stderr
+    bad = sessman("exec", "--server", "mfaops", "--mfa-code", "12", "-c", str(config), "--", "true")
+    assert bad.returncode == 2
+    assert_one_error(bad.stderr, "MFA")
+
+
+def test_programs_that_cannot_run_exit_as_in_a_shell(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = tmp_path / "plain"
+    plain.write_text("echo hi\n")
+    plain.chmod(0o644)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    for server in (["--server"], []):
+        for program, code, needle in (
+            ("/etc/passwd", 126, "permission denied"),  # bash: Permission denied, 126
+            ("plain", 126, "permission denied"),  # found on PATH, not executable
+            (str(tmp_path), 126, "directory"),
+            ("no-such-command-sessman", 127, "command not found"),
+            ("./no-such-command-sessman", 127, "command not found"),
+        ):
+            done = cli("exec", *server, "ops", "-c", str(config), "--", program)
+            assert done.exit_code == code, (server, program, done.stderr)
+            assert_one_error(done.stderr, needle, program)
+
+
+@pytest.mark.slow
+def test_a_program_the_system_cannot_start_is_126(config: Path, tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(b"\x7fELF\x00\x00garbage")
+    garbage.chmod(0o755)
+    for server in (["--server"], []):
+        done = sessman("exec", *server, "ops", "-c", str(config), "--", str(garbage))
+        assert done.returncode == 126, done.stderr
+        assert_one_error(done.stderr, "cannot run", str(garbage), "format")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("format_", ["sh", "json"])
+def test_serve_to_a_full_stdout_is_one_clear_error(config: Path, format_: str) -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "sessman", "serve", "ops", "-f", format_, "-c", str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=WAIT,
+            check=False,
+        )
+    assert done.returncode == 1, done.stderr
+    assert_one_error(done.stderr, "standard output", "No space left")
+    assert "unexpected" not in done.stderr
+
+
+@pytest.mark.slow
+def test_serve_to_a_closed_pipe_is_one_clear_error(config: Path) -> None:
+    read, write = os.pipe()
+    os.close(read)  # as `sessman serve ops | true` once true has gone
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "sessman", "serve", "ops", "-c", str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=WAIT,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 1, done.stderr
+    assert_one_error(done.stderr, "standard output", "Broken pipe")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 from typing import Annotated
 
@@ -17,7 +16,7 @@ import typer
 
 from sessman.config import Profile
 from sessman.credentials import TemporaryCredentials
-from sessman.errors import SessmanError, UsageError
+from sessman.errors import UsageError
 from sessman.fileformat import REGION_PATTERN
 from sessman.handover import (
     EXEC_MARKER,
@@ -25,6 +24,7 @@ from sessman.handover import (
     to_unset,
     variables,
 )
+from sessman.program import cannot_run, find_program
 
 from ._typer import PlainText, SessmanCommand
 from .app import ConfigOption, MfaCodeOption, load_manager
@@ -106,22 +106,25 @@ def exec_(
     if not command:
         # As aws-vault does: a subshell, interactive when stdin is a terminal.
         command = [os.environ.get("SHELL") or "/bin/sh"]
-    program = shutil.which(command[0])
-    if program is None:
-        error = SessmanError(f"command not found: {command[0]}")
-        error.exit_code = 127
-        raise error
+    program = find_program(command[0])
     if server:
         from .server import exec_with_server
 
-        raise typer.Exit(exec_with_server(ctx, config, name, command, program, min_ttl))
+        raise typer.Exit(
+            exec_with_server(
+                ctx, config, name, command, program, min_ttl, region=region, mfa_code=mfa_code
+            )
+        )
     profile, creds = _credentials(ctx, config, name, min_ttl, mfa_code)
     env = child_environment(os.environ, variables(profile, creds, region=region))
     sys.stdout.flush()
     sys.stderr.flush()
     # Replace this process: the child gets the terminal and every signal, and
     # its exit status is ours.
-    os.execve(program, command, env)
+    try:
+        os.execve(program, command, env)
+    except OSError as exc:
+        raise cannot_run(command[0], exc) from exc
 
 
 def env(

@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sessman.errors import UsageError
+from sessman.errors import SessmanError, UsageError
 from sessman.handover import child_environment as handover_environment
-from sessman.handover import variables
+from sessman.handover import to_unset, variables
+from sessman.program import cannot_run
 from sessman.prompts import ask_mfa_code
 from sessman.secrets import stderr_note
 
@@ -53,6 +54,8 @@ NOT_WITH_SERVER = frozenset(
         "AWS_PROFILE",
         "AWS_DEFAULT_PROFILE",
         "AWS_CREDENTIAL_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
         "AWS_SDK_LOAD_CONFIG",
         "AWS_ROLE_ARN",
         "AWS_ROLE_SESSION_NAME",
@@ -76,13 +79,19 @@ class _Prompts:
 
     Renewals run in the background while the child owns the terminal; one
     that needs a code fails (and says so once) instead of stealing input.
+    A ``code`` given on the command line serves the first fetch only (AWS
+    refuses a code twice), in place of the prompt.
     """
 
-    def __init__(self, name: str, interactive: bool) -> None:
+    def __init__(self, name: str, interactive: bool, code: str | None = None) -> None:
         self.name = name
-        self.open = interactive
+        self.open = interactive or code is not None
+        self._code = code
 
     def __call__(self, device: str) -> str:
+        if self._code is not None and self.open:
+            code, self._code = self._code, None
+            return code
         if not self.open:
             raise UsageError(
                 f"an MFA code for {device} is needed and cannot be asked for here",
@@ -92,14 +101,26 @@ class _Prompts:
 
     def close(self) -> None:
         self.open = False
+        self._code = None
 
 
 @contextmanager
 def _serving(
-    ctx: typer.Context, config: Path | None, name: str, min_ttl: float
+    ctx: typer.Context,
+    config: Path | None,
+    name: str,
+    min_ttl: float,
+    *,
+    region: str | None = None,
+    mfa_code: str | None = None,
 ) -> Iterator[tuple[CredentialServer, dict[str, str]]]:
-    """A running server for profile ``name`` and the variables ``variables()`` hands over."""
+    """A running server for profile ``name`` and the variables ``variables()`` hands over.
+
+    ``region`` replaces the profile's in those variables; ``mfa_code`` is
+    used for the first credentials only.
+    """
     # Imported here: the HTTP server's modules cost every other command 40 ms.
+    from sessman.credentials import check_mfa_code
     from sessman.credserver import (
         CredentialServer,
         RenewingCredentials,
@@ -109,7 +130,8 @@ def _serving(
     )
     from sessman.manager import SessionManager
 
-    prompts = _Prompts(name, sys.stdin is not None and sys.stdin.isatty())
+    code = None if mfa_code is None else check_mfa_code(mfa_code)
+    prompts = _Prompts(name, sys.stdin is not None and sys.stdin.isatty(), code)
     manager = SessionManager.load(config_path(ctx, config), mfa_prompt=prompts)
     duration = served_duration(manager, name)
     when = timing(duration)
@@ -124,7 +146,7 @@ def _serving(
     with manager, CredentialServer(renewing) as server:
         prompts.close()
         first, _ = fetch()
-        yield server, variables(manager.profile(name), first)
+        yield server, variables(manager.profile(name), first, region=region)
 
 
 def child_environment(
@@ -160,18 +182,26 @@ def exec_with_server(
     command: list[str],
     program: str,
     min_ttl: float,
+    *,
+    region: str | None = None,
+    mfa_code: str | None = None,
 ) -> int:
     """Run ``command`` with the profile's credential server; the child's exit code.
 
     Ctrl-C and Ctrl-\\ reach the child from the terminal and are not sent
     twice; SIGTERM and SIGHUP sent to sessman are passed on to it. A child
     killed by a signal gives 128 + its number, as a shell reports it.
+    ``region`` replaces the profile's in the child's ``AWS_REGION`` and
+    ``AWS_DEFAULT_REGION``.
     """
-    with _serving(ctx, config, name, min_ttl) as (server, handed):
+    with _serving(ctx, config, name, min_ttl, region=region, mfa_code=mfa_code) as (
+        server,
+        handed,
+    ):
         env = child_environment(os.environ, handed, server)
         sys.stdout.flush()
         sys.stderr.flush()
-        child = subprocess.Popen(command, executable=program, env=env)
+        child = _start(command, program, env)
 
         def forward(signum: int) -> None:
             if signum in (signal.SIGTERM, signal.SIGHUP) and child.poll() is None:
@@ -180,6 +210,36 @@ def exec_with_server(
         with _signals(forward, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP):
             code = child.wait()
     return code if code >= 0 else 128 - code
+
+
+def _start(command: list[str], program: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The child, started; a program that cannot be run exits as a shell would (126, 127)."""
+    try:
+        return subprocess.Popen(command, executable=program, env=env)
+    except OSError as exc:
+        raise cannot_run(command[0], exc) from exc
+
+
+def _serve_unset(parent: Mapping[str, str], exported: Mapping[str, str]) -> list[str]:
+    """What ``serve``'s sh output unsets: what ``env`` would, and what always wins over the server.
+
+    The rule of ``env`` (every ``AWS_*`` variable outside the allow-list
+    goes) applied to sessman's own environment, plus the variables that win
+    over the server even when sessman does not see them in the shell that
+    evaluates the output; never what the output exports itself.
+    """
+    names = set(to_unset(parent, exported)) | {v for v in NOT_WITH_SERVER if v.startswith("AWS_")}
+    return sorted(names - set(exported))
+
+
+def _write(text: str) -> None:
+    """Write ``text`` to stdout now; a stdout that takes nothing is one clear error."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SessmanError(f"cannot write the variables to standard output: {reason}") from exc
 
 
 def serve(
@@ -193,7 +253,8 @@ def serve(
     """Serve the profile's credentials to SDKs on 127.0.0.1 until stopped (Ctrl-C, SIGTERM).
 
     Prints AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
-    (and, for sh, AWS_CONTAINER_AUTHORIZATION_TOKEN read from that file); every SDK
+    (and, for sh, the unset of every AWS variable that would win, the profile's region
+    and AWS_CONTAINER_AUTHORIZATION_TOKEN read from that file); every SDK
     given them asks again for credentials before they expire, and the server renews
     them in the background. Example: sessman serve prod > prod.env &
     """
@@ -205,22 +266,24 @@ def serve(
         stopped.set()
 
     with (
-        _serving(ctx, config, name, 0) as (server, _),
+        _serving(ctx, config, name, 0) as (server, handed),
         _signals(stop, signal.SIGINT, signal.SIGTERM, signal.SIGHUP),
     ):
         found = server.environment()
         if format_ is ServeFormat.json:
-            sys.stdout.write(json.dumps(found, indent=2) + "\n")
+            _write(json.dumps(found, indent=2) + "\n")
         else:
-            unset = " ".join(sorted(v for v in NOT_WITH_SERVER if v.startswith("AWS_")))
-            sys.stdout.write(f"unset {unset}\n")
-            for key, value in found.items():
-                sys.stdout.write(f"export {key}={shlex.quote(value)}\n")
+            # What exec --server's child gets besides the server: the region
+            # and endpoint, which the unset line would otherwise take away.
+            shown = {k: v for k, v in handed.items() if k not in NOT_WITH_SERVER} | found
+            exported = {**shown, "AWS_CONTAINER_AUTHORIZATION_TOKEN": ""}
+            lines = [f"unset {' '.join(_serve_unset(os.environ, exported))}\n"]
+            lines += [f"export {key}={shlex.quote(value)}\n" for key, value in shown.items()]
             # The token itself is read from the file when this is evaluated,
             # so it is never in the output (which may go to a shared file).
             path = shlex.quote(str(server.token_file))
-            sys.stdout.write(f'export AWS_CONTAINER_AUTHORIZATION_TOKEN="$(cat {path})"\n')
-        sys.stdout.flush()
+            lines.append(f'export AWS_CONTAINER_AUTHORIZATION_TOKEN="$(cat {path})"\n')
+            _write("".join(lines))
         while not stopped.wait(1.0):
             pass
     stderr_note(f"credential server of profile {name!r} stopped")

@@ -260,6 +260,35 @@ def test_region_option(live: Path) -> None:
         assert_one_error(bad.stderr, "not a region")
 
 
+def test_exec_gives_everything_after_the_command_name_to_the_command(
+    live: Path, other: Path
+) -> None:
+    # Without --: the command's own -c and --query are its, not sessman's.
+    show = "import sys; print(sys.argv[1:])"
+    done = sessman(
+        "exec",
+        "dev",
+        "-c",
+        str(live),
+        sys.executable,
+        "-c",
+        show,
+        "-c",
+        str(other),
+        "--query",
+        "Arn",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(["-c", str(other), "--query", "Arn"])
+    # sessman's options still work between NAME and the command, and -- still works.
+    done = sessman(
+        "exec", "dev", "--region=us-east-2", "-c", str(live), "--", sys.executable, "-c",
+        "import os; print(os.environ['AWS_REGION'])",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "us-east-2"
+
+
 def test_env_unsets_what_would_change_the_credentials(
     live: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -410,7 +439,8 @@ profiles:
 COMMANDS = [
     ["init"], ["list"], ["show"], ["schema"], ["doctor"], ["open"], ["close"], ["whoami"],
     ["check"], ["exec"], ["env"], ["credential-process"], ["secret", "set"],
-    ["secret", "delete"], ["import", "aws"], ["import", "dotenv"],
+    ["secret", "delete"], ["import", "aws"], ["import", "dotenv"], ["console"], ["rotate"],
+    ["generate", "organization"],
 ]  # fmt: skip
 
 
@@ -422,7 +452,7 @@ def test_help_shows_no_type_placeholders(command: list[str]) -> None:
     for placeholder in ("{", "}", "<str>", "<path>", "<file>", "<text>", "<float", "<int"):
         assert placeholder not in text, (command, placeholder)
     usage = next(line for line in text.splitlines() if "Usage:" in line)
-    if command[0] in ("show", "whoami", "exec", "env", "credential-process", "secret"):
+    if command[0] in ("show", "whoami", "exec", "env", "credential-process", "secret", "console"):
         assert " NAME" in usage
 
 

@@ -177,7 +177,11 @@ def load_manager(
 
 MfaCodeOption = Annotated[
     str | None,
-    typer.Option("--mfa-code", help="Current code of the MFA device, if a session must be opened."),
+    typer.Option(
+        "--mfa-code",
+        metavar="CODE",
+        help="Current code of the MFA device, if a session must be opened.",
+    ),
 ]
 
 

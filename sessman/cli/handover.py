@@ -26,7 +26,7 @@ from sessman.handover import (
     variables,
 )
 
-from ._typer import PlainText, SessmanCommand
+from ._typer import ChildCommand, PlainText, SessmanCommand
 from .app import ConfigOption, MfaCodeOption, load_manager
 from .complete import NameArgument
 from .envformat import Format, render
@@ -71,8 +71,9 @@ def exec_(
     command: Annotated[
         list[str] | None,
         typer.Argument(
-            help="The command, after -- (default: a shell, $SHELL).",
-            metavar="[-- COMMAND...]",
+            help="The command and its arguments, all of them the command's, options"
+            " included; -- before it is optional (default: a shell, $SHELL).",
+            metavar="[COMMAND [ARGS]...]",
             show_default=False,
             click_type=PlainText(),
         ),
@@ -92,7 +93,7 @@ def exec_(
 ) -> None:
     """Run a command (or a shell) with the profile's temporary credentials in its environment.
 
-    Example: sessman exec prod -- aws s3 ls
+    Example: sessman exec prod aws sts get-caller-identity --query Arn
     """
     if os.environ.get(EXEC_MARKER):
         raise UsageError(
@@ -175,6 +176,6 @@ def credential_process(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    app.command("exec", cls=SessmanCommand)(exec_)
+    app.command("exec", cls=ChildCommand)(exec_)
     app.command("env", cls=SessmanCommand)(env)
     app.command("credential-process", cls=SessmanCommand)(credential_process)

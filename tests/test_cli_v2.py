@@ -183,6 +183,32 @@ def test_secret_delete_asks_on_a_terminal(config: Path) -> None:
     assert code == 0 and "?" not in text
 
 
+def test_the_delete_question_never_goes_to_stdout(config: Path) -> None:
+    stored = cli("secret", "set", "dev", "--stdin", "--config", str(config), input=FAKE_SECRET)
+    assert stored.exit_code == 0
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sessman", "secret", "delete", "dev", "--json", "-c", str(config)],
+        stdin=child,
+        stdout=subprocess.PIPE,
+        stderr=child,
+        start_new_session=True,
+    )
+    os.close(child)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while b"?" not in seen and time.monotonic() < deadline:
+        if select.select([main], [], [], 0.5)[0]:
+            seen += os.read(main, 4096)
+    os.write(main, b"y\n")
+    out, _ = proc.communicate(timeout=60)
+    os.close(main)
+    assert proc.returncode == 0
+    assert b"Delete the secret of 'dev'" in seen
+    assert out.startswith(b"{"), out
+    assert json.loads(out) == {"name": "dev", "deleted": True}
+
+
 # -- init and import --------------------------------------------------------------
 
 

@@ -112,7 +112,9 @@ def secret_delete(
     _keys_profile(manager, name)
     if not yes and sys.stdin.isatty() and manager.store.present([name]):
         prompt = f"Delete the secret of {name!r} from {manager.store.backend_name}?"
-        if not typer.confirm(prompt, default=False, err=True):
+        from sessman.prompts import confirm
+
+        if not confirm(prompt):
             raise SessmanError("nothing was deleted", hint=f"sessman secret delete {name} --yes")
     deleted = manager.store.delete(name)
     if json_:

@@ -162,7 +162,8 @@ def list_(
             ]
             for r in rows
         ],
-        keep=("NAME", "REGION", "SECRET", "SESSION", "EXPIRES"),
+        keep=("NAME", "SESSION", "EXPIRES"),
+        wrap=("TAGS", "DESCRIPTION"),
     )
 
 

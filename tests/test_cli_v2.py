@@ -107,6 +107,22 @@ def test_hints_only_name_options_the_command_has(config: Path) -> None:
                 assert word.strip("().,") in helped.stdout, (command, word)
 
 
+def test_hints_name_the_profiles_file_in_use(config: Path, tmp_path: Path) -> None:
+    missing = cli("--config", "rel-missing.yaml", "list")  # relative to the test's cwd
+    assert missing.exit_code == 2
+    assert f"hint: create one with: sessman init {tmp_path / 'rel-missing.yaml'}\n" in (
+        missing.stderr
+    )
+    for args in (["-c", str(config), "env", "dev"], ["env", "dev", "--config", str(config)]):
+        no_secret = cli(*args)
+        assert no_secret.exit_code != 0
+        assert f"sessman secret set dev --config {config}\n" in no_secret.stderr
+    # Files are named by absolute path.
+    absent = cli("import", "dotenv", "nonexist.env", "-p", "x", "-c", str(config))
+    assert absent.exit_code == 2
+    assert_one_error(absent.stderr, f"{tmp_path / 'nonexist.env'} does not exist")
+
+
 # -- secrets ----------------------------------------------------------------------
 
 

@@ -6,12 +6,22 @@ Commands compute plain data; this module is the one place that prints it.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-__all__ = ["emit_error", "emit_json", "emit_note", "emit_table", "emit_text", "iso"]
+__all__ = [
+    "emit_error",
+    "emit_json",
+    "emit_note",
+    "emit_table",
+    "emit_text",
+    "hint_with_config",
+    "iso",
+]
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -132,6 +142,25 @@ def emit_table(
 def emit_note(text: str) -> None:
     """A remark for people on stderr, ``sessman: note: ...``, beside the result."""
     sys.stderr.write(f"sessman: note: {' '.join(text.split())}\n")
+
+
+def hint_with_config(hint: str | None, config: Path | None) -> str | None:
+    """``hint`` with the ``--config`` in use added to the sessman command it ends with.
+
+    A hint such as ``store one with: sessman secret set dev`` must work when
+    copied, so with a profiles file given by ``--config`` the command names
+    it too (``sessman init`` takes it as its argument).
+    """
+    if hint is None or config is None or "--config" in hint:
+        return hint
+    import shlex
+
+    where = shlex.quote(str(config))
+    if hint.endswith("sessman init"):
+        return f"{hint} {where}"
+    if re.search(r"\bsessman [a-z][^;()]*$", hint):
+        return f"{hint} --config {where}"
+    return hint
 
 
 def emit_error(message: str, hint: str | None = None) -> None:

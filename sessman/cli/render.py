@@ -96,14 +96,14 @@ def emit_table(
     if needed(shown) > console.width and moved and needed(rest) <= console.width:
         # Every column left is kept whole: aligned by hand, each moved value
         # on a line of its own under its row, whole (the terminal may wrap it).
-        widths = {i: natural[i] for i in rest}
+        span = {i: natural[i] for i in rest}
         console.print(
-            Text("  ".join(columns[i].ljust(widths[i]) for i in rest).rstrip(), style="bold")
+            Text("  ".join(columns[i].ljust(span[i]) for i in rest).rstrip(), style="bold")
         )
         for i in moved:
             console.print(Text(f"  {columns[i]}", style="bold"))
         for row in cells:
-            console.print(Text("  ".join(row[i].ljust(widths[i]) for i in rest).rstrip()))
+            console.print(Text("  ".join(row[i].ljust(span[i]) for i in rest).rstrip()))
             for i in moved:
                 console.print(Text(f"  {row[i]}"), soft_wrap=True)
         shown = rest + moved

@@ -117,6 +117,9 @@ def test_hints_name_the_profiles_file_in_use(config: Path, tmp_path: Path) -> No
         no_secret = cli(*args)
         assert no_secret.exit_code != 0
         assert f"sessman secret set dev --config {config}\n" in no_secret.stderr
+    fast = sessman("credential-process", "dev", "--config", str(config))  # the lean path
+    assert fast.returncode == 1
+    assert f"sessman secret set dev --config {config}\n" in fast.stderr
     # Files are named by absolute path.
     absent = cli("import", "dotenv", "nonexist.env", "-p", "x", "-c", str(config))
     assert absent.exit_code == 2

@@ -134,7 +134,7 @@ def emit_table(
     left_out = [c for i, c in enumerate(columns) if i not in shown]
     if left_out:
         console.print(
-            Text(f"({', '.join(left_out)} left out: the terminal is too narrow; see --json)"),
+            Text(f"(too narrow for {', '.join(left_out)}: see --json)"),
             style="dim",
         )
 

@@ -117,6 +117,9 @@ def test_hints_name_the_profiles_file_in_use(config: Path, tmp_path: Path) -> No
         no_secret = cli(*args)
         assert no_secret.exit_code != 0
         assert f"sessman secret set dev --config {config}\n" in no_secret.stderr
+    doctor = cli("doctor", "--json", "-c", str(config))
+    problems = {p["name"]: p["problems"] for p in json.loads(doctor.stdout)["profiles"]}
+    assert f"no secret stored (sessman secret set dev --config {config})" in problems["dev"]
     fast = sessman("credential-process", "dev", "--config", str(config))  # the lean path
     assert fast.returncode == 1
     assert f"sessman secret set dev --config {config}\n" in fast.stderr

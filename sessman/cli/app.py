@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from sessman.manager import SessionManager
 
 __all__ = [
+    "CONFIG_KEY",
     "ConfigOption",
     "JsonOption",
     "MfaCodeOption",
@@ -98,7 +99,7 @@ class SessmanGroup(TyperGroup):
         except KeyboardInterrupt as exc:
             raise Interrupted("interrupted") from exc
         except SessmanError as exc:
-            exc.hint = hint_with_config(exc.hint, ctx.meta.get(_CONFIG_KEY))
+            exc.hint = hint_with_config(exc.hint, ctx.meta.get(CONFIG_KEY))
             raise
 
 
@@ -157,7 +158,7 @@ def _main(
 
 #: Where :func:`config_path` notes the ``--config`` in use (``ctx.meta`` is
 #: shared by the whole command line), for hints that name a next command.
-_CONFIG_KEY = "sessman.config"
+CONFIG_KEY = "sessman.config"
 
 
 def config_path(ctx: typer.Context, config: Path | None) -> Path | None:
@@ -166,7 +167,7 @@ def config_path(ctx: typer.Context, config: Path | None) -> Path | None:
         root = ctx.find_root()
         config = root.obj if isinstance(root.obj, Path) else None
     if config is not None:
-        ctx.meta[_CONFIG_KEY] = config.expanduser().absolute()
+        ctx.meta[CONFIG_KEY] = config.expanduser().absolute()
     return config
 
 

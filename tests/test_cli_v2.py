@@ -337,6 +337,15 @@ def test_exec_gives_everything_after_the_command_name_to_the_command(
     assert done.stdout.strip() == "us-east-2"
 
 
+@pytest.mark.parametrize("extra", [[], ["--server"]])
+def test_exec_checks_the_mfa_code_before_anything_runs(extra: list[str], config: Path) -> None:
+    done = sessman(
+        "exec", *extra, "dev", "--mfa-code", "12", "-c", str(config), "no-such-command-sessman"
+    )
+    assert done.returncode == 2
+    assert_one_error(done.stderr, "six digits")
+
+
 def test_env_unsets_what_would_change_the_credentials(
     live: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

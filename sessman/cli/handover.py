@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from sessman.config import Profile
-from sessman.credentials import TemporaryCredentials
+from sessman.credentials import TemporaryCredentials, check_mfa_code
 from sessman.errors import SessmanError, UsageError
 from sessman.fileformat import REGION_PATTERN
 from sessman.handover import (
@@ -101,6 +101,8 @@ def exec_(
             hint=f"exit that shell first, or unset {EXEC_MARKER} to nest on purpose",
         )
     _check_region(region)
+    if mfa_code is not None:
+        check_mfa_code(mfa_code)  # a usage error before anything runs, --server included
     command = list(command or [])
     if command and command[0] == "--":
         command = command[1:]

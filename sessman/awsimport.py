@@ -44,13 +44,15 @@ class ImportedRole:
     name: str
     source_profile: str
     settings: tuple[tuple[str, str | int], ...]
+    #: The file it comes from (the config file, not the credentials file).
+    origin: str
 
     def fields(self, source: str) -> list[tuple[str, str | int]]:
-        """The keys and values of the new profile, in the order they are written."""
+        """The keys and values of the new profile; its description names ``origin``."""
         return [
             ("source_profile", self.source_profile),
             *self.settings,
-            ("description", f"imported from {source}"),
+            ("description", f"imported from {self.origin}"),
         ]
 
 
@@ -183,13 +185,18 @@ def plan_aws_import(
     for name in roles_there:
         if only and name not in only:
             continue
+        if renames.get(name, name) in used:
+            claim(name)  # the first reason: its name is taken
+            continue
         role = _role(name, conf[name], imported)
         if isinstance(role, Skipped):
-            plan.skipped.append(role)
+            source = conf[name].get("source_profile", "").strip()
+            why = next((s.reason for s in plan.skipped if source and s.name == source), None)
+            plan.skipped.append(Skipped(name, f"{role.reason}: {why}") if why else role)
             continue
         new = claim(name)
         if new is not None:
-            plan.roles.append(ImportedRole(new, role[0], role[1]))
+            plan.roles.append(ImportedRole(new, role[0], role[1], str(config)))
     if not only:
         for name, section in conf.items():
             if name not in creds and not section.get("role_arn"):

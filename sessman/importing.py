@@ -60,9 +60,9 @@ def read_dotenv(path: Path, name: str) -> ImportedKey:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UsageError(f"{path} does not exist") from None
+        raise UsageError(f"{path.absolute()} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {type(exc).__name__}") from None
+        raise UsageError(f"cannot read {path.absolute()}: {type(exc).__name__}") from None
     values: dict[str, str] = {}
     for raw in text.splitlines():
         line = raw.strip()

@@ -21,6 +21,7 @@ __all__ = [
     "LOCK",
     "ask_mfa_code",
     "asking",
+    "confirm",
     "has_terminal",
     "hidden_input",
     "mfa_source",
@@ -74,6 +75,22 @@ def hidden_input(prompt: str) -> str:
 
     with asking():
         return getpass.getpass(prompt)
+
+
+def confirm(question: str) -> bool:
+    """Ask ``question`` (yes or no, no by default) on stderr; read the answer from stdin.
+
+    The question and everything around it go to stderr, never stdout, so
+    ``--json`` output stays exactly the document (click's prompt writes a
+    space to stdout). End of input counts as no.
+    """
+    with asking():
+        sys.stderr.write(f"{question} [y/N]: ")
+        sys.stderr.flush()
+        answer = sys.stdin.readline()
+    if not answer.endswith("\n"):
+        sys.stderr.write("\n")
+    return answer.strip().lower() in ("y", "yes")
 
 
 def mfa_source(code: str | None) -> Callable[[str], str] | None:

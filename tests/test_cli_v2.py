@@ -107,6 +107,28 @@ def test_hints_only_name_options_the_command_has(config: Path) -> None:
                 assert word.strip("().,") in helped.stdout, (command, word)
 
 
+def test_hints_name_the_profiles_file_in_use(config: Path, tmp_path: Path) -> None:
+    missing = cli("--config", "rel-missing.yaml", "list")  # relative to the test's cwd
+    assert missing.exit_code == 2
+    assert f"hint: create one with: sessman init {tmp_path / 'rel-missing.yaml'}\n" in (
+        missing.stderr
+    )
+    for args in (["-c", str(config), "env", "dev"], ["env", "dev", "--config", str(config)]):
+        no_secret = cli(*args)
+        assert no_secret.exit_code != 0
+        assert f"sessman secret set dev --config {config}\n" in no_secret.stderr
+    doctor = cli("doctor", "--json", "-c", str(config))
+    problems = {p["name"]: p["problems"] for p in json.loads(doctor.stdout)["profiles"]}
+    assert f"no secret stored (sessman secret set dev --config {config})" in problems["dev"]
+    fast = sessman("credential-process", "dev", "--config", str(config))  # the lean path
+    assert fast.returncode == 1
+    assert f"sessman secret set dev --config {config}\n" in fast.stderr
+    # Files are named by absolute path.
+    absent = cli("import", "dotenv", "nonexist.env", "-p", "x", "-c", str(config))
+    assert absent.exit_code == 2
+    assert_one_error(absent.stderr, f"{tmp_path / 'nonexist.env'} does not exist")
+
+
 # -- secrets ----------------------------------------------------------------------
 
 
@@ -181,6 +203,32 @@ def test_secret_delete_asks_on_a_terminal(config: Path) -> None:
     cli("secret", "set", "dev", "--stdin", "--config", str(config), input=FAKE_SECRET)
     code, text = on_terminal(["secret", "delete", "dev", "--yes", "-c", str(config)], b"", env)
     assert code == 0 and "?" not in text
+
+
+def test_the_delete_question_never_goes_to_stdout(config: Path) -> None:
+    stored = cli("secret", "set", "dev", "--stdin", "--config", str(config), input=FAKE_SECRET)
+    assert stored.exit_code == 0
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sessman", "secret", "delete", "dev", "--json", "-c", str(config)],
+        stdin=child,
+        stdout=subprocess.PIPE,
+        stderr=child,
+        start_new_session=True,
+    )
+    os.close(child)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while b"?" not in seen and time.monotonic() < deadline:
+        if select.select([main], [], [], 0.5)[0]:
+            seen += os.read(main, 4096)
+    os.write(main, b"y\n")
+    out, _ = proc.communicate(timeout=60)
+    os.close(main)
+    assert proc.returncode == 0
+    assert b"Delete the secret of 'dev'" in seen
+    assert out.startswith(b"{"), out
+    assert json.loads(out) == {"name": "dev", "deleted": True}
 
 
 # -- init and import --------------------------------------------------------------
@@ -260,6 +308,44 @@ def test_region_option(live: Path) -> None:
         assert_one_error(bad.stderr, "not a region")
 
 
+def test_exec_gives_everything_after_the_command_name_to_the_command(
+    live: Path, other: Path
+) -> None:
+    # Without --: the command's own -c and --query are its, not sessman's.
+    show = "import sys; print(sys.argv[1:])"
+    done = sessman(
+        "exec",
+        "dev",
+        "-c",
+        str(live),
+        sys.executable,
+        "-c",
+        show,
+        "-c",
+        str(other),
+        "--query",
+        "Arn",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(["-c", str(other), "--query", "Arn"])
+    # sessman's options still work between NAME and the command, and -- still works.
+    done = sessman(
+        "exec", "dev", "--region=us-east-2", "-c", str(live), "--", sys.executable, "-c",
+        "import os; print(os.environ['AWS_REGION'])",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "us-east-2"
+
+
+@pytest.mark.parametrize("extra", [[], ["--server"]])
+def test_exec_checks_the_mfa_code_before_anything_runs(extra: list[str], config: Path) -> None:
+    done = sessman(
+        "exec", *extra, "dev", "--mfa-code", "12", "-c", str(config), "no-such-command-sessman"
+    )
+    assert done.returncode == 2
+    assert_one_error(done.stderr, "six digits")
+
+
 def test_env_unsets_what_would_change_the_credentials(
     live: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -309,17 +395,18 @@ profiles:
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-def test_list_and_check_fit_80_columns_without_cutting_what_matters(
+def test_list_open_and_check_fit_80_columns_without_cutting_what_matters(
     tmp_path: Path, moto_server: MotoServer
 ) -> None:
     path = tmp_path / "wide.yaml"
+    name = "org-platform-production-eu-central"
     path.write_text(
         f"""\
 version: 1
 keyring_service: wide-{tmp_path.name}
 defaults: {{region: ap-southeast-2, endpoint_url: "{moto_server.url}"}}
 profiles:
-  organization-prod-admin:
+  {name}:
     source_profile: base
     role_arn: arn:aws:iam::123456789012:role/OrganizationAccountAccessRole
     role_session_name: organization-prod-admin-session
@@ -330,28 +417,34 @@ profiles:
 """
     )
     cli("secret", "set", "base", "--stdin", "-c", str(path), input=FAKE_SECRET)
-    opened = cli("open", "organization-prod-admin", "--json", "-c", str(path))
+    opened = cli("open", name, "--json", "-c", str(path))
     assert opened.exit_code == 0, opened.stderr
     expires = json.loads(opened.stdout)[0]["expires"]
     arn = json.loads(opened.stdout)[0]["arn"]
+    assert len(arn) > 80
     env = {**os.environ, "COLUMNS": "80", "LINES": "40", "TERM": "dumb"}
-    code, text = on_terminal(["list", "--config", str(path)], b"", env)
-    assert code == 0, text
-    lines = [ANSI.sub("", line).rstrip() for line in text.replace("\r", "").splitlines()]
-    assert max(len(line) for line in lines) <= 80, text
-    assert "…" not in text
-    row = next(line for line in lines if "organization-prod-admin" in line)
-    for whole in ("ap-southeast-2", "open", expires[:16].replace("T", " ")):
+
+    def shown(args: list[str]) -> list[str]:
+        code, text = on_terminal([*args, "--config", str(path)], b"", env)
+        assert code == 0, text
+        assert "…" not in text
+        lines = [ANSI.sub("", line).rstrip() for line in text.replace("\r", "").splitlines()]
+        # Every line fits, but for an ARN too long for any terminal: that one is whole.
+        assert max(len(line) for line in lines if line.strip() != arn) <= 80, text
+        return lines
+
+    lines = shown(["list"])
+    row = next(line for line in lines if line.startswith(name))
+    for whole in ("open", expires[:16].replace("T", " ")):
         assert whole in row, (whole, row)
-    code, text = on_terminal(["check", "--config", str(path)], b"", env)
-    assert code == 0, text
-    lines = [ANSI.sub("", line).rstrip() for line in text.replace("\r", "").splitlines()]
-    assert max(len(line) for line in lines) <= 80, text
-    assert "…" not in text
-    assert "123456789012" in text
-    # The ARN may fold over lines, but every character is there, in order.
-    folded = "".join(line.split()[-1] for line in lines if line.strip() and "NAME" not in line)
-    assert arn in folded
+    for args in (["open", name], ["check"]):
+        lines = shown(args)
+        row = next(line for line in lines if line.startswith(name))
+        assert "123456789012" in row
+        if args[0] == "open":
+            assert expires[:16] in row  # open again: maybe a second later
+        # The ARN is never folded: it is one line of its own, under its row.
+        assert lines[lines.index(row) + 1].strip() == arn
 
 
 # -- doctor -----------------------------------------------------------------------
@@ -410,7 +503,8 @@ profiles:
 COMMANDS = [
     ["init"], ["list"], ["show"], ["schema"], ["doctor"], ["open"], ["close"], ["whoami"],
     ["check"], ["exec"], ["env"], ["credential-process"], ["secret", "set"],
-    ["secret", "delete"], ["import", "aws"], ["import", "dotenv"],
+    ["secret", "delete"], ["import", "aws"], ["import", "dotenv"], ["console"], ["rotate"],
+    ["generate", "organization"],
 ]  # fmt: skip
 
 
@@ -422,7 +516,7 @@ def test_help_shows_no_type_placeholders(command: list[str]) -> None:
     for placeholder in ("{", "}", "<str>", "<path>", "<file>", "<text>", "<float", "<int"):
         assert placeholder not in text, (command, placeholder)
     usage = next(line for line in text.splitlines() if "Usage:" in line)
-    if command[0] in ("show", "whoami", "exec", "env", "credential-process", "secret"):
+    if command[0] in ("show", "whoami", "exec", "env", "credential-process", "secret", "console"):
         assert " NAME" in usage
 
 

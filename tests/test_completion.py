@@ -31,6 +31,9 @@ profiles:
   devops:
     source_profile: dev
     role_arn: arn:aws:iam::123456789012:role/Ops
+sso_sessions:
+  corp: {start_url: "https://corp.awsapps.com/start", region: eu-west-1}
+  lab: {start_url: "https://lab.awsapps.com/start", region: eu-west-1}
 """
 
 
@@ -82,6 +85,12 @@ BASH_CASES = [
     ("sessman check -t s", ["sandbox"]),
     ("sessman secret set d", ["dev", "devops"]),
     ("sessman credential-process o", ["organization-admin"]),
+    ("sessman console dev", ["dev", "devops"]),
+    ("sessman rotate org", ["organization-admin"]),
+    ("sessman serve devo", ["devops"]),
+    ("sessman generate organization o", ["organization-admin"]),
+    ("sessman sso login ", ["corp", "lab"]),
+    ("sessman sso populate l", ["lab"]),
 ]
 
 

@@ -331,5 +331,5 @@ def test_without_a_browser_the_url_is_not_shown(
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.splitlines() == [
         "sessman: error: no web browser could be opened",
-        "hint: print the URL instead: sessman console dev --print",
+        f"hint: print the URL instead: sessman console dev --print --config {console.path}",
     ]

@@ -96,6 +96,19 @@ def test_role_profiles_of_the_config_file(tmp_path: Path, clean_env: Path) -> No
     assert renamed.exit_code == 0, renamed.stderr
     ops = json.loads(cli("show", "ops", "--json", "-c", str(config)).stdout)
     assert ops["source_profile"] == "work"
+    # A role names the file it comes from: the config file, not the credentials file.
+    assert admin["description"] == f"imported from {clean_env / '.aws' / 'config'}"
+    # Run again: the first reason a role is skipped is that its name is taken.
+    again = cli("import", "aws", "--rename", "default=work", "-c", str(config))
+    assert again.exit_code == 1
+    assert "skipped 'ops': a profile 'ops' already exists" in again.stderr
+    # ...and a role whose source is skipped says why the source was.
+    again = cli(
+        "import", "aws", "--rename", "default=work", "--rename", "ops=ops2", "-c", str(config)
+    )
+    assert again.exit_code == 1
+    line = next(x for x in again.stderr.splitlines() if "skipped 'ops'" in x)
+    assert "'default' is not imported" in line and "a profile 'work' already exists" in line
 
 
 def test_hostile_values_cannot_add_yaml(tmp_path: Path, clean_env: Path) -> None:

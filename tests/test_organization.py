@@ -293,7 +293,7 @@ def test_a_source_without_a_secret_is_one_line_exit_1(files: Files) -> None:
     lines = result.stderr.splitlines()
     assert lines == [
         "sessman: error: no secret access key stored for profile 'mgmt'",
-        "hint: store one with: sessman secret set mgmt",
+        f"hint: store one with: sessman secret set mgmt --config {files.path}",
     ]
     assert files.path.read_bytes() == before
 

@@ -204,7 +204,7 @@ def test_a_user_with_two_keys_is_refused_and_nothing_changes(setup: Setup, iam: 
     lines = result.stderr.splitlines()
     assert len(lines) == 2 and lines[0].startswith("sessman: error: "), lines
     assert "already has two access keys" in lines[0]
-    assert lines[1].endswith(f"sessman rotate dev --delete-other {other}")
+    assert lines[1].endswith(f"sessman rotate dev --delete-other {other} --config {setup.path}")
     assert "CreateAccessKey" not in setup.proxy.actions()
     assert set(keys_of(iam, setup.user.name)) == {setup.user.key_id, other}
     assert setup.path.read_text() == before
@@ -339,7 +339,10 @@ def test_a_failure_after_the_switch_names_the_state_and_the_next_step(
     lines = result.stderr.splitlines()
     assert len(lines) == 2 and lines[0].startswith("sessman: error: "), lines
     assert f"State: {state};" in lines[0] and "AccessDenied" in lines[0]
-    assert lines[1] == f"hint: finish with: sessman rotate dev --delete-other {setup.user.key_id}"
+    assert lines[1] == (
+        "hint: finish with: sessman rotate dev"
+        f" --delete-other {setup.user.key_id} --config {setup.path}"
+    )
     new_id, secret = setup.stored()
     assert keys_of(iam, setup.user.name) == {setup.user.key_id: old_status, new_id: "Active"}
     assert setup.works(new_id, secret)  # the stored key works

@@ -23,7 +23,7 @@ except ImportError as exc:  # pragma: no cover - only on a typer without its ven
         "install a typer version in pyproject's range"
     ) from exc
 
-__all__ = ["PlainPath", "PlainText", "SessmanCommand"]
+__all__ = ["ChildCommand", "PlainPath", "PlainText", "SessmanCommand"]
 
 _BRACED = re.compile(r"^\{(.*)\}$")
 
@@ -52,3 +52,44 @@ class SessmanCommand(TyperCommand):
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         """typer's usage pieces without its braces around required arguments."""
         return [_BRACED.sub(r"\1", piece) for piece in super().collect_usage_pieces(ctx)]
+
+
+class ChildCommand(SessmanCommand):
+    """A command whose arguments after its first one (the child's command) go to the child.
+
+    ``sessman exec NAME [OPTIONS] CMD ARGS...``: sessman's options are read
+    up to the command name, and everything from it on is the child's, options
+    included (``ls -c x``, ``aws ... --query Arn``), as aws-vault does; ``--``
+    before the command still works. A ``--`` is put in front of the command so
+    the parser takes the rest as plain arguments.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """``args`` with ``--`` put before the child's command, then parsed as usual."""
+        return super().parse_args(ctx, _split_child(self, list(args)))
+
+
+def _split_child(command: Any, args: list[str]) -> list[str]:
+    """``args`` with ``--`` inserted before the second positional argument (the child's)."""
+    takes_value: set[str] = set()
+    for param in command.params:
+        if getattr(param, "param_type_name", "") == "option" and not param.is_flag:
+            takes_value.update(param.opts)
+            takes_value.update(param.secondary_opts)
+    positionals = 0
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            return args
+        if arg.startswith("-") and arg != "-":
+            # --opt=value and -xVALUE carry their value; --opt VALUE takes the next one.
+            if arg in takes_value:
+                index += 1
+            index += 1
+            continue
+        positionals += 1
+        if positionals == 2:
+            return [*args[:index], "--", *args[index:]]
+        index += 1
+    return args

@@ -20,12 +20,13 @@ from typer.core import TyperGroup
 from sessman._version import __version__
 from sessman.errors import Interrupted, SessmanError
 
-from .render import emit_error
+from .render import emit_error, hint_with_config
 
 if TYPE_CHECKING:
     from sessman.manager import SessionManager
 
 __all__ = [
+    "CONFIG_KEY",
     "ConfigOption",
     "JsonOption",
     "MfaCodeOption",
@@ -97,6 +98,9 @@ class SessmanGroup(TyperGroup):
             return super().invoke(ctx)
         except KeyboardInterrupt as exc:
             raise Interrupted("interrupted") from exc
+        except SessmanError as exc:
+            exc.hint = hint_with_config(exc.hint, ctx.meta.get(CONFIG_KEY))
+            raise
 
 
 def _usage_hint(exc: click_exceptions.UsageError) -> str:
@@ -152,12 +156,19 @@ def _main(
     ctx.obj = config
 
 
+#: Where :func:`config_path` notes the ``--config`` in use (``ctx.meta`` is
+#: shared by the whole command line), for hints that name a next command.
+CONFIG_KEY = "sessman.config"
+
+
 def config_path(ctx: typer.Context, config: Path | None) -> Path | None:
     """The ``--config`` given to the command, else the one given before it."""
+    if config is None:
+        root = ctx.find_root()
+        config = root.obj if isinstance(root.obj, Path) else None
     if config is not None:
-        return config
-    root = ctx.find_root()
-    return root.obj if isinstance(root.obj, Path) else None
+        ctx.meta[CONFIG_KEY] = config.expanduser().absolute()
+    return config
 
 
 def load_manager(

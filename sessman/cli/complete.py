@@ -15,7 +15,13 @@ import typer
 
 from ._typer import PlainText
 
-__all__ = ["NameArgument", "complete_names", "complete_tags"]
+__all__ = [
+    "NameArgument",
+    "complete_names",
+    "complete_sso_sessions",
+    "complete_tags",
+    "name_argument",
+]
 
 
 def _config(ctx: typer.Context) -> Any:
@@ -50,14 +56,25 @@ def complete_tags(ctx: typer.Context, incomplete: str) -> list[str]:
     return sorted(t for t in tags if t.startswith(incomplete))
 
 
-#: The NAME argument of every command that takes one profile.
-NameArgument = Annotated[
-    str,
-    typer.Argument(
-        help="Profile name.",
-        metavar="NAME",
+def complete_sso_sessions(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Entries of ``sso_sessions:`` that start with what was typed."""
+    try:
+        config = _config(ctx)
+    except Exception:
+        return []
+    return [n for n in config.sso_sessions if n.startswith(incomplete)]
+
+
+def name_argument(help: str = "Profile name.", metavar: str = "NAME") -> Any:
+    """A required argument naming one profile, completed with the profiles file's names."""
+    return typer.Argument(
+        help=help,
+        metavar=metavar,
         autocompletion=complete_names,
         show_default=False,
         click_type=PlainText(),
-    ),
-]
+    )
+
+
+#: The NAME argument of every command that takes one profile.
+NameArgument = Annotated[str, name_argument()]

@@ -91,7 +91,7 @@ def credential_process(argv: Sequence[str]) -> int | None:
         return 0
     from sessman.errors import SessmanError
 
-    from .render import emit_error
+    from .render import emit_error, hint_with_config
 
     config, name, min_ttl, mfa_code = parsed
     try:
@@ -99,7 +99,10 @@ def credential_process(argv: Sequence[str]) -> int | None:
     except SessmanError as exc:
         if os.environ.get("SESSMAN_DEBUG") == "1":
             raise
-        emit_error(exc.message, exc.hint)
+        # A file named on the command line (not by SESSMAN_CONFIG) goes into the hint.
+        given = config if config and config != os.environ.get("SESSMAN_CONFIG") else None
+        where = Path(given).expanduser().absolute() if given else None
+        emit_error(exc.message, hint_with_config(exc.hint, where))
         return exc.exit_code
     except KeyboardInterrupt:
         emit_error("interrupted")

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from sessman.config import Profile
-from sessman.credentials import TemporaryCredentials
+from sessman.credentials import TemporaryCredentials, check_mfa_code
 from sessman.errors import UsageError
 from sessman.fileformat import REGION_PATTERN
 from sessman.handover import (
@@ -26,7 +26,7 @@ from sessman.handover import (
 )
 from sessman.program import cannot_run, find_program
 
-from ._typer import PlainText, SessmanCommand
+from ._typer import ChildCommand, PlainText, SessmanCommand
 from .app import ConfigOption, MfaCodeOption, load_manager
 from .complete import NameArgument
 from .envformat import Format, render
@@ -71,8 +71,9 @@ def exec_(
     command: Annotated[
         list[str] | None,
         typer.Argument(
-            help="The command, after -- (default: a shell, $SHELL).",
-            metavar="[-- COMMAND...]",
+            help="The command and its arguments, all of them the command's, options"
+            " included; -- before it is optional (default: a shell, $SHELL).",
+            metavar="[COMMAND [ARGS]...]",
             show_default=False,
             click_type=PlainText(),
         ),
@@ -92,7 +93,7 @@ def exec_(
 ) -> None:
     """Run a command (or a shell) with the profile's temporary credentials in its environment.
 
-    Example: sessman exec prod -- aws s3 ls
+    Example: sessman exec prod aws sts get-caller-identity --query Arn
     """
     if os.environ.get(EXEC_MARKER):
         raise UsageError(
@@ -100,6 +101,8 @@ def exec_(
             hint=f"exit that shell first, or unset {EXEC_MARKER} to nest on purpose",
         )
     _check_region(region)
+    if mfa_code is not None:
+        check_mfa_code(mfa_code)  # a usage error before anything runs, --server included
     command = list(command or [])
     if command and command[0] == "--":
         command = command[1:]
@@ -178,6 +181,6 @@ def credential_process(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    app.command("exec", cls=SessmanCommand)(exec_)
+    app.command("exec", cls=ChildCommand)(exec_)
     app.command("env", cls=SessmanCommand)(env)
     app.command("credential-process", cls=SessmanCommand)(credential_process)

@@ -14,13 +14,10 @@ import typer
 
 from sessman.errors import SessmanError
 
-from .app import ConfigOption, JsonOption, load_manager
+from ._typer import SessmanCommand
+from .app import ConfigOption, JsonOption, MfaCodeOption, load_manager
+from .complete import NameArgument, name_argument
 from .render import emit_json, emit_text
-
-MfaOption = Annotated[
-    str | None,
-    typer.Option("--mfa-code", help="Current code of the MFA device, if a session must be opened."),
-]
 
 generate_app = typer.Typer(
     help="Write profiles for many accounts into the profiles file.", no_args_is_help=True
@@ -36,7 +33,7 @@ class TagFrom(str, Enum):
 
 def rotate(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="A profile with access_key_id.")],
+    name: Annotated[str, name_argument("A profile with access_key_id.")],
     delete_other: Annotated[
         str | None,
         typer.Option(
@@ -82,16 +79,21 @@ def rotate(
 
 def organization(
     ctx: typer.Context,
-    source: Annotated[str, typer.Argument(help="Profile whose credentials may call ListAccounts.")],
+    source: Annotated[
+        str, name_argument("Profile whose credentials may call ListAccounts.", "SOURCE")
+    ],
     role: Annotated[
         str,
         typer.Option(
             "--role",
+            metavar="ROLE_NAME",
             help="Role to assume in each account, e.g. OrganizationAccountAccessRole.",
             show_default=False,
         ),
     ],
-    prefix: Annotated[str, typer.Option("--prefix", help="Put before each profile name.")] = "",
+    prefix: Annotated[
+        str, typer.Option("--prefix", metavar="PREFIX", help="Put before each profile name.")
+    ] = "",
     tag_from: Annotated[
         list[TagFrom] | None,
         typer.Option(
@@ -106,7 +108,7 @@ def organization(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would change; write nothing.")
     ] = False,
-    mfa_code: MfaOption = None,
+    mfa_code: MfaCodeOption = None,
     json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -133,26 +135,31 @@ def organization(
 
 def console(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.")],
+    name: NameArgument,
     print_: Annotated[
         bool,
         typer.Option("--print", help="Print the sign-in URL (it holds a token) instead."),
     ] = False,
     destination: Annotated[
         str | None,
-        typer.Option("--destination", help="Console page to open (default: the home page)."),
+        typer.Option(
+            "--destination",
+            metavar="URL",
+            help="Console page to open (default: the home page).",
+        ),
     ] = None,
     duration: Annotated[
         int | None,
         typer.Option(
             "--duration",
+            metavar="SECONDS",
             min=900,
             max=43200,
             help="Seconds the console session lasts (900-43200).",
             show_default=False,
         ),
     ] = None,
-    mfa_code: MfaOption = None,
+    mfa_code: MfaCodeOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Open the AWS console signed in as a profile (federation sign-in)."""
@@ -175,7 +182,7 @@ def console(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    app.command("rotate")(rotate)
-    app.command("console")(console)
-    generate_app.command("organization")(organization)
+    app.command("rotate", cls=SessmanCommand)(rotate)
+    app.command("console", cls=SessmanCommand)(console)
+    generate_app.command("organization", cls=SessmanCommand)(organization)
     app.add_typer(generate_app, name="generate")

@@ -19,10 +19,10 @@ from sessman.config import Profile, load_config
 from sessman.errors import SessmanError
 
 from ._typer import PlainPath, SessmanCommand
-from .app import ConfigOption, JsonOption, config_path, load_manager
+from .app import CONFIG_KEY, ConfigOption, JsonOption, config_path, load_manager
 from .complete import NameArgument, complete_tags
 from .endpoints import default_endpoint, probe
-from .render import emit_json, emit_table, emit_text, iso
+from .render import emit_json, emit_table, emit_text, hint_with_config, iso
 from .selection import tagged
 
 if TYPE_CHECKING:
@@ -162,7 +162,8 @@ def list_(
             ]
             for r in rows
         ],
-        keep=("NAME", "REGION", "SECRET", "SESSION", "EXPIRES"),
+        keep=("NAME", "SESSION", "EXPIRES"),
+        wrap=("TAGS", "DESCRIPTION"),
     )
 
 
@@ -324,11 +325,13 @@ def _diagnose(ctx: typer.Context, config: Path | None) -> dict[str, Any]:
         if name in endpoints and unreachable[endpoints[name]]:
             problems.append(f"endpoint {endpoints[name]}: {unreachable[endpoints[name]]}")
         if sessions.get(name) == "stale":
-            problems.append(f"its open session is stale (the profile changed): sessman open {name}")
+            again = hint_with_config(f"sessman open {name}", ctx.meta.get(CONFIG_KEY))
+            problems.append(f"its open session is stale (the profile changed): {again}")
         if p.source_profile and sessions.get(p.source_profile) == "stale":
             problems.append(f"source profile {p.source_profile!r} has a stale session")
         if secret_status.get(name) == "missing":
-            problems.append(f"no secret stored (sessman secret set {name})")
+            store = hint_with_config(f"sessman secret set {name}", ctx.meta.get(CONFIG_KEY))
+            problems.append(f"no secret stored ({store})")
         if p.kind == "role" and secret_status.get(p.source_profile or "") == "missing":
             problems.append(f"source profile {p.source_profile!r} has no secret stored")
         if p.kind == "aws-profile" and p.aws_profile not in aws_profiles:

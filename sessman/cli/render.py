@@ -6,12 +6,22 @@ Commands compute plain data; this module is the one place that prints it.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-__all__ = ["emit_error", "emit_json", "emit_note", "emit_table", "emit_text", "iso"]
+__all__ = [
+    "emit_error",
+    "emit_json",
+    "emit_note",
+    "emit_table",
+    "emit_text",
+    "hint_with_config",
+    "iso",
+]
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -38,14 +48,23 @@ _MIN_WRAP = 12
 
 
 def emit_table(
-    columns: Sequence[str], rows: Sequence[Sequence[Any]], *, keep: Sequence[str] | None = None
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    keep: Sequence[str] | None = None,
+    wrap: Sequence[str] = (),
+    below: Sequence[str] = (),
 ) -> None:
     """Print a table for people: rich on a terminal, plain aligned columns in a pipe.
 
     Piped output stays greppable (no box drawing, no truncation) and does not
-    pay for importing rich. On a terminal, the columns named in ``keep`` are
-    never cut (no ellipsis); the others wrap, and go, rightmost first, when
-    the terminal is too narrow for them (a note says which went).
+    pay for importing rich. On a terminal the columns named in ``keep`` are
+    never cut nor wrapped; those in ``wrap`` (descriptions, tags) wrap; the
+    others are shown whole. Columns not kept go, rightmost first, when the
+    terminal is too narrow for them (a note says which went). When the kept
+    columns alone are still too wide, those named in ``below`` (an ARN) move
+    to a line of their own under each row, written whole; only when even that
+    is not enough does the widest column fold (every character kept).
     """
     cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
     if not sys.stdout.isatty():
@@ -67,37 +86,55 @@ def emit_table(
     def needed(indexes: list[int]) -> int:
         # Columns are two spaces apart, with no edge padding (as the piped form).
         return 2 * (len(indexes) - 1) + sum(
-            natural[i] if columns[i] in kept else min(natural[i], _MIN_WRAP) for i in indexes
+            min(natural[i], _MIN_WRAP) if columns[i] in wrap else natural[i] for i in indexes
         )
 
     while needed(shown) > console.width and any(columns[i] not in kept for i in shown):
         shown.remove(max(i for i in shown if columns[i] not in kept))
-    # When even the kept columns are too wide, the widest of them folds (every
-    # character stays, over several lines); the others stay whole.
-    folding = -1
-    if needed(shown) > console.width:
-        folding = max(shown, key=lambda i: natural[i])
-    table = Table(
-        *(
-            Column(
-                columns[i],
-                no_wrap=columns[i] in kept and i != folding,
-                min_width=natural[i] if columns[i] in kept and i != folding else None,
-                overflow="fold",
-            )
-            for i in shown
-        ),
-        box=None,
-        pad_edge=False,
-        header_style="bold",
-    )
-    for row in cells:
-        table.add_row(*(Text(row[i]) for i in shown))
-    console.print(table)
+    moved = [i for i in shown if columns[i] in below]
+    rest = [i for i in shown if i not in moved]
+    if needed(shown) > console.width and moved and needed(rest) <= console.width:
+        # Every column left is kept whole: aligned by hand, each moved value
+        # on a line of its own under its row, whole (the terminal may wrap it).
+        span = {i: natural[i] for i in rest}
+        console.print(
+            Text("  ".join(columns[i].ljust(span[i]) for i in rest).rstrip(), style="bold")
+        )
+        for i in moved:
+            console.print(Text(f"  {columns[i]}", style="bold"))
+        for row in cells:
+            console.print(Text("  ".join(row[i].ljust(span[i]) for i in rest).rstrip()))
+            for i in moved:
+                console.print(Text(f"  {row[i]}"), soft_wrap=True)
+        shown = rest + moved
+    else:
+        # When even the kept columns are too wide, the widest of them folds
+        # (every character stays, over several lines); the others stay whole.
+        folding = -1
+        if needed(shown) > console.width:
+            folding = max(shown, key=lambda i: natural[i])
+        whole = [columns[i] not in wrap and i != folding for i in range(len(columns))]
+        table = Table(
+            *(
+                Column(
+                    columns[i],
+                    no_wrap=whole[i],
+                    min_width=natural[i] if whole[i] else None,
+                    overflow="fold",
+                )
+                for i in shown
+            ),
+            box=None,
+            pad_edge=False,
+            header_style="bold",
+        )
+        for row in cells:
+            table.add_row(*(Text(row[i]) for i in shown))
+        console.print(table)
     left_out = [c for i, c in enumerate(columns) if i not in shown]
     if left_out:
         console.print(
-            Text(f"({', '.join(left_out)} left out: the terminal is too narrow; see --json)"),
+            Text(f"(too narrow for {', '.join(left_out)}: see --json)"),
             style="dim",
         )
 
@@ -105,6 +142,25 @@ def emit_table(
 def emit_note(text: str) -> None:
     """A remark for people on stderr, ``sessman: note: ...``, beside the result."""
     sys.stderr.write(f"sessman: note: {' '.join(text.split())}\n")
+
+
+def hint_with_config(hint: str | None, config: Path | None) -> str | None:
+    """``hint`` with the ``--config`` in use added to the sessman command it ends with.
+
+    A hint such as ``store one with: sessman secret set dev`` must work when
+    copied, so with a profiles file given by ``--config`` the command names
+    it too (``sessman init`` takes it as its argument).
+    """
+    if hint is None or config is None or "--config" in hint:
+        return hint
+    import shlex
+
+    where = shlex.quote(str(config))
+    if hint.endswith("sessman init"):
+        return f"{hint} {where}"
+    if re.search(r"\bsessman [a-z][^;()]*$", hint):
+        return f"{hint} --config {where}"
+    return hint
 
 
 def emit_error(message: str, hint: str | None = None) -> None:

@@ -112,7 +112,9 @@ def secret_delete(
     _keys_profile(manager, name)
     if not yes and sys.stdin.isatty() and manager.store.present([name]):
         prompt = f"Delete the secret of {name!r} from {manager.store.backend_name}?"
-        if not typer.confirm(prompt, default=False, err=True):
+        from sessman.prompts import confirm
+
+        if not confirm(prompt):
             raise SessmanError("nothing was deleted", hint=f"sessman secret delete {name} --yes")
     deleted = manager.store.delete(name)
     if json_:
@@ -135,7 +137,7 @@ def _store_imported(
     if not plan.keys and not plan.roles:
         for skip in plan.skipped:
             emit_note(f"skipped {skip.name!r}: {skip.reason}")
-        taken = [repr(s.name) for s in plan.skipped if "already exists" in s.reason]
+        taken = [repr(s.name) for s in plan.skipped if s.reason.startswith("a profile ")]
         raise SessmanError(
             f"nothing imported from {source}"
             + (f" (a profile already exists in {path} for {', '.join(taken)})" if taken else ""),
@@ -213,7 +215,7 @@ def import_aws(
         credentials
         or Path(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")).expanduser()
     )
-    aws_config = Path(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")).expanduser()
+    aws_config = Path(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")).expanduser().absolute()
     plan = plan_aws_import(
         path,
         aws_config,
@@ -222,7 +224,7 @@ def import_aws(
         taken=manager.names(),
         target=manager.config.path,
     )
-    _store_imported(manager, plan, str(path), json_=json_)
+    _store_imported(manager, plan, str(path.absolute()), json_=json_)
 
 
 def import_dotenv(
@@ -238,7 +240,8 @@ def import_dotenv(
 ) -> None:
     """Import the key pair of a .env file (AWS_ACCESS_KEY_ID / AWS_ACCESS_KEY, ...)."""
     manager = load_manager(ctx, config)
-    _store_imported(manager, AwsImport(keys=[read_dotenv(file, profile)]), str(file), json_=json_)
+    plan = AwsImport(keys=[read_dotenv(file, profile)])
+    _store_imported(manager, plan, str(file.absolute()), json_=json_)
 
 
 def register(app: typer.Typer) -> None:

@@ -34,6 +34,7 @@ from sessman.prompts import ask_mfa_code
 from sessman.secrets import stderr_note
 
 from .app import ConfigOption, config_path
+from .complete import NameArgument
 
 if TYPE_CHECKING:
     from sessman.credserver import CredentialServer
@@ -244,7 +245,7 @@ def _write(text: str) -> None:
 
 def serve(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name.")],
+    name: NameArgument,
     format_: Annotated[
         ServeFormat, typer.Option("--format", "-f", help="How to print the variables.")
     ] = ServeFormat.sh,

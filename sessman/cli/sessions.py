@@ -114,6 +114,7 @@ def open_(
             ["NAME", "ACCOUNT", "ARN", "EXPIRES"],
             [[o["name"], o["account"], o["arn"], o["expires"]] for o in opened],
             keep=("NAME", "ACCOUNT", "ARN", "EXPIRES"),
+            below=("ARN",),
         )
     _fail_after(errors)
 
@@ -223,6 +224,7 @@ def check(
                 for r in rows
             ],
             keep=("NAME", "OK", "ACCOUNT", "ARN / ERROR"),
+            below=("ARN / ERROR",),
         )
     if not all(r["ok"] for r in rows):
         raise typer.Exit(1)

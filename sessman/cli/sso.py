@@ -17,6 +17,7 @@ from sessman.config import Config
 from sessman.errors import SessmanError, UsageError
 
 from .app import ConfigOption, JsonOption, load_manager
+from .complete import complete_sso_sessions
 from .render import emit_json, emit_text, iso
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ SessionArgument = Annotated[
     typer.Argument(
         help="Name of an entry of sso_sessions: (optional when the file has only one).",
         show_default=False,
+        autocompletion=complete_sso_sessions,
     ),
 ]
 
@@ -137,7 +139,12 @@ def logout(
 
 def populate(
     ctx: typer.Context,
-    session: Annotated[str, typer.Argument(help="Name of an entry of sso_sessions:.")],
+    session: Annotated[
+        str,
+        typer.Argument(
+            help="Name of an entry of sso_sessions:.", autocompletion=complete_sso_sessions
+        ),
+    ],
     prefix: Annotated[
         str, typer.Option("--prefix", help="Start every generated profile name with this.")
     ] = "",

@@ -425,7 +425,9 @@ def test_a_role_on_an_aws_profile_gets_a_hint_that_works(setup: Setup) -> None:
         )
     )
     via_dev = setup.cli("rotate", "via-dev").stderr.splitlines()
-    assert via_dev[1] == "hint: rotate the key it comes from: sessman rotate dev"
+    assert via_dev[1] == (
+        f"hint: rotate the key it comes from: sessman rotate dev --config {setup.path}"
+    )
     assert setup.proxy.actions() == []
 
 

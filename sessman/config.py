@@ -184,9 +184,7 @@ def read_profiles(where: Path) -> bytes:
             check_profiles_file(where, st)
             data = fh.read(_MAX_BYTES + 1) if st.st_size <= _MAX_BYTES else b""
             if st.st_size > _MAX_BYTES or len(data) > _MAX_BYTES:
-                raise ConfigError(
-                    f"file is larger than {_MAX_BYTES // 2**20} MiB", path=str(where)
-                )
+                raise ConfigError(f"file is larger than {_MAX_BYTES // 2**20} MiB", path=str(where))
     except FileNotFoundError:
         raise ConfigError(
             "profiles file not found", path=str(where), hint="create one with: sessman init"

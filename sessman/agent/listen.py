@@ -12,7 +12,7 @@ import os
 import socket
 from pathlib import Path
 
-from ..trust import make_dirs
+from sessman.trust import make_dirs
 from . import protocol
 
 __all__ = ["AgentRunning", "StartError", "bind", "harden"]

@@ -13,6 +13,7 @@ import socket
 from pathlib import Path
 
 from sessman.trust import make_dirs
+
 from . import protocol
 
 __all__ = ["AgentRunning", "StartError", "bind", "harden"]

@@ -40,7 +40,7 @@ def failed_hint(config: Path) -> str:
     assert result.exit_code == 1, result.stdout
     assert_one_error(result.stderr, "keyring")
     assert FAKE_SECRET not in result.stdout + result.stderr
-    hints = [line for line in result.stderr.splitlines() if line.startswith("hint: ")]
+    hints: list[str] = [line for line in result.stderr.splitlines() if line.startswith("hint: ")]
     assert len(hints) == 1, result.stderr
     return hints[0]
 

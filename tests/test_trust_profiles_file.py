@@ -54,7 +54,7 @@ def refused(config: Path, *needles: str) -> str:
 
 def hint(config: Path) -> str:
     result = cli("--config", str(config), "list")
-    lines = [line for line in result.stderr.splitlines() if line.startswith("hint: ")]
+    lines: list[str] = [line for line in result.stderr.splitlines() if line.startswith("hint: ")]
     assert len(lines) == 1, result.stderr
     return lines[0]
 

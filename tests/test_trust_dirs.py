@@ -12,7 +12,9 @@ because only its target was checked. Each test below failed on that code.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from clitools import assert_one_error, cli
 from conftest import FAKE_SECRET
 
 from sessman._atomic import write_atomic
+from sessman.agent.listen import bind
 from sessman.locks import profile_lock
 from sessman.trust import UnsafePath
 
@@ -81,6 +84,20 @@ def test_every_missing_parent_is_private_for_atomic_writes_and_locks(
     made.append(tmp_path / "x" / "y" / "state" / "locks")
     assert {str(p): oct(mode(p)) for p in made} == {str(p): oct(0o700) for p in made}
     assert mode(tmp_path / "a" / "b" / "c" / "file") == 0o600
+
+
+def test_the_agent_socket_directory_and_its_missing_parents_are_private(
+    umask_000: None,
+) -> None:
+    base = Path(tempfile.mkdtemp(prefix="sm-"))  # short: a socket path has a length limit
+    try:
+        listening = bind(str(base / "u" / "run" / "sessman" / "agent.sock"))
+        listening.close()
+        assert mode(base / "u") == 0o700  # was 0777 under umask 000
+        assert mode(base / "u" / "run") == 0o700
+        assert mode(base / "u" / "run" / "sessman") == 0o700
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_write_atomic_never_writes_through_a_link_when_told_not_to(tmp_path: Path) -> None:

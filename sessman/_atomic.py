@@ -28,10 +28,20 @@ def write_atomic(
     ``overwrite=False`` the file is linked into place instead, which fails
     with :class:`FileExistsError` when ``path`` exists, even if another
     process created it a moment ago.
+
+    A symlink at ``path`` is written through (a dotfiles repository: never
+    replaced by a file) when ``follow_symlinks`` is true, and refused with
+    :class:`~sessman.errors.UnsafePath` otherwise. Missing parent
+    directories are made 0700 whatever the umask; existing ones are left
+    alone.
     """
-    # Write through a symlink (dotfiles repositories), never over it.
-    path = Path(os.path.realpath(path)) if path.is_symlink() else path
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    from .trust import make_dirs, refuse_symlink
+
+    if follow_symlinks:
+        path = Path(os.path.realpath(path)) if path.is_symlink() else path
+    else:
+        refuse_symlink(path)
+    make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)

@@ -171,11 +171,20 @@ def load_config(
 
 
 def read_profiles(where: Path) -> bytes:
-    """The bytes of the profiles file at ``where``, or a ConfigError saying why not."""
+    """The bytes of the profiles file at ``where``, or a ConfigError saying why not.
+
+    A file (or directory) that another user could change is refused with
+    :class:`~sessman.errors.UnsafePath` (see :func:`sessman.trust.check_profiles_file`).
+    """
+    from .trust import check_profiles_file
+
     try:
-        if where.stat().st_size > _MAX_BYTES:
-            raise ConfigError(f"file is larger than {_MAX_BYTES // 2**20} MiB", path=str(where))
-        data = where.read_bytes()
+        with open(where, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            check_profiles_file(where, st)
+            data = fh.read(_MAX_BYTES + 1) if st.st_size <= _MAX_BYTES else b""
+            if st.st_size > _MAX_BYTES or len(data) > _MAX_BYTES:
+                raise ConfigError(f"file is larger than {_MAX_BYTES // 2**20} MiB", path=str(where))
     except FileNotFoundError:
         raise ConfigError(
             "profiles file not found", path=str(where), hint="create one with: sessman init"

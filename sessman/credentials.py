@@ -23,7 +23,7 @@ from .errors import (
     SessmanError,
     UsageError,
 )
-from .shapes import check, server_text
+from .shapes import check, expiration, malformed, server_text
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -111,18 +111,13 @@ class TemporaryCredentials:
 
     @classmethod
     def from_sts(cls, data: dict[str, Any]) -> TemporaryCredentials:
-        """From the ``Credentials`` member of an STS response."""
-        expires = data["Expiration"]
-        if isinstance(expires, str):
-            expires = datetime.fromisoformat(expires.replace("Z", "+00:00"))
-        if expires.tzinfo is None:
-            expires = expires.replace(tzinfo=timezone.utc)
+        """From the ``Credentials`` member of an STS response, every value shape-checked."""
         source = "the STS endpoint"
         return cls(
             check("AccessKeyId", data["AccessKeyId"], source),
             check("SecretAccessKey", data["SecretAccessKey"], source),
             check("SessionToken", data["SessionToken"], source),
-            expires.astimezone(timezone.utc),
+            expiration(data["Expiration"], source),
         )
 
 
@@ -280,7 +275,8 @@ def get_session_token(
     params: dict[str, Any] = {"DurationSeconds": duration}
     if mfa_serial is not None:
         params.update(SerialNumber=mfa_serial, TokenCode=mfa_code)
-    response = sts.get_session_token(**params)
+    with _unparsable_expiration():
+        response = sts.get_session_token(**params)
     return TemporaryCredentials.from_sts(response["Credentials"])
 
 
@@ -308,8 +304,23 @@ def assume_role(
         params["ExternalId"] = profile.external_id
     if mfa_code is not None and profile.mfa_serial is not None:
         params.update(SerialNumber=profile.mfa_serial, TokenCode=mfa_code)
-    response = sts.assume_role(**params)
+    with _unparsable_expiration():
+        response = sts.assume_role(**params)
     return TemporaryCredentials.from_sts(response["Credentials"])
+
+
+@contextmanager
+def _unparsable_expiration() -> Iterator[None]:
+    """The shape error for an STS answer whose timestamp botocore could not parse.
+
+    botocore raises a bare ``ValueError`` (quoting the text) for a timestamp
+    it cannot read; in the answers of GetSessionToken and AssumeRole the
+    only timestamp is ``Expiration``.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        raise malformed("Expiration", "the STS endpoint") from exc
 
 
 def caller_identity(sts: BaseClient, name: str) -> Identity:

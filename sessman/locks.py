@@ -55,11 +55,9 @@ def profile_lock(state_dir: Path, service: str, profile: str) -> Iterator[None]:
 
 def _own_directory(directory: Path) -> None:
     """Create ``directory`` 0700 (whatever the umask), or check the one that is there."""
-    try:
-        directory.mkdir(mode=0o700, parents=True)
-        os.chmod(directory, 0o700)
-    except FileExistsError:
-        pass
+    from .trust import make_dirs
+
+    make_dirs(directory)  # every missing parent 0700 too
     info = os.lstat(directory)
     if not stat.S_ISDIR(info.st_mode):
         raise SessmanError(

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import trust
-from .errors import ConfigError, KeyringUnavailable
+from .errors import ConfigError, KeyringUnavailable, UnsafePath
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
@@ -212,6 +212,8 @@ def unavailable(backend: str, action: str, exc: BaseException) -> KeyringUnavail
         hint = (
             "set SESSMAN_KEYRING_PASSPHRASE to the keyring file's passphrase, or run on a terminal"
         )
+    if isinstance(exc.__cause__, UnsafePath):  # the keyring file or its directory is not private
+        hint = exc.__cause__.fix
     return KeyringUnavailable(f"keyring {backend} could not {action}: {detail}", hint=hint)
 
 

@@ -12,10 +12,11 @@ from.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 
 from .errors import MalformedValue
 
-__all__ = ["MalformedValue", "check", "server_text"]
+__all__ = ["MAX_SESSION", "MalformedValue", "check", "expiration", "malformed", "server_text"]
 
 _SHAPES: dict[str, re.Pattern[str]] = {
     "AccessKeyId": re.compile(r"[A-Z0-9]{16,128}"),
@@ -41,10 +42,60 @@ def check(field: str, value: object, source: str) -> str:
     """
     if isinstance(value, str) and _SHAPES[field].fullmatch(value):
         return value
-    raise MalformedValue(
-        f"{source} gave a {field} that is not shaped like one; it was not stored or shown",
+    raise malformed(field, source)
+
+
+#: The longest session AWS issues: GetSessionToken 36 hours (a role session 12).
+MAX_SESSION = timedelta(hours=36)
+#: How far the endpoint's clock may be ahead of this machine's.
+_CLOCK_SKEW = timedelta(minutes=5)
+_ISO_UTC = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:Z|\+00:00)", re.ASCII
+)
+
+
+def expiration(value: object, source: str, *, now: datetime | None = None) -> datetime:
+    """``value`` as an aware UTC datetime if it is a plausible expiry of new credentials.
+
+    ``value`` is the ``Expiration`` of an STS answer: the text (ISO 8601 in
+    UTC, as AWS writes it) or the datetime botocore parsed from it, which
+    must carry a zone at UTC. It must be in the future and at most
+    :data:`MAX_SESSION` ahead (plus a little clock skew); otherwise
+    :class:`MalformedValue`, without the value.
+    """
+    when: datetime | None = None
+    if isinstance(value, datetime):
+        offset = value.utcoffset()
+        when = value if offset is not None and not offset else None
+    elif isinstance(value, str) and (match := _ISO_UTC.fullmatch(value)):
+        year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+        micro = int((match.group(7) or "0").ljust(6, "0")[:6])
+        try:
+            when = datetime(year, month, day, hour, minute, second, micro, tzinfo=timezone.utc)
+        except ValueError:  # 2026-02-30 and the like
+            when = None
+    if when is None:
+        raise malformed("Expiration", source)
+    when = when.astimezone(timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    if when <= now:
+        raise malformed("Expiration", source, "is already past")
+    if when > now + MAX_SESSION + _CLOCK_SKEW:
+        raise malformed("Expiration", source, "is more than 36 hours ahead")
+    return when
+
+
+def malformed(field: str, source: str, what: str = "is not shaped like one") -> MalformedValue:
+    """The one error for a value from outside that is not what it claims (never quoted)."""
+    return MalformedValue(
+        f"{source} gave {_article(field)} {field} that {what}; it was not stored or shown",
         hint="check that the endpoint is the one you meant (endpoint_url) or fix the file",
     )
+
+
+def _article(word: str) -> str:
+    """The article before ``word``, as it is said: an AccessKeyId, an Arn, a UserId."""
+    return "an" if word[:1].lower() in "aeio" else "a"
 
 
 def server_text(text: object) -> str:

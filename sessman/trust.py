@@ -12,8 +12,10 @@ neither read what sessman keeps nor redirect what it writes:
 - a symlink is never followed: files are opened with ``O_NOFOLLOW`` and a
   symlink where sessman writes is refused, never written through or over.
 
-Only the profiles file, which the user names, may be a symlink; it is not
-handled here.
+Only the profiles file, which the user names, may be a symlink; it is read
+by :mod:`sessman.config`, which asks :func:`check_profiles_file` about it:
+it may also belong to root, and is refused only when another user could
+change it (it decides where requests signed with the user's keys go).
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from .errors import UnsafePath
 __all__ = [
     "UnsafePath",
     "check_dir",
+    "check_profiles_file",
     "locked",
     "make_dirs",
     "private_dir",
     "read_private",
+    "refuse_symlink",
     "write_private",
 ]
 
@@ -49,15 +53,16 @@ def _uid() -> int:
 
 def _check_stat(path: Path, st: os.stat_result, what: str) -> None:
     """Refuse ``st`` unless it belongs to us and only we may write it."""
+    private = "700" if what == "directory" else "600"
     if st.st_uid != _uid():
         raise UnsafePath(
             path,
             f"this {what} belongs to uid {st.st_uid}, not to you (uid {_uid()})",
-            f"move it away, or chown it to yourself and chmod 700 {path}",
+            f"move it away, or chown it to yourself and chmod {private} {path}",
         )
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         mode = stat.S_IMODE(st.st_mode)
-        fix = f"chmod 700 {path}" if what == "directory" else f"chmod 600 {path}"
+        fix = f"chmod {private} {path}"
         if st.st_mode & stat.S_ISVTX:  # a shared directory such as /tmp: not to be chmodded
             fix = f"keep sessman's files in a private directory, not in {path}"
         raise UnsafePath(path, f"this {what} is writable by other users (mode {mode:04o})", fix)
@@ -68,11 +73,21 @@ def check_dir(path: Path) -> None:
 
     A missing directory passes (it is made private when first written); a
     path that is not a directory is an ``OSError`` like any unusable path.
+    When ``path`` itself is a symlink, the link must be ours (or root's: a
+    link another user planted is refused, whatever it points to) and its
+    target is checked like any directory.
     """
     try:
-        st = os.stat(path)
+        link = os.lstat(path)
+        st = os.stat(path) if stat.S_ISLNK(link.st_mode) else link
     except FileNotFoundError:
         return
+    if stat.S_ISLNK(link.st_mode) and link.st_uid not in (_uid(), 0):
+        raise UnsafePath(
+            path,
+            f"this symlink was made by uid {link.st_uid}, not by you (uid {_uid()})",
+            f"remove the link (rm {path}) and let sessman make the directory",
+        )
     if not stat.S_ISDIR(st.st_mode):
         raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path))
     _check_stat(path, st, "directory")
@@ -82,7 +97,7 @@ def make_dirs(path: Path) -> None:
     """Create ``path`` and its missing parents, each mode 0700 whatever the umask."""
     missing: list[Path] = []
     current = path
-    while not current.exists() and current != current.parent:
+    while not os.path.lexists(current) and current != current.parent:
         missing.append(current)
         current = current.parent
     for directory in reversed(missing):
@@ -100,6 +115,69 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def check_profiles_file(where: Path, st: os.stat_result) -> None:
+    """Refuse the profiles file ``where`` (``st``: its opened target) if others may change it.
+
+    The file (a symlink the user named is followed: its target counts) must
+    belong to the user or to root and not be writable by group or others;
+    the directory of the target, and that of the link, must not let another
+    user replace it: owned by the user or root, and not writable by group or
+    others unless it has the sticky bit (``/tmp``).
+    """
+    real = Path(os.path.realpath(where))
+    owners = (_uid(), 0)
+    if st.st_uid not in owners:
+        raise UnsafePath(
+            real,
+            f"this profiles file belongs to uid {st.st_uid}, not to you (uid {_uid()}),"
+            " so its owner decides where your requests go",
+            f"copy it to a file of your own (cp {real} ~/my-profiles.yaml) and use that,"
+            f" or chown it to yourself and chmod go-w {real}",
+        )
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise UnsafePath(
+            real,
+            f"this profiles file is writable by other users (mode {stat.S_IMODE(st.st_mode):04o}),"
+            " so they decide where your requests go",
+            f"chmod go-w {real}",
+        )
+    for directory in dict.fromkeys((real.parent, where.absolute().parent)):
+        try:
+            dst = os.stat(directory)
+        except OSError:
+            continue  # the file was opened through it a moment ago; nothing to check
+        if dst.st_uid not in owners:
+            raise UnsafePath(
+                directory,
+                f"the directory of the profiles file belongs to uid {dst.st_uid}, not to you"
+                f" (uid {_uid()}): its owner can replace the file",
+                "keep the profiles file in a directory of your own",
+            )
+        if dst.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not dst.st_mode & stat.S_ISVTX:
+            mode = stat.S_IMODE(dst.st_mode)
+            raise UnsafePath(
+                directory,
+                f"the directory of the profiles file is writable by other users (mode"
+                f" {mode:04o}): they can replace the file",
+                f"chmod go-w {directory}",
+            )
+
+
+def _link_refused(path: Path) -> UnsafePath:
+    return UnsafePath(
+        path,
+        "this is a symlink where sessman keeps a file of its own; it was left untouched",
+        f"remove the link: rm {path}",
+    )
+
+
+def refuse_symlink(path: Path) -> None:
+    """Refuse a symlink at ``path`` (lstat: the link itself, never its target)."""
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            raise _link_refused(path)
+
+
 def _refuse_link(path: Path) -> None:
     """Refuse a symlink, or a file of someone else's, where sessman will write."""
     try:
@@ -107,11 +185,7 @@ def _refuse_link(path: Path) -> None:
     except FileNotFoundError:
         return
     if stat.S_ISLNK(st.st_mode):
-        raise UnsafePath(
-            path,
-            "this is a symlink where sessman keeps a file of its own; it was left untouched",
-            f"remove the link: rm {path}",
-        )
+        raise _link_refused(path)
     if not stat.S_ISREG(st.st_mode):
         raise UnsafePath(path, "this is not a regular file", f"move it away: mv {path} {path}.old")
     _check_stat(path, st, "file")

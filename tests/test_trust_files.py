@@ -72,6 +72,7 @@ def test_state_is_private_whatever_the_umask(
     nested = tmp_path / "deep" / "er" / "state"
     monkeypatch.setenv("SESSMAN_STATE_DIR", str(nested))
     config = profiles(tmp_path)
+    config.chmod(0o644)  # written under umask 000: a 0666 profiles file is refused
     result = cli("--config", str(config), "list")
     assert result.exit_code == 0, result.stderr
     found = modes_under(tmp_path / "deep")

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -33,7 +34,7 @@ _CREDENTIALS = """<{action}Response xmlns="https://sts.amazonaws.com/doc/2011-06
       <AccessKeyId>{key}</AccessKeyId>
       <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>
       <SessionToken>{token}</SessionToken>
-      <Expiration>2030-01-01T00:00:00Z</Expiration>
+      <Expiration>{expiration}</Expiration>
     </Credentials>
   </{action}Result>
   <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
@@ -51,8 +52,10 @@ class HostileSts(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, key: str, token: str, arn: str) -> None:
+    def __init__(self, key: str, token: str, arn: str, expiration: str | None = None) -> None:
         self.answers = {"key": key, "token": token, "arn": arn}
+        #: ``None``: an hour from the time of each answer, as STS says it.
+        self.expiration = expiration
         super().__init__(("127.0.0.1", 0), _Answer)
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
@@ -67,7 +70,10 @@ class _Answer(BaseHTTPRequestHandler):
         if action == "GetCallerIdentity":
             text = _IDENTITY.format(arn=a["arn"])
         else:
-            text = _CREDENTIALS.format(action=action, key=a["key"], token=a["token"])
+            expiration = self.server.expiration or in_hours(1)
+            text = _CREDENTIALS.format(
+                action=action, key=a["key"], token=a["token"], expiration=expiration
+            )
         payload = text.encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/xml")
@@ -77,6 +83,12 @@ class _Answer(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         return None
+
+
+def in_hours(hours: float) -> str:
+    """A time ``hours`` from now, written the way STS writes it."""
+    when = datetime.now(timezone.utc) + timedelta(hours=hours)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 GOOD_KEY = "ASIAHOSTILEEXAMPLE01"
@@ -221,3 +233,58 @@ def test_a_server_error_never_echoes_a_secret_or_a_second_line(tmp_path: Path) -
     line = assert_one_error(result.stderr, "InvalidClientTokenId", "the token you sent was")
     assert FAKE_SECRET not in result.stderr
     assert EVIL in line  # kept, but on the one error line, never a line of its own
+
+
+def hostile_profiles(tmp_path: Path, url: str) -> Path:
+    config = tmp_path / "p.yaml"
+    config.write_text(
+        "keyring_service: shapes\n"
+        f"defaults: {{region: us-east-1, endpoint_url: '{url}', retries: {{max_attempts: 1}}}}\n"
+        "profiles:\n  dev: {access_key_id: AKIASHAPESEXAMPLE001}\n"
+        "  admin: {source_profile: dev, role_arn: 'arn:aws:iam::123456789012:role/Admin'}\n"
+    )
+    stored = cli("--config", str(config), "secret", "set", "dev", "--stdin", input=FAKE_SECRET)
+    assert stored.exit_code == 0, stored.stderr
+    return config
+
+
+@pytest.mark.parametrize(
+    "expiration",
+    [
+        f"{in_hours(1)}\n{EVIL}",  # was: "unexpected builtins.ValueError ... report it"
+        "2020-01-01T00:00:00Z",  # already past: was accepted by `open`
+        "2099-01-01T00:00:00Z",  # far beyond AWS's longest session: was accepted
+        in_hours(40),  # GetSessionToken's longest is 36 hours
+        "next tuesday",
+    ],
+    ids=["newline", "past", "2099", "40h", "words"],
+)
+def test_a_hostile_expiration_is_refused_without_being_shown(
+    tmp_path: Path, expiration: str
+) -> None:
+    with serving(HostileSts(GOOD_KEY, GOOD_TOKEN, GOOD_ARN, expiration)) as server:
+        config = hostile_profiles(tmp_path, server.url)
+        for args in (["open", "dev"], ["credential-process", "admin"], ["env", "dev"]):
+            result = cli("--config", str(config), *args)
+            assert result.exit_code == 1, (args, result.stdout, result.stderr)
+            assert_one_error(result.stderr, "gave an Expiration that", "not stored or shown")
+            for part in expiration.split():
+                assert part not in result.stdout + result.stderr
+            assert FAKE_SECRET not in result.stdout + result.stderr
+    ring = EncryptedFileKeyring(Path(os.environ["SESSMAN_KEYRING_FILE"]), passphrase=PASSPHRASE)
+    assert ring.usernames("shapes") == {"dev"}  # no session was stored
+
+
+def test_an_expiration_in_the_next_36_hours_is_accepted(tmp_path: Path) -> None:
+    with serving(HostileSts(GOOD_KEY, GOOD_TOKEN, GOOD_ARN, in_hours(35.5))) as server:
+        config = hostile_profiles(tmp_path, server.url)
+        result = cli("--config", str(config), "open", "dev")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_shape_errors_use_the_right_article(tmp_path: Path) -> None:
+    with serving(HostileSts(f"ASIA'; {EVIL}; '", GOOD_TOKEN, GOOD_ARN)) as server:
+        config = hostile_profiles(tmp_path, server.url)
+        result = cli("--config", str(config), "open", "dev")
+    assert result.exit_code == 1
+    assert_one_error(result.stderr, "gave an AccessKeyId that is not shaped like one")

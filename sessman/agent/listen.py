@@ -10,6 +10,9 @@ import contextlib
 import errno
 import os
 import socket
+from pathlib import Path
+
+from sessman.trust import make_dirs
 
 from . import protocol
 
@@ -34,10 +37,7 @@ def bind(path: str) -> socket.socket:
     protocol.check_length(path)
     directory = os.path.dirname(path)
     try:
-        if not os.path.lexists(directory):
-            os.makedirs(os.path.dirname(directory), mode=0o700, exist_ok=True)
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(directory, 0o700)
+        make_dirs(Path(directory))  # it and every missing parent 0700, whatever the umask
         protocol.check_private(directory, kind="directory")
         if protocol.check_private(path, kind="socket") is not None:
             probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

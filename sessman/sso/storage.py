@@ -220,7 +220,6 @@ def write_aws_cache(sso: SsoSession, entry: Entry) -> Path:
     if entry.token.refresh_token is not None:
         data["refreshToken"] = entry.token.refresh_token
     path = aws_cache_path(sso)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomic(path, json.dumps(data, indent=2).encode(), mode=0o600)
     return path
 

@@ -1,4 +1,4 @@
-"""The corners of typer sessman's help text needs, kept in one room.
+"""The corners of typer sessman needs (help text, click's exceptions), kept in one room.
 
 typer 0.28 writes a required argument as ``{NAME}`` in usage lines and adds
 its type (``<str>``, ``<path>``) beside every argument. These two classes
@@ -16,6 +16,7 @@ from typing import Any
 from typer.core import TyperCommand
 
 try:
+    from typer._click import exceptions as click_exceptions
     from typer._click import types as _click_types
 except ImportError as exc:  # pragma: no cover - only on a typer without its vendored click
     raise ImportError(
@@ -23,7 +24,7 @@ except ImportError as exc:  # pragma: no cover - only on a typer without its ven
         "install a typer version in pyproject's range"
     ) from exc
 
-__all__ = ["ChildCommand", "PlainPath", "PlainText", "SessmanCommand"]
+__all__ = ["ChildCommand", "PlainPath", "PlainText", "SessmanCommand", "click_exceptions"]
 
 _BRACED = re.compile(r"^\{(.*)\}$")
 

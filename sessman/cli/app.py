@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer._click import exceptions as click_exceptions
 from typer.core import TyperGroup
 
 from sessman._version import __version__
 from sessman.errors import Interrupted, SessmanError
 
+from ._typer import click_exceptions
 from .render import emit_error, hint_with_config
 
 if TYPE_CHECKING:

@@ -134,7 +134,7 @@ def check_profiles_file(where: Path, st: os.stat_result) -> None:
             f"copy it to a file of your own (cp {real} ~/my-profiles.yaml) and use that,"
             f" or chown it to yourself and chmod go-w {real}",
         )
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    if _writable_by_others(st):
         raise UnsafePath(
             real,
             f"this profiles file is writable by other users (mode {stat.S_IMODE(st.st_mode):04o}),"
@@ -153,7 +153,7 @@ def check_profiles_file(where: Path, st: os.stat_result) -> None:
                 f" (uid {_uid()}): its owner can replace the file",
                 "keep the profiles file in a directory of your own",
             )
-        if dst.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not dst.st_mode & stat.S_ISVTX:
+        if _writable_by_others(dst) and not dst.st_mode & stat.S_ISVTX:
             mode = stat.S_IMODE(dst.st_mode)
             raise UnsafePath(
                 directory,
@@ -161,6 +161,30 @@ def check_profiles_file(where: Path, st: os.stat_result) -> None:
                 f" {mode:04o}): they can replace the file",
                 f"chmod go-w {directory}",
             )
+
+
+def _writable_by_others(st: os.stat_result) -> bool:
+    """Whether a user other than you may write it: other-writable, or group-writable
+    for a group that is not your own private group (a Debian-style user private
+    group, where ``umask 002`` makes 0664 files and 0775 directories)."""
+    if st.st_mode & stat.S_IWOTH:
+        return True
+    return bool(st.st_mode & stat.S_IWGRP) and not _private_group(st.st_gid)
+
+
+def _private_group(gid: int) -> bool:
+    """Whether ``gid`` is your primary group and nobody else is a member of it."""
+    import grp
+    import pwd
+
+    if gid != os.getgid():
+        return False
+    try:
+        members = grp.getgrgid(gid).gr_mem
+        me = pwd.getpwuid(_uid()).pw_name
+    except KeyError:
+        return False
+    return all(member == me for member in members)
 
 
 def _link_refused(path: Path) -> UnsafePath:

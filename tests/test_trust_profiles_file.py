@@ -62,8 +62,20 @@ def hint(config: Path) -> str:
 @pytest.mark.parametrize("mode", [0o666, 0o620, 0o602], ids=["0666", "0620", "0602"])
 def test_a_profiles_file_others_may_write_is_refused(tmp_path: Path, mode: int) -> None:
     config = profiles(tmp_path / "conf", mode)
+    os.chown(config, -1, OTHER_UID)  # a group other users are in, not your private one
     refused(config, str(config), "writable by other users", f"{mode:04o}")
     assert hint(config) == f"hint: chmod go-w {config}"
+
+
+def test_group_write_for_your_own_private_group_is_allowed(tmp_path: Path) -> None:
+    # umask 002 with user private groups (Debian's default for users) makes
+    # 0664 files in 0775 directories: nobody else is in that group.
+    config = profiles(tmp_path / "conf", 0o664)
+    config.parent.chmod(0o775)
+    os.chown(config, -1, os.getgid())
+    os.chown(config.parent, -1, os.getgid())
+    result = cli("--config", str(config), "list")
+    assert result.exit_code == 0, result.stderr
 
 
 def test_a_profiles_file_of_another_user_is_refused(tmp_path: Path) -> None:

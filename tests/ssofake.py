@@ -48,6 +48,8 @@ class SsoFake:
     interval: float = 0.05
     token_lifetime: int = 3600
     issue_refresh_token: bool = True
+    #: Refresh-token rotation: a refresh token works once (then invalid_grant).
+    rotate_refresh_tokens: bool = False
     #: account id -> (account name, [role names])
     assignments: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     page_size: int = 2
@@ -115,6 +117,8 @@ class SsoFake:
             if body.get("refreshToken") not in self._refresh:
                 return 400, {"__type": "InvalidGrantException", "error": "invalid_grant"}
             self.refreshes += 1
+            if self.rotate_refresh_tokens:
+                self._refresh.discard(body["refreshToken"])
             return 200, self._issue()
         if grant != "urn:ietf:params:oauth:grant-type:device_code":
             return 400, {

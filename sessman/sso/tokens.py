@@ -19,7 +19,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -309,33 +309,65 @@ def access_token(sso: SsoSession, store: SecretStore) -> str:
             raise LoginRequired(f"sso session {sso.name!r} is not signed in", hint=_login_hint(sso))
         if token.remaining() > REFRESH_AHEAD:
             return token.access_token
-        registration = entry.registration
-        if token.refresh_token is not None and registration is not None:
-            oidc = _oidc(sso)
-            try:
-                answer = oidc.call(
-                    "POST",
-                    "/token",
-                    body={
-                        "clientId": registration.client_id,
-                        "clientSecret": registration.client_secret,
-                        "grantType": "refresh_token",
-                        "refreshToken": token.refresh_token,
-                    },
-                )
-                fresh = _token(answer, oidc, "CreateToken (refresh)")
-            except ServiceError:
-                fresh = None  # refused (expired, revoked): below, the old one or a login
-            if fresh is not None:
-                if fresh.refresh_token is None:
-                    fresh = replace(fresh, refresh_token=token.refresh_token)
-                save_entry(store, sso, replace(entry, token=fresh))
-                return fresh.access_token
-        if token.remaining() > LAST_USE:
-            return token.access_token
-        raise LoginRequired(
-            f"the sign-in of sso session {sso.name!r} has expired", hint=_login_hint(sso)
-        )
+        with _refresh_lock(sso, store):
+            return _refreshed(sso, store)
+
+
+@contextlib.contextmanager
+def _refresh_lock(sso: SsoSession, store: SecretStore) -> Iterator[None]:
+    """Hold the cross-process lock of ``sso``'s token (single-flight refresh).
+
+    With refresh-token rotation only the first use of a refresh token works:
+    processes refreshing at once would all but one end "expired". This reuses
+    the per-profile flock of :mod:`sessman.locks` under the pseudo profile
+    ``sso-session:<name>`` (no profile name holds a colon).
+    """
+    from sessman.locations import state_dir
+    from sessman.locks import profile_lock
+
+    service = getattr(store, "service", "sessman")
+    with profile_lock(state_dir(), str(service), keyring_user(sso.name)):
+        yield
+
+
+def _refreshed(sso: SsoSession, store: SecretStore) -> str:
+    """Under the refresh lock: the token another process refreshed, else refresh it now."""
+    forget = getattr(store, "forget", None)
+    if forget is not None:
+        forget(keyring_user(sso.name))  # another process may have refreshed it meanwhile
+    entry = read_entry(store, sso)
+    token = entry.token
+    if token is None:
+        raise LoginRequired(f"sso session {sso.name!r} is not signed in", hint=_login_hint(sso))
+    if token.remaining() > REFRESH_AHEAD:
+        return token.access_token
+    registration = entry.registration
+    if token.refresh_token is not None and registration is not None:
+        oidc = _oidc(sso)
+        try:
+            answer = oidc.call(
+                "POST",
+                "/token",
+                body={
+                    "clientId": registration.client_id,
+                    "clientSecret": registration.client_secret,
+                    "grantType": "refresh_token",
+                    "refreshToken": token.refresh_token,
+                },
+            )
+            fresh = _token(answer, oidc, "CreateToken (refresh)")
+        except ServiceError:
+            fresh = None  # refused (expired, revoked): below, the old one or a login
+        if fresh is not None:
+            if fresh.refresh_token is None:
+                fresh = replace(fresh, refresh_token=token.refresh_token)
+            save_entry(store, sso, replace(entry, token=fresh))
+            return fresh.access_token
+    if token.remaining() > LAST_USE:
+        return token.access_token
+    raise LoginRequired(
+        f"the sign-in of sso session {sso.name!r} has expired", hint=_login_hint(sso)
+    )
 
 
 def forget_token(sso: SsoSession, store: SecretStore) -> None:

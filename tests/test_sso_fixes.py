@@ -11,8 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from ssofake import SsoFake
 from test_sso import login, setup  # noqa: F401 - the fixture is used by name
+from test_sso_populate import populated, quick  # noqa: F401 - the fixture is used by name
+
+from sessman.config import load_config
 
 ROLES = ["Developer", "Reader", "Auditor", "Operator"]
 
@@ -52,3 +56,48 @@ def test_parallel_credential_processes_refresh_the_token_once(setup: SsoFake) ->
         assert json.loads(out)["Version"] == 1
     assert setup.refreshes == 1
     assert len(setup.paths("/token")) - logins == 1  # one POST /token, not one per process
+
+
+def test_populate_without_a_prefix_leaves_prefixed_profiles_alone(
+    populated: Path,  # noqa: F811
+    sso_fake: SsoFake,
+) -> None:
+    sso_fake.throttle_every = 0
+    first = quick(prefix="corp-")
+    assert "corp-Account-02.ReadOnly" in first["added"]
+    del sso_fake.assignments["200000000002"]
+    done = quick(prune=True)  # the empty prefix: its own profiles only
+    assert "Account-01.ReadOnly" in done["added"]
+    touched = done["updated"] + done["unchanged"] + done["removed"]
+    assert not [n for n in touched if n.startswith("corp-")]
+    profiles = load_config(populated).profiles
+    assert "corp-Account-02.ReadOnly" in profiles  # not pruned by the other prefix
+    again = quick(prefix="corp-")  # and the prefixed run still knows its own
+    assert "corp-Account-01.ReadOnly" in again["unchanged"]
+    assert not again["added"]
+
+
+def test_account_names_are_written_literally(
+    setup: SsoFake,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEAKY", "SECRETVALUEFROMENV")
+    monkeypatch.delenv("SESSMAN_UNSET_VAR", raising=False)
+    setup.assignments = {
+        "222222222222": ("Équipe ${LEAKY}", ["Reader"]),
+        "333333333333": ("Ops ${SESSMAN_UNSET_VAR}", ["Reader"]),
+    }
+    login()
+    path = Path(os.environ["SESSMAN_CONFIG"])
+    result = quick()
+    assert len(result["added"]) == 2
+    text = path.read_text()
+    assert "SECRETVALUEFROMENV" not in text and "Équipe" in text
+    profiles = load_config(path).profiles  # loads: no unset variable, nothing expanded
+    names = {p.sso_account_id: (n, p.description) for n, p in profiles.items()}
+    name, description = names["222222222222"]
+    assert description == "Équipe $ {LEAKY} (222222222222): Reader"
+    assert name.isascii()
+    assert names["333333333333"][1] == "Ops $ {SESSMAN_UNSET_VAR} (333333333333): Reader"
+    again = quick()
+    assert sorted(again["unchanged"]) == sorted(result["added"])

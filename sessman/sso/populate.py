@@ -15,6 +15,7 @@ generated profile stays. A pruned profile's session is closed first.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -156,10 +157,11 @@ def _write(
     text = read_text(path)
     existing = parse_config(text, path).profiles  # the file as it is now, not as cached
     marker = f"sso:{sso.name}"
+    names_by_id = {item.account.id: item.account.name for item in found}
     ours = {
         n: p
         for n, p in existing.items()
-        if p.generated_by == marker and p.kind == "sso" and n.startswith(prefix)
+        if p.generated_by == marker and p.kind == "sso" and _owned(n, p, prefix, names_by_id)
     }
     by_assignment = {(p.sso_account_id, p.sso_role_name): n for n, p in ours.items()}
     result = PopulateResult(path=path, session=sso.name, dry_run=dry_run)
@@ -208,6 +210,26 @@ def _write(
     return result
 
 
+def _owned(name: str, profile: Profile, prefix: str, names_by_id: Mapping[str, str]) -> bool:
+    """Whether populate with ``prefix`` generated ``name``: its exact name template.
+
+    A prefix test alone is not enough: the empty prefix would claim every
+    profile generated with ``--prefix corp-``. The account's name is the
+    server's, or the one the generated description recorded (an account
+    renamed or gone since).
+    """
+    account, role = profile.sso_account_id or "", profile.sso_role_name or ""
+    candidates = {names_by_id.get(account, "")}
+    suffix = f" ({account}): {role}"
+    if profile.description and profile.description.endswith(suffix):
+        candidates.add(profile.description.removesuffix(suffix))
+    for account_name in candidates:
+        base = profile_name(prefix, Account(account, account_name), role)
+        if name in (base, f"{base}-{account}"):
+            return True
+    return False
+
+
 def _fill_empty(text: str, blocks: list[str]) -> str:
     """The first profiles of a file whose ``profiles: {}`` is empty, comments kept.
 
@@ -234,13 +256,30 @@ def _free_name(prefix: str, item: Assignment, taken: set[str]) -> str | None:
 
 
 def _description(item: Assignment) -> str:
-    return f"{item.account.name} ({item.account.id}): {item.role}"
+    """The account name (server text) for the description, as the loader will read it.
+
+    The profiles file expands ``${VAR}`` in every string and has no escape for
+    it, so a ``${`` in the server's account name would leak an environment
+    value into the description (or stop the file loading when the variable is
+    unset): it is written ``$ {``, which the loader takes literally.
+    """
+    name = item.account.name.replace("${", "$ {")
+    return f"{name} ({item.account.id}): {item.role}"
+
+
+def _quoted(text: str) -> str:
+    """``text`` double-quoted for YAML, printable non-ASCII letters (É) kept as they are.
+
+    Anything not printable (controls, line and paragraph separators, bidi
+    overrides) leaves the whole value JSON-escaped, as ``yaml_string`` does.
+    """
+    return json.dumps(text, ensure_ascii=False) if text.isprintable() else yaml_string(text)
 
 
 def _values(item: Assignment, sso: SsoSession, region: str, marker: str) -> dict[str, str]:
     """The keys populate owns in a generated profile, as YAML text."""
     return {
-        "description": yaml_string(_description(item)),
+        "description": _quoted(_description(item)),
         "sso_session": sso.name,
         "sso_account_id": yaml_string(item.account.id),
         "sso_role_name": item.role,

@@ -5,6 +5,7 @@ Against tests/ssofake.py, like tests/test_sso.py, whose helpers are reused.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -13,9 +14,11 @@ from pathlib import Path
 
 import pytest
 from ssofake import SsoFake
-from test_sso import login, setup  # noqa: F401 - the fixture is used by name
+from test_sso import assert_nowhere, login, setup  # noqa: F401 - the fixture is used by name
 from test_sso_populate import populated, quick  # noqa: F401 - the fixture is used by name
+from typer.testing import CliRunner
 
+from sessman.cli.app import app
 from sessman.config import load_config
 
 ROLES = ["Developer", "Reader", "Auditor", "Operator"]
@@ -101,3 +104,23 @@ def test_account_names_are_written_literally(
     assert names["333333333333"][1] == "Ops $ {SESSMAN_UNSET_VAR} (333333333333): Reader"
     again = quick()
     assert sorted(again["unchanged"]) == sorted(result["added"])
+
+
+def test_a_login_without_aws_cache_removes_the_file_an_earlier_one_wrote(
+    setup: SsoFake,  # noqa: F811
+    clean_env: Path,
+) -> None:
+    path = clean_env / ".aws" / "sso" / "cache" / (hashlib.sha1(b"corp").hexdigest() + ".json")
+    first = CliRunner().invoke(app, ["sso", "login", "--aws-cache", "--json"])
+    assert first.exit_code == 0, first.stderr
+    assert path.exists()
+    again = CliRunner().invoke(app, ["sso", "login", "--json"])
+    assert again.exit_code == 0, again.stderr
+    assert json.loads(again.stdout)["aws_cache"] is None
+    assert not path.exists()
+    assert_nowhere(setup.secrets(), clean_env)
+    # A cache file sessman did not write (the AWS CLI's own) is not sessman's to remove.
+    path.write_text(json.dumps({"startUrl": "https://corp.awsapps.example.invalid/start"}))
+    third = CliRunner().invoke(app, ["sso", "login", "--json"])
+    assert third.exit_code == 0, third.stderr
+    assert path.exists()

@@ -212,10 +212,15 @@ def login(
     show("Waiting for approval (Ctrl-C to stop)...")
     token = _poll(sso, oidc, registration, device_code, interval, clock() + lifetime, clock)
     with _lock(sso.name):
-        entry = replace(read_entry(store, sso), registration=registration, token=token)
+        before = read_entry(store, sso)
+        entry = replace(before, registration=registration, token=token)
         entry = replace(entry, aws_cache=aws_cache)  # each login says whether it wants one
         store.put(keyring_user(sso.name), entry.to_json())
         cache = write_aws_cache(sso, entry) if entry.aws_cache else None
+        if before.aws_cache and not aws_cache:
+            # The file an earlier --aws-cache login wrote holds old tokens and the client
+            # secret; a file sessman never wrote (the AWS CLI's own) is left alone.
+            remove_aws_cache(sso)
     return LoginResult(
         sso.name, sso.start_url, token.expires, token.refresh_token is not None, cache
     )

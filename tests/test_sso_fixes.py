@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,8 @@ from typer.testing import CliRunner
 
 from sessman.cli.app import app
 from sessman.config import load_config
+from sessman.errors import EndpointUnreachable
+from sessman.sso.http import Endpoint, ServiceError
 
 ROLES = ["Developer", "Reader", "Auditor", "Operator"]
 
@@ -124,3 +128,43 @@ def test_a_login_without_aws_cache_removes_the_file_an_earlier_one_wrote(
     third = CliRunner().invoke(app, ["sso", "login", "--json"])
     assert third.exit_code == 0, third.stderr
     assert path.exists()
+
+
+def _dead_url() -> str:
+    """A loopback URL nothing listens on (the port was just free)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_an_unreachable_endpoint_fails_at_once() -> None:
+    slept: list[float] = []
+    endpoint = Endpoint(_dead_url(), attempts=8, sleep=slept.append)
+    with pytest.raises(EndpointUnreachable):
+        endpoint.call("GET", "/assignment/accounts", token="t")
+    assert slept == []
+
+
+def test_populate_against_an_unreachable_endpoint_is_quick(
+    setup: SsoFake,  # noqa: F811
+) -> None:
+    login()
+    path = Path(os.environ["SESSMAN_CONFIG"])
+    path.write_text(path.read_text().replace(setup.url, _dead_url()))
+    started = time.monotonic()
+    result = CliRunner().invoke(app, ["sso", "populate", "corp"])
+    assert result.exit_code == 1
+    assert "cannot reach IAM Identity Center" in result.stderr
+    assert time.monotonic() - started < 30  # not 8 tries doubling to 32 s (64 s)
+
+
+def test_throttling_is_retried_for_at_most_ten_seconds(sso_fake: SsoFake) -> None:
+    sso_fake.override["/assignment/accounts"] = (429, {"__type": "TooManyRequestsException"}, {})
+    slept: list[float] = []
+    endpoint = Endpoint(sso_fake.url, attempts=8, sleep=slept.append)
+    with pytest.raises(ServiceError) as caught:
+        endpoint.call("GET", "/assignment/accounts", token="t")
+    assert caught.value.code == "too_many_requests"
+    assert slept and sum(slept) <= 10
+    assert slept == sorted(slept)  # backing off

@@ -115,6 +115,8 @@ class Endpoint:
     timeout: float = 30.0
     attempts: int = 3
     sleep: Callable[[float], None] = time.sleep
+    #: Most seconds spent waiting between attempts, in all (throttling, server trouble).
+    patience: float = 10.0
 
     def call(
         self,
@@ -129,7 +131,10 @@ class Endpoint:
         """One API call: the JSON object it answered, or ServiceError / EndpointUnreachable.
 
         Throttling (429) and server errors are tried again, up to ``attempts``
-        in all, with exponential backoff.
+        in all, with exponential backoff, waiting no more than ``patience``
+        seconds in all. An endpoint that cannot be reached (connection
+        refused, unknown host, timeout) fails at once: waiting would not make
+        it answer; only a connection the server dropped is tried once more.
         """
         url = self.base + path
         if query:
@@ -141,7 +146,7 @@ class Endpoint:
             headers["Content-Type"] = "application/json"
         if token is not None:
             headers["x-amz-sso_bearer_token"] = token
-        delay = 0.5
+        delay, waited = 0.5, 0.0
         for attempt in range(1, self.attempts + 1):
             if limiter is not None:
                 limiter.wait()
@@ -155,16 +160,22 @@ class Endpoint:
                 raw = exc.read(_MAX_BODY) if exc.fp is not None else b""
                 code = _error_code(exc.code, raw, exc.headers.get("x-amzn-ErrorType"))
                 exc.close()
-                if exc.code in _RETRYABLE and attempt < self.attempts:
-                    self.sleep(_retry_after(exc.headers.get("Retry-After"), delay))
+                pause = _retry_after(exc.headers.get("Retry-After"), delay)
+                if (
+                    exc.code in _RETRYABLE
+                    and attempt < self.attempts
+                    and waited + pause <= self.patience
+                ):
+                    self.sleep(pause)
+                    waited += pause
                     delay *= 2
                     continue
                 message = f"{self.base} answered {method} {path} with {code} (HTTP {exc.code})"
                 raise ServiceError(message, code=code, status=exc.code) from None
             except (urllib.error.URLError, OSError, ValueError) as exc:
-                if attempt < self.attempts and not isinstance(exc, ValueError):
-                    self.sleep(delay)
-                    delay *= 2
+                dropped = isinstance(getattr(exc, "reason", exc), ConnectionResetError)
+                if dropped and attempt == 1 and attempt < self.attempts:
+                    self.sleep(0.2)  # the server closed a kept-alive connection: once more
                     continue
                 reason = getattr(exc, "reason", exc)
                 raise EndpointUnreachable(

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from ssofake import SsoFake
-from test_sso import assert_nowhere, login, setup  # noqa: F401 - the fixture is used by name
+from ssofake import USER_CODE, SsoFake
+from test_sso import assert_nowhere, login, manager, run_cli, setup  # noqa: F401 - the fixture is used by name
 from test_sso_populate import populated, quick  # noqa: F401 - the fixture is used by name
 from typer.testing import CliRunner
 
@@ -168,3 +168,51 @@ def test_throttling_is_retried_for_at_most_ten_seconds(sso_fake: SsoFake) -> Non
     assert caught.value.code == "too_many_requests"
     assert slept and sum(slept) <= 10
     assert slept == sorted(slept)  # backing off
+
+
+def test_the_browser_openers_complaints_stay_off_stderr(
+    setup: SsoFake,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$1" >> {opened}\n'
+        "echo 'gio: https://x: Operation not supported' >&2\nexit 4\n"
+    )
+    browser.chmod(0o700)
+    monkeypatch.setenv("BROWSER", str(browser))
+    monkeypatch.setenv("DISPLAY", ":99")
+    proc = run_cli("sso", "login", "corp")
+    assert proc.returncode == 0, proc.stderr
+    assert opened.exists()  # it ran
+    assert "Operation not supported" not in proc.stderr
+    assert USER_CODE in proc.stderr and "Waiting for approval" in proc.stderr
+
+
+def test_logout_closes_the_sessions_of_its_profiles(setup: SsoFake) -> None:  # noqa: F811
+    login()
+    with manager() as mgr:
+        mgr.open("dev")
+        mgr.open("chained")  # a role whose source is the sso profile
+    result = CliRunner().invoke(app, ["sso", "logout", "corp"])
+    assert result.exit_code == 0, result.stderr
+    assert "signed out; 2 open sessions closed" in result.stdout
+    listed = json.loads(CliRunner().invoke(app, ["list", "--json"]).stdout)
+    assert {p["name"]: p["session"]["state"] for p in listed} == {
+        "dev": "closed",
+        "chained": "closed",
+    }
+    proc = run_cli("credential-process", "dev")  # nothing left to hand out
+    assert proc.returncode == 1
+    assert "hint: sign in with: sessman sso login corp" in proc.stderr
+    again = CliRunner().invoke(app, ["sso", "logout", "corp", "--json"])
+    assert json.loads(again.stdout)["closed"] == []
+
+
+def test_populate_says_one_role(setup: SsoFake) -> None:  # noqa: F811
+    login()
+    result = CliRunner().invoke(app, ["sso", "populate", "corp"])
+    assert result.exit_code == 0, result.stderr
+    assert "1 role; 1 added" in result.stdout

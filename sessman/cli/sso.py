@@ -124,17 +124,42 @@ def logout(
     json_: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Sign out: forget the tokens and client registration (and the ~/.aws/sso/cache file)."""
+    """Sign out: forget the tokens and client registration (and the ~/.aws/sso/cache file).
+
+    Like ``aws sso logout``, the open sessions of every profile whose
+    credentials come from this sso session (directly or through a chain of
+    roles) are closed too: credential-process would hand them out otherwise.
+    """
+    from sessman.lifecycle.organization import close_session
     from sessman.sso.tokens import logout as sso_logout
 
     manager, parsed = _load(ctx, config)
     sso = parsed.sso_session(_session_name(parsed, session))
     data = sso_logout(sso, manager.store)
+    data["closed"] = [n for n in _profiles_of(parsed, sso.name) if close_session(manager, n)]
     if json_:
         emit_json(data)
         return
     state = "signed out" if data["was_signed_in"] else "was not signed in"
-    emit_text(f"sso session {sso.name!r}: {state}")
+    count = len(data["closed"])
+    closed = f"; {count} open session{'' if count == 1 else 's'} closed" if count else ""
+    emit_text(f"sso session {sso.name!r}: {state}{closed}")
+
+
+def _profiles_of(config: Config, session: str) -> list[str]:
+    """Profiles whose credentials come from sso session ``session``, through roles too."""
+    names = []
+    for name, first in config.profiles.items():
+        root, seen = first, {name}
+        while root.source_profile and root.source_profile not in seen:
+            source = config.profiles.get(root.source_profile)
+            if source is None:
+                break
+            seen.add(root.source_profile)
+            root = source
+        if root.kind == "sso" and root.sso_session == session:
+            names.append(name)
+    return names
 
 
 def populate(

@@ -347,7 +347,8 @@ def describe(result: PopulateResult) -> list[str]:
     if result.closed:
         lines.append(f"sessions closed: {', '.join(result.closed)}")
     summary = (
-        f"{len(result.profiles)} roles; {len(result.added)} added, {len(result.updated)}"
+        f"{len(result.profiles)} role{'' if len(result.profiles) == 1 else 's'};"
+        f" {len(result.added)} added, {len(result.updated)}"
         f" updated, {len(result.unchanged)} unchanged, {len(result.removed)} removed in"
         f" {result.path} ({result.requests} requests in {result.seconds:.1f} s)"
     )

@@ -147,6 +147,30 @@ def can_open_browser(env: Mapping[str, str] | None = None) -> bool:
     return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
+def _open_browser(url: str) -> None:
+    """Open ``url`` in a browser, its helpers' complaints kept off our stderr.
+
+    With a display but no browser, ``xdg-open`` and ``gio`` print things like
+    ``gio: ...: Operation not supported``; the URL and code are shown anyway,
+    so the opener runs with stderr on /dev/null (its children inherit it).
+    """
+    import webbrowser
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+        finally:
+            os.close(devnull)
+        with contextlib.suppress(Exception):
+            webbrowser.open(url, new=2)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def login(
     sso: SsoSession,
     store: SecretStore,
@@ -205,10 +229,7 @@ def login(
     if complete != uri:
         show(f"  (or open {complete})")
     if browser and can_open_browser():
-        import webbrowser
-
-        with contextlib.suppress(Exception):
-            webbrowser.open(complete, new=2)
+        _open_browser(complete)
     show("Waiting for approval (Ctrl-C to stop)...")
     token = _poll(sso, oidc, registration, device_code, interval, clock() + lifetime, clock)
     with _lock(sso.name):

@@ -187,6 +187,7 @@ def test_aws_cache_file_is_private_and_readable_by_botocore(
         "session": "corp",
         "was_signed_in": True,
         "aws_cache_removed": True,
+        "closed": [],
     }
     assert not path.exists()
     assert manager().store.get(keyring_user("corp")) is None

@@ -6,8 +6,8 @@ give the assignments; each gets a profile named by the documented template
 letters, digits, ``_``, ``.`` and ``-`` replaced by ``-``; a name that a
 profile sessman did not generate holds moves aside to ``<name>-<account id>``.
 Generated profiles carry ``generated_by: sso:<session>`` (the marker that
-``generate organization`` uses too); only those, and only under the same
-prefix, are ever updated or pruned. The file is edited as text (see
+``generate organization`` uses too); only those, and only when named by
+the template with the same prefix, are ever updated or pruned. The file is edited as text (see
 :mod:`sessman.profiles_text`), under its edit lock, so its comments survive;
 an update rewrites only the keys populate owns, so what the user added to a
 generated profile stays. A pruned profile's session is closed first.

@@ -37,8 +37,14 @@ def _keys_profile(manager: SessionManager, name: str) -> None:
     profile = manager.profile(name)
     if profile.kind != "keys":
         raise UsageError(
-            f"profile {name!r} is a {profile.kind} profile; only access_key_id profiles have a secret"
+            f"profile {name!r} is {_article(profile.kind)} {profile.kind} profile;"
+            " only access_key_id profiles have a secret"
         )
+
+
+def _article(kind: str) -> str:
+    """'an' before the kinds said with a vowel sound (an sso, an aws-profile), else 'a'."""
+    return "an" if kind[:1] in "aeios" else "a"
 
 
 def _read_secret(from_stdin: bool) -> str:

@@ -302,7 +302,7 @@ def bench_agent(ctx: Context) -> None:
         ta, tb = median(times[a.label]), median(times[b.label])
         ctx.report.add(
             Row(
-                "6",
+                "7",
                 "sessman credential-process (agent, no passphrase) / import json",
                 _seconds(ta),
                 _seconds(tb),
@@ -311,9 +311,9 @@ def bench_agent(ctx: Context) -> None:
                 ta / tb <= 2.0,
             )
         )
-        ctx.report.note("6", f"credential-process via the agent: {times.summary(a.label, b.label)}")
+        ctx.report.note("7", f"credential-process via the agent: {times.summary(a.label, b.label)}")
         forbidden = ("boto3", "botocore", "pydantic", "keyring", "cryptography")
-        _import_rows(ctx, "6", "credential-process via the agent", a, b, forbidden)
+        _import_rows(ctx, "7", "credential-process via the agent", a, b, forbidden)
     finally:
         subprocess.run(
             [*sessman_argv(), "agent", "stop"], env=plain, capture_output=True, check=False

@@ -70,7 +70,7 @@ def bench_short_roles(ctx: Context) -> None:
         assumed = proxy.count("AssumeRole")
         ctx.report.add(
             Row(
-                "6",
+                "8",
                 f"900 s role, {CALLS} calls in one process: AssumeRole requests",
                 str(assumed),
                 "-",
@@ -80,7 +80,7 @@ def bench_short_roles(ctx: Context) -> None:
             )
         )
         ctx.report.note(
-            "6",
+            "8",
             f"{CALLS} calls took {seconds:.1f} s; the role renews when half of it (450 s)"
             " is left, so 10 minutes of calls make at most 2 AssumeRole",
         )
@@ -102,7 +102,7 @@ def bench_short_roles(ctx: Context) -> None:
         opened = proxy.count("AssumeRole", "GetSessionToken") - before
     ctx.report.add(
         Row(
-            "6",
+            "8",
             f"{PROCESSES} concurrent credential-process, closed profile: STS sessions",
             str(opened),
             "-",
@@ -112,7 +112,7 @@ def bench_short_roles(ctx: Context) -> None:
         )
     )
     ctx.report.note(
-        "6",
+        "8",
         f"{PROCESSES} credential-process finished in {time.monotonic() - started:.1f} s,"
         f" handing over {len(keys)} distinct key(s)",
     )

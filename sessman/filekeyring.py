@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,14 +114,6 @@ class _Passphrase:
 
     def __repr__(self) -> str:
         return f"<passphrase from {self.source}>"
-
-
-def _stdin_is_terminal() -> bool:
-    stdin = sys.stdin
-    try:
-        return stdin is not None and stdin.isatty()
-    except (AttributeError, ValueError):  # replaced or closed stdin
-        return False
 
 
 def default_keyring_path() -> Path:
@@ -326,21 +317,21 @@ class EncryptedFileKeyring(KeyringBackend):
             return _Passphrase(env, "env")
         if self._prompted is not None:
             return self._prompted
-        if not _stdin_is_terminal():
+        from .prompts import asking, has_terminal
+
+        if not has_terminal():
             raise PassphraseRequired(
                 f"{self.path}: the sessman keyring file needs a passphrase and there is no"
                 f" terminal to ask for it; set {ENV_PASSPHRASE}.",
                 path=self.path,
             )
-        from .prompts import asking
-
         with asking():  # one prompt at a time; threads that waited use its answer
             if self._prompted is None:
                 self._prompted = self._prompt(creating=creating)
             return self._prompted
 
     def _prompt(self, *, creating: bool) -> _Passphrase:
-        import getpass
+        from .prompts import read_hidden
 
         action = (
             "New passphrase for the sessman keyring"
@@ -348,12 +339,12 @@ class EncryptedFileKeyring(KeyringBackend):
             else "Passphrase of the sessman keyring"
         )
         try:
-            first = getpass.getpass(f"{action} {self.path}: ")
+            first = read_hidden(f"{action} {self.path}: ")
             if not first:
                 raise PassphraseRequired(
                     f"{self.path}: no passphrase typed; nothing was changed.", path=self.path
                 )
-            if creating and getpass.getpass("Repeat the passphrase: ") != first:
+            if creating and read_hidden("Repeat the passphrase: ") != first:
                 raise PassphraseRequired(
                     f"{self.path}: the two passphrases typed differ; nothing was written."
                     " Try again.",

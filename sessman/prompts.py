@@ -1,8 +1,10 @@
 """Questions to the person at the terminal: one at a time, hidden, never under a progress bar.
 
-Secrets and MFA codes are read from the controlling terminal (``/dev/tty``,
-through :mod:`getpass`), so a prompt works when stdout is taken, as under
-``credential_process``; nothing typed is echoed. :data:`LOCK` serialises
+Secrets and MFA codes are asked and read on the controlling terminal
+(``/dev/tty``, echo off), never on stdin or stdout, so a prompt works when
+stdin is a pipe or ``/dev/null`` and stdout is taken, as under
+``credential_process``; nothing typed is echoed. Without a controlling
+terminal (``setsid``, CI) nothing is asked. :data:`LOCK` serialises
 every prompt of the process, so threads that need the same answer ask once
 (the caller re-checks what the first thread got after taking it). While a
 prompt is shown, live displays registered with :func:`quiet_while_asking`
@@ -12,10 +14,12 @@ its own.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 __all__ = [
     "LOCK",
@@ -26,40 +30,60 @@ __all__ = [
     "hidden_input",
     "mfa_source",
     "quiet_while_asking",
+    "read_hidden",
 ]
 
 #: Held while any prompt is on screen; re-entrant so a prompt may nest a check.
 LOCK = threading.RLock()
 _DISPLAYS: list[tuple[Callable[[], None], Callable[[], None]]] = []
+#: Guards :data:`_DISPLAYS` apart from :data:`LOCK`, which a prompt holds while it waits.
+_DISPLAYS_LOCK = threading.Lock()
+#: The hidden prompt on screen, if any: its terminal's fd and settings to restore.
+_ECHO_OFF: list[tuple[int, list[Any]]] = []
+
+
+def _open_terminal() -> int | None:
+    """A read-write fd on the controlling terminal, or ``None`` when there is none."""
+    try:
+        return os.open("/dev/tty", os.O_RDWR | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return None
 
 
 def has_terminal() -> bool:
-    """Whether a person can be asked: stdin is a terminal (as under ``aws``, too)."""
-    stdin = sys.stdin
-    try:
-        return stdin is not None and stdin.isatty()
-    except (AttributeError, ValueError):  # replaced or closed stdin
+    """Whether a person can be asked: the process has a controlling terminal.
+
+    Stdin does not matter: under ``script``, ``aws`` or a pipe it may be
+    anything while the person is still at ``/dev/tty``.
+    """
+    fd = _open_terminal()
+    if fd is None:
         return False
+    os.close(fd)
+    return True
 
 
 @contextmanager
 def quiet_while_asking(stop: Callable[[], None], start: Callable[[], None]) -> Iterator[None]:
     """Stop a live display (``stop``) for each prompt, and restart it (``start``) after."""
     entry = (stop, start)
-    with LOCK:
+    with _DISPLAYS_LOCK:
         _DISPLAYS.append(entry)
     try:
         yield
     finally:
-        with LOCK:
+        # Not under LOCK: on Ctrl-C a worker thread holds it, waiting for a line.
+        with _DISPLAYS_LOCK:
             _DISPLAYS.remove(entry)
+        _restore_terminal()
 
 
 @contextmanager
 def asking() -> Iterator[None]:
     """Hold the prompt lock with every live display stopped."""
     with LOCK:
-        displays = list(_DISPLAYS)
+        with _DISPLAYS_LOCK:
+            displays = list(_DISPLAYS)
         for stop, _ in displays:
             stop()
         try:
@@ -71,10 +95,68 @@ def asking() -> Iterator[None]:
 
 def hidden_input(prompt: str) -> str:
     """Read one line from the terminal without echo (EOFError when there is none)."""
-    import getpass
-
     with asking():
-        return getpass.getpass(prompt)
+        return read_hidden(prompt)
+
+
+def read_hidden(prompt: str) -> str:
+    """Show ``prompt`` on ``/dev/tty`` and read a line there, echo off (as :mod:`getpass`).
+
+    The caller holds :func:`asking`; EOFError when there is no terminal.
+
+    Unlike :func:`getpass.getpass`, never falls back to stdin, and records
+    the terminal's settings in :data:`_ECHO_OFF` so that a thread other
+    than the one waiting here (Ctrl-C in the main thread of ``check``) can
+    turn echo back on before the process ends.
+    """
+    import io
+    import termios
+
+    fd = _open_terminal()
+    if fd is None:
+        raise EOFError("no terminal")
+    with io.FileIO(fd, "r+") as raw, io.TextIOWrapper(raw) as tty:
+        try:
+            before = termios.tcgetattr(fd)
+        except termios.error as exc:
+            raise EOFError("not a terminal") from exc
+        hidden = list(before)
+        hidden[3] &= ~termios.ECHO
+        entry = (fd, before)
+        termios.tcsetattr(fd, termios.TCSAFLUSH, hidden)  # before the prompt: keeps a reply
+        _ECHO_OFF.append(entry)
+        try:
+            tty.write(prompt)
+            tty.flush()
+            line = tty.readline()
+        finally:
+            try:
+                _ECHO_OFF.remove(entry)
+            except ValueError:
+                pass  # already restored by _restore_terminal
+            else:
+                termios.tcsetattr(fd, termios.TCSAFLUSH, before)
+                tty.write("\n")
+                tty.flush()
+    if not line:
+        raise EOFError("end of input at the terminal")
+    return line.rstrip("\r\n")
+
+
+def _restore_terminal() -> None:
+    """Turn echo back on for a prompt left waiting in another thread, ending its line."""
+    import termios
+
+    while _ECHO_OFF:
+        try:
+            fd, before = _ECHO_OFF.pop()
+        except IndexError:
+            return  # the prompt ended meanwhile
+        try:
+            termios.tcsetattr(fd, termios.TCSANOW, before)
+            os.write(fd, b"\n")
+        except (OSError, termios.error):
+            pass  # the prompt ended meanwhile and closed its terminal
 
 
 def confirm(question: str) -> bool:

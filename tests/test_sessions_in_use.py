@@ -521,21 +521,31 @@ def test_ctrl_c_while_the_endpoint_hangs_is_one_line_and_130(
 # -- prompts on a real terminal ------------------------------------------------------------
 
 
-#: Runs sessman after making its stdin (a pty) the controlling terminal, so /dev/tty works.
+#: Runs sessman after making its stderr (a pty) the controlling terminal, so /dev/tty works.
 _ON_TERMINAL = (
-    "import fcntl, runpy, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0);"
+    "import fcntl, runpy, sys, termios; fcntl.ioctl(2, termios.TIOCSCTTY, 0);"
     " sys.argv = ['sessman', *sys.argv[1:]]; runpy.run_module('sessman', run_name='__main__')"
 )
 
 
+#: An answer that is Ctrl-C typed at the prompt (sent without Enter).
+CTRL_C = "\x03"
+
+
 def on_terminal(
-    argv: list[str], answers: dict[str, str], *, stdout: Any = None, timeout: float = 45
+    argv: list[str],
+    answers: dict[str, str],
+    *,
+    stdout: Any = None,
+    stdin: Any = None,
+    timeout: float = 45,
 ) -> tuple[int, str, dict[str, int]]:
     """Run ``sessman ARGV`` on a pseudo-terminal, answering each prompt as it appears.
 
     Returns the exit code, everything shown on the terminal, and how many
     times each prompt was shown. The keyring passphrase is not in the
-    environment: it must be asked.
+    environment: it must be asked. ``stdin`` (default: the terminal) may be
+    ``/dev/null`` or a pipe: the terminal stays the controlling one.
     """
     import select
 
@@ -544,7 +554,7 @@ def on_terminal(
     master, slave = os.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-c", _ON_TERMINAL, *argv],
-        stdin=slave,
+        stdin=stdin if stdin is not None else slave,
         stdout=stdout if stdout is not None else slave,
         stderr=slave,
         env=env,
@@ -572,13 +582,15 @@ def on_terminal(
                 seen = shown.count(prompt.encode())
                 while asked[prompt] < seen:
                     asked[prompt] += 1
-                    os.write(master, answer.encode() + b"\n")
+                    os.write(master, answer.encode() + (b"" if answer == CTRL_C else b"\n"))
         code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
     finally:
         os.close(master)
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if proc.stdin is not None:
+            proc.stdin.close()
     return code, shown.decode(errors="replace"), asked
 
 
@@ -605,9 +617,12 @@ def test_check_asks_the_keyring_passphrase_once_hidden_and_off_the_progress_bar(
     assert "checking" not in line  # the progress bar was off while asking
 
 
+@pytest.mark.parametrize("stdin", ["terminal", "devnull", "pipe"])
 def test_credential_process_asks_for_the_mfa_code_on_the_terminal(
-    tmp_path: Path, recorder: RecordingProxy
+    tmp_path: Path, recorder: RecordingProxy, stdin: str
 ) -> None:
+    # As `script -qec "sessman credential-process role </dev/null"` and
+    # `sleep 20 | sessman credential-process role`: /dev/tty is there all the same.
     device = f"arn:aws:iam::{ACCOUNT}:mfa/terminal"
     config = write_config(
         tmp_path / "profiles.yaml",
@@ -624,6 +639,7 @@ def test_credential_process_asks_for_the_mfa_code_on_the_terminal(
             ["credential-process", "role", "--config", str(config)],
             {"Passphrase of the sessman keyring": PASSPHRASE, f"MFA code for {device}": "246810"},
             stdout=out,
+            stdin={"terminal": None, "devnull": subprocess.DEVNULL, "pipe": subprocess.PIPE}[stdin],
         )
     assert code == 0, shown
     assert asked == {"Passphrase of the sessman keyring": 1, f"MFA code for {device}": 1}
@@ -631,6 +647,56 @@ def test_credential_process_asks_for_the_mfa_code_on_the_terminal(
     assert json.loads(out_path.read_text())["Version"] == 1
     (call,) = [c for c in recorder.calls if c.action == "GetSessionToken"]
     assert call.params["TokenCode"] == "246810"
+
+
+def test_ctrl_c_at_a_prompt_of_check_is_one_line_and_130(
+    tmp_path: Path, moto_server: MotoServer
+) -> None:
+    names = ["c1", "c2"]
+    config = write_config(
+        tmp_path / "profiles.yaml",
+        moto_server.url,
+        {n: {"access_key_id": f"AKIAEXAMPLECTRLC{i:04d}"} for i, n in enumerate(names)},
+    )
+    for name in names:
+        store_secret(config, name)
+    started = time.monotonic()
+    code, shown, asked = on_terminal(
+        ["check", "--workers", "2", "--config", str(config)],
+        {"Passphrase of the sessman keyring": CTRL_C},
+        timeout=20,  # before the fix, check waited for Enter: this timed out
+    )
+    assert time.monotonic() - started < 20
+    assert code == 130, shown
+    assert asked == {"Passphrase of the sessman keyring": 1}, shown
+    lines = [line.strip() for line in shown.splitlines() if line.strip()]
+    assert lines[-1] == "sessman: error: interrupted", shown
+    assert "Traceback" not in shown
+    assert lines.count("sessman: error: interrupted") == 1
+
+
+def test_without_a_controlling_terminal_nothing_is_asked(
+    tmp_path: Path, recorder: RecordingProxy
+) -> None:
+    device = f"arn:aws:iam::{ACCOUNT}:mfa/noterminal"
+    config = write_config(
+        tmp_path / "profiles.yaml",
+        recorder.url,
+        {"src": {"access_key_id": "AKIAEXAMPLEMFANOTTY1", "mfa_serial": device}},
+    )
+    store_secret(config, "src")
+    done = subprocess.run(  # setsid: no controlling terminal, as in CI
+        [sys.executable, "-m", "sessman", "credential-process", "src", "--config", str(config)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        start_new_session=True,
+    )
+    assert done.returncode == 2, done.stderr
+    assert_one_error(done.stderr, "MFA code")
+    assert recorder.signers("GetSessionToken") == []
 
 
 # -- the lock files themselves ----------------------------------------------------------------

@@ -129,7 +129,7 @@ class SessionManager:
         *,
         store: SecretStore | None = None,
         state_dir: Path | None = None,
-        mfa_prompt: Callable[[str], str] | None = None,
+        mfa_prompt: Callable[[str], str] | Literal[False] | None = None,
         note: Callable[[str], None] | None = stderr_note,
     ) -> None:
         self.config = config
@@ -507,8 +507,13 @@ class SessionManager:
     def _mfa_code(self, device: str, given: str | None) -> str:
         if given:
             return check_mfa_code(given)
-        if self._mfa_prompt is not None:
-            return check_mfa_code(self._mfa_prompt(device))
+        prompt = self._mfa_prompt
+        if prompt is None:  # the default (SPEC 4): a hidden prompt when there is a terminal
+            from .prompts import ask_mfa_code, has_terminal
+
+            prompt = ask_mfa_code if has_terminal() else False
+        if prompt is not False:
+            return check_mfa_code(prompt(device))
         raise UsageError(
             f"an MFA code for {device} is needed",
             hint="pass --mfa-code CODE (or mfa_code=...)",

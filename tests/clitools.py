@@ -27,7 +27,11 @@ def sessman(
     env: Mapping[str, str] | None = None,
     timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m sessman ARGS`` as a separate process, stdin closed unless given."""
+    """Run ``python -m sessman ARGS`` as a separate process, stdin closed unless given.
+
+    In a session of its own, without the controlling terminal of whoever runs
+    the tests, so a prompt is never waiting there.
+    """
     return subprocess.run(
         [sys.executable, "-m", "sessman", *args],
         input=input,
@@ -37,6 +41,7 @@ def sessman(
         env=dict(os.environ if env is None else env),
         timeout=timeout,
         check=False,
+        start_new_session=True,  # no controlling terminal: nothing asks on /dev/tty
     )
 
 

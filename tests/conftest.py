@@ -54,6 +54,8 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "sessman.filekeyring.EncryptedFileKeyring")
     # Never the user's sessman agent: without a runtime dir its socket is in the state dir.
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    # Never a prompt on the terminal of whoever runs the tests (prompts use /dev/tty).
+    monkeypatch.setattr("sessman.prompts._open_terminal", lambda: None)
     monkeypatch.chdir(tmp_path)
     yield home
 

@@ -1,8 +1,8 @@
 """The encrypted file keyring: keyring's contract, its file, its errors, concurrency.
 
 Everything goes through the backend's public methods or through separate
-Python processes; only the terminal (``sys.stdin.isatty`` and
-``getpass.getpass``) is faked, for the prompt tests.
+Python processes; only the terminal (``sessman.prompts.has_terminal`` and
+``sessman.prompts.read_hidden``) is faked, for the prompt tests.
 """
 
 from __future__ import annotations
@@ -57,13 +57,8 @@ def no_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
     def forbidden(prompt: str = "") -> str:
         raise AssertionError(f"unexpected passphrase prompt: {prompt!r}")
 
-    monkeypatch.setattr(sys, "stdin", _FakeTerminal())
-    monkeypatch.setattr("getpass.getpass", forbidden)
-
-
-class _FakeTerminal:
-    def isatty(self) -> bool:
-        return True
+    monkeypatch.setattr("sessman.prompts.has_terminal", lambda: True)
+    monkeypatch.setattr("sessman.prompts.read_hidden", forbidden)
 
 
 def _subprocess_env(**extra: str) -> dict[str, str]:
@@ -284,8 +279,8 @@ def test_prompt_asks_twice_when_creating_then_once(
         prompts.append(prompt)
         return answers.pop(0)
 
-    monkeypatch.setattr(sys, "stdin", _FakeTerminal())
-    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    monkeypatch.setattr("sessman.prompts.has_terminal", lambda: True)
+    monkeypatch.setattr("sessman.prompts.read_hidden", fake_getpass)
 
     answers[:] = [PASSPHRASE, "typo"]
     with pytest.raises(PassphraseRequired, match="differ"):

@@ -539,6 +539,7 @@ def on_terminal(
     stdout: Any = None,
     stdin: Any = None,
     timeout: float = 45,
+    program: str = _ON_TERMINAL,
 ) -> tuple[int, str, dict[str, int]]:
     """Run ``sessman ARGV`` on a pseudo-terminal, answering each prompt as it appears.
 
@@ -553,7 +554,7 @@ def on_terminal(
     env["TERM"] = "xterm"
     master, slave = os.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-c", _ON_TERMINAL, *argv],
+        [sys.executable, "-c", program, *argv],
         stdin=stdin if stdin is not None else slave,
         stdout=stdout if stdout is not None else slave,
         stderr=slave,
@@ -647,6 +648,51 @@ def test_credential_process_asks_for_the_mfa_code_on_the_terminal(
     assert json.loads(out_path.read_text())["Version"] == 1
     (call,) = [c for c in recorder.calls if c.action == "GetSessionToken"]
     assert call.params["TokenCode"] == "246810"
+
+
+#: A library user's script on a terminal: no mfa_prompt given, then mfa_prompt=False.
+_LIBRARY_ON_TERMINAL = """
+import fcntl, sys, termios
+fcntl.ioctl(2, termios.TIOCSCTTY, 0)
+from sessman import SessionManager
+from sessman.errors import UsageError
+try:
+    with SessionManager.load(sys.argv[1], mfa_prompt=False) as manager:
+        manager.session("role").client("sts").get_caller_identity()
+except UsageError as exc:
+    print("refused:", exc.message.endswith("is needed"))  # not the prompt's words
+with SessionManager.load(sys.argv[1]) as manager:
+    print("arn:", manager.session("role").client("sts").get_caller_identity()["Arn"])
+"""
+
+
+def test_the_library_asks_for_the_mfa_code_on_the_terminal_unless_told_not_to(
+    tmp_path: Path, recorder: RecordingProxy
+) -> None:
+    device = f"arn:aws:iam::{ACCOUNT}:mfa/library"
+    config = write_config(
+        tmp_path / "profiles.yaml",
+        recorder.url,
+        {
+            "src": {"access_key_id": "AKIAEXAMPLEMFALIB001", "mfa_serial": device},
+            "role": {"source_profile": "src", "role_arn": ROLE_ARN},
+        },
+    )
+    store_secret(config, "src")
+    code, shown, asked = on_terminal(
+        [str(config)],
+        {"Passphrase of the sessman keyring": PASSPHRASE, f"MFA code for {device}": "135791"},
+        stdin=subprocess.DEVNULL,
+        program=_LIBRARY_ON_TERMINAL,
+    )
+    assert code == 0, shown
+    assert "refused: True" in shown
+    assert f"arn:aws:sts::{ACCOUNT}:assumed-role/Short/" in shown
+    assert asked["Passphrase of the sessman keyring"] >= 1
+    assert asked[f"MFA code for {device}"] == 1, shown
+    assert "135791" not in shown and PASSPHRASE not in shown
+    (call,) = [c for c in recorder.calls if c.action == "GetSessionToken"]
+    assert call.params["TokenCode"] == "135791"
 
 
 def test_ctrl_c_at_a_prompt_of_check_is_one_line_and_130(

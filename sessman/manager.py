@@ -116,6 +116,15 @@ class ProfileStatus:
     expires: datetime | None
 
 
+def _check_min_ttl(min_ttl: float, seconds: int) -> None:
+    """Refuse a ``min_ttl`` that no session of ``seconds`` can meet (a usage error)."""
+    if min_ttl >= seconds:
+        raise UsageError(
+            f"a minimum of {min_ttl:g} s left cannot be met by sessions of {seconds} s",
+            hint="lower --min-ttl, or raise session_duration in the profile",
+        )
+
+
 class SessionManager:
     """Sessions, clients and credentials for the profiles of one profiles file.
 
@@ -320,11 +329,7 @@ class SessionManager:
         boto3 nor botocore.
         """
         seconds = duration if duration is not None else self.profile(name).session_duration
-        if min_ttl >= seconds:
-            raise UsageError(
-                f"a minimum of {min_ttl:g} s left cannot be met by sessions of {seconds} s",
-                hint="lower --min-ttl, or raise session_duration in the profile",
-            )
+        _check_min_ttl(min_ttl, seconds)
         stored = self._stored_session(name, margin=min_ttl)
         if stored is not None:
             return stored
@@ -588,11 +593,13 @@ class SessionManager:
         seconds left is kept and returned instead.
         """
         p = self.profile(name)
-        if min_ttl is not None and self._stored_session(name, margin=min_ttl) is not None:
-            kept = self._kept(name, min_ttl)
-            if kept is not None:
-                return kept
         seconds = duration if duration is not None else p.session_duration
+        if min_ttl is not None:
+            _check_min_ttl(min_ttl, seconds)
+            if self._stored_session(name, margin=min_ttl) is not None:
+                kept = self._kept(name, min_ttl)
+                if kept is not None:
+                    return kept
         if not 900 <= seconds <= 43200:
             raise UsageError(f"duration must be 900..43200 seconds, not {seconds}")
         if mfa_code is not None:

@@ -126,6 +126,25 @@ def test_an_open_role_session_near_its_end_is_renewed_once_and_stored(
     assert set(recorder.signers("GetCallerIdentity")[-20:]) == {record.access_key_id}
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["open", "short"],
+        ["env", "short"],
+        ["credential-process", "short"],
+        ["exec", "short", "--", "true"],
+    ],
+)
+def test_a_min_ttl_longer_than_the_session_is_refused_by_every_command(
+    tmp_path: Path, recorder: RecordingProxy, argv: list[str]
+) -> None:
+    config = short_role_config(tmp_path, recorder.url)
+    refused = cli(*argv[:2], "--min-ttl", "1000", "-c", str(config), *argv[2:])
+    assert refused.exit_code == 2, refused.stderr
+    assert_one_error(refused.stderr, "1000 s left cannot be met by sessions of 900 s")
+    assert recorder.signers("AssumeRole") == []
+
+
 # -- single flight across processes ----------------------------------------------------
 
 

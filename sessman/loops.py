@@ -67,12 +67,14 @@ def check(config_file: str, profile: str, aws_profile: str) -> None:
     entry = (config_file, profile, aws_profile)
     chain = _inherited()
     if entry in chain:
+        loop = chain[chain.index(entry) :]
+        # The loop's last AWS profile is the one whose credential_process
+        # started this sessman; the message names the profiles already.
+        closing = loop[-1][2]
         raise ConfigError(
-            "aws_profile loop: " + _describe(chain[chain.index(entry) :], entry),
-            profile=profile,
-            key="aws_profile",
-            hint=f"the credential_process of AWS profile {aws_profile!r} in ~/.aws/config"
-            f" runs sessman for profile {profile!r}, which delegates back to it;"
+            "aws_profile loop: " + _describe(loop, entry),
+            hint=f"the credential_process of AWS profile {closing!r} in ~/.aws/config"
+            f" runs sessman for profile {profile!r}, which starts the loop again;"
             " point one of them elsewhere",
         )
 

@@ -322,6 +322,27 @@ def test_a_credential_process_loop_ends_at_once_naming_the_chain(
     assert time.monotonic() - started < 30
 
 
+def test_a_three_hop_loop_names_the_aws_profile_that_closes_it(
+    tmp_path: Path, moto_server: MotoServer, clean_env: Path
+) -> None:
+    config = write_config(
+        tmp_path / "profiles.yaml",
+        moto_server.url,
+        {"loop3a": {"aws_profile": "hop-b"}, "loop3b": {"aws_profile": "hop-a"}},
+    )
+    run = f"{sys.executable} -m sessman credential-process"
+    (clean_env / ".aws" / "config").write_text(
+        f"[profile hop-b]\ncredential_process = {run} loop3b --config {config}\n"
+        f"[profile hop-a]\ncredential_process = {run} loop3a --config {config}\n"
+    )
+    done = sessman("credential-process", "loop3a", "--config", str(config), timeout=90)
+    assert done.returncode == 2, done.stderr
+    line = assert_one_error(done.stderr, "'loop3a'", "'hop-b'", "'loop3b'", "'hop-a'")
+    assert line.startswith("sessman: error: aws_profile loop: "), line  # nothing before it
+    (hint,) = [h for h in done.stderr.splitlines() if h.startswith("hint: ")]
+    assert "AWS profile 'hop-a' in ~/.aws/config runs sessman for profile 'loop3a'" in hint
+
+
 # -- session(name) carries the profile's endpoint and Config -------------------------------
 
 

@@ -42,6 +42,7 @@ from sessman.errors import (
     ProfileNotFound,
     SecretNotFound,
     SessmanError,
+    UsageError,
 )
 from sessman.filekeyring import EncryptedFileKeyring
 from sessman.manager import SessionManager
@@ -795,16 +796,20 @@ def test_open_with_min_ttl_keeps_a_session_with_enough_time_left(
         {"dev": {"access_key_id": "AKIAEXAMPLEMINTTL001"}}, {"endpoint_url": recorder.url}
     )
     manager.store.put("dev", FAKE_SECRET)
-    first = manager.open("dev")
+    first = manager.open("dev", duration=900)
     stored = stored_session(manager, "dev")
     kept = manager.open("dev", min_ttl=600)
     assert kept == first
     assert stored_session(manager, "dev") == stored
     assert len(recorder.signers("GetSessionToken")) == 1
-    renewed = manager.open("dev", min_ttl=4000)  # more than the 3600 s it has
+    renewed = manager.open("dev", min_ttl=1000)  # more than the 900 s it has
     assert len(recorder.signers("GetSessionToken")) == 2
     assert renewed.expires > first.expires
     assert stored_session(manager, "dev") != stored
+    # No session of the profile's 3600 s could meet this: refused, nothing opened.
+    with pytest.raises(UsageError, match="cannot be met by sessions of 3600 s"):
+        manager.open("dev", min_ttl=4000)
+    assert len(recorder.signers("GetSessionToken")) == 2
 
 
 def test_a_session_without_its_keyring_entry_or_past_expiry_is_not_used(

@@ -580,14 +580,19 @@ def on_terminal(
     stdin: Any = None,
     timeout: float = 45,
     program: str = _ON_TERMINAL,
+    echo_after: list[bool] | None = None,
 ) -> tuple[int, str, dict[str, int]]:
     """Run ``sessman ARGV`` on a pseudo-terminal, answering each prompt as it appears.
 
     Returns the exit code, everything shown on the terminal, and how many
     times each prompt was shown. The keyring passphrase is not in the
     environment: it must be asked. ``stdin`` (default: the terminal) may be
-    ``/dev/null`` or a pipe: the terminal stays the controlling one.
+    ``/dev/null`` or a pipe: the terminal stays the controlling one. When
+    ``echo_after`` is given, whether the terminal echoes once sessman ended
+    is appended to it.
     """
+    import termios
+
     import select
 
     env = {k: v for k, v in os.environ.items() if k != "SESSMAN_KEYRING_PASSPHRASE"}
@@ -625,6 +630,8 @@ def on_terminal(
                     asked[prompt] += 1
                     os.write(master, answer.encode() + (b"" if answer == CTRL_C else b"\n"))
         code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        if echo_after is not None:
+            echo_after.append(bool(termios.tcgetattr(master)[3] & termios.ECHO))
     finally:
         os.close(master)
         if proc.poll() is None:
@@ -747,11 +754,14 @@ def test_ctrl_c_at_a_prompt_of_check_is_one_line_and_130(
     for name in names:
         store_secret(config, name)
     started = time.monotonic()
+    echo: list[bool] = []
     code, shown, asked = on_terminal(
         ["check", "--workers", "2", "--config", str(config)],
         {"Passphrase of the sessman keyring": CTRL_C},
         timeout=20,  # before the fix, check waited for Enter: this timed out
+        echo_after=echo,
     )
+    assert echo == [True]  # the prompt's thread never got to turn echo back on
     assert time.monotonic() - started < 20
     assert code == 130, shown
     assert asked == {"Passphrase of the sessman keyring": 1}, shown

@@ -591,9 +591,8 @@ def on_terminal(
     ``echo_after`` is given, whether the terminal echoes once sessman ended
     is appended to it.
     """
-    import termios
-
     import select
+    import termios
 
     env = {k: v for k, v in os.environ.items() if k != "SESSMAN_KEYRING_PASSPHRASE"}
     env["TERM"] = "xterm"

@@ -30,7 +30,7 @@ from sessman.errors import SessmanError, UsageError
 from sessman.handover import child_environment as handover_environment
 from sessman.handover import to_unset, variables
 from sessman.program import cannot_run
-from sessman.prompts import ask_mfa_code
+from sessman.prompts import ask_mfa_code, has_terminal
 from sessman.secrets import stderr_note
 
 from .app import ConfigOption, config_path
@@ -132,7 +132,7 @@ def _serving(
     from sessman.manager import SessionManager
 
     code = None if mfa_code is None else check_mfa_code(mfa_code)
-    prompts = _Prompts(name, sys.stdin is not None and sys.stdin.isatty(), code)
+    prompts = _Prompts(name, has_terminal(), code)
     manager = SessionManager.load(config_path(ctx, config), mfa_prompt=prompts)
     duration = served_duration(manager, name)
     when = timing(duration)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NOT_HANDLED",
     "AgentError",
+    "NotAnswering",
     "backend_id",
     "call",
     "credential_process",
@@ -35,8 +36,9 @@ __all__ = [
     "remember",
 ]
 
-#: A request round trip never waits longer than this (the agent answers in ms).
-TIMEOUT = 5.0
+#: A request round trip never waits longer than this (the agent answers in ms);
+#: an agent that lets it pass is given up for the rest of the process.
+TIMEOUT = 3.0
 #: Returned by :func:`keyring_op` when the caller must do the work itself.
 NOT_HANDLED: Any = object()
 
@@ -50,6 +52,14 @@ class AgentError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class NotAnswering(Exception):
+    """An agent holds the socket but did not answer in time (stopped or hung)."""
+
+
+#: Sockets whose agent did not answer in time: not asked again by this process.
+_GIVEN_UP: set[str] = set()
 
 
 def peer_uid(sock: socket.socket) -> int:
@@ -69,9 +79,23 @@ def call(
 
     Raises :class:`protocol.UnsafeSocket` when the socket or its directory
     is not private (callers that only want a fast path treat that as "no
-    agent"; ``agent status`` reports it).
+    agent"; ``agent status`` reports it). An agent that does not answer
+    within ``timeout`` is given up at once: this process does not wait for
+    it again (:func:`ask` reports it).
     """
+    try:
+        return ask(request, path=path, timeout=timeout)
+    except NotAnswering:
+        return None
+
+
+def ask(
+    request: dict[str, Any], *, path: str | None = None, timeout: float = TIMEOUT
+) -> dict[str, Any] | None:
+    """:func:`call`, but raising :class:`NotAnswering` for an agent that does not answer."""
     path = protocol.socket_path() if path is None else path
+    if path in _GIVEN_UP:
+        raise NotAnswering(path)
     if protocol.check_private(os.path.dirname(path), kind="directory") is None:
         return None
     if protocol.check_private(path, kind="socket") is None:
@@ -89,6 +113,9 @@ def call(
             raise protocol.UnsafeSocket(f"{path}: the process serving it is not yours")
         sock.sendall(protocol.encode(request))
         return protocol.decode(protocol.read_line(sock))
+    except TimeoutError as exc:  # connected (the kernel queues it) but nobody reads
+        _GIVEN_UP.add(path)
+        raise NotAnswering(path) from exc
     except (OSError, protocol.ProtocolError):
         return None  # an agent that died or hung up mid-answer: the ordinary path
     finally:

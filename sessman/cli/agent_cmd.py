@@ -69,7 +69,7 @@ class NotAnswering(SessmanError):
 
 def _not_answering(path: str) -> NotAnswering:
     return NotAnswering(
-        f"sessman agent: not answering (socket {path})",
+        f"the sessman agent is not answering (socket {path})",
         hint="it may be stopped or hung: `kill -CONT` it, or end it and run `sessman agent start`",
     )
 
@@ -238,6 +238,8 @@ def status(json_: JsonOption = False) -> None:
     try:
         answer, answering = _call({"op": "status"}, path), True
     except NotAnswering:
+        if not json_:
+            raise
         answer, answering = None, False
     running = answer is not None and bool(answer.get("ok"))
     data = {
@@ -253,8 +255,6 @@ def status(json_: JsonOption = False) -> None:
     }
     if json_:
         emit_json(data)
-    elif not answering:
-        emit_text(f"sessman agent: not answering (socket {path})")
     elif not running:
         emit_text(f"sessman agent: not running ({path})")
     elif data["locked"]:
@@ -270,7 +270,7 @@ def status(json_: JsonOption = False) -> None:
             what = _FILE_STATES.get(str(data["file_state"]), "{file} is not unlocked")
             what = what.format(file=data["file"])
             emit_text(f"sessman agent: running for {left} more, {what} (pid {data['pid']})")
-    if not answering:
+    if not answering:  # the JSON said so; the exit status too
         raise typer.Exit(1)
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "backend_id",
     "call",
     "credential_process",
+    "fallback_hint",
     "keyring_op",
     "peer_uid",
     "recall",
@@ -43,6 +44,7 @@ TIMEOUT = 3.0
 NOT_HANDLED: Any = object()
 
 _FILE_KEYRING = "sessman.filekeyring.EncryptedFileKeyring"
+_LOCKED_HINT = "the sessman agent is locked: run `sessman agent start`"
 
 
 class AgentError(Exception):
@@ -60,6 +62,22 @@ class NotAnswering(Exception):
 
 #: Sockets whose agent did not answer in time: not asked again by this process.
 _GIVEN_UP: set[str] = set()
+#: Why this process last took its ordinary path although an agent socket is
+#: there (for the hint of a passphrase error), or ``None``.
+_FELL_BACK: list[str] = []
+
+
+def fallback_hint() -> str | None:
+    """What to do about the agent, when this process could not use one that is there.
+
+    The ordinary path's passphrase error then names the agent (locked,
+    stopped or hung) rather than only the variable.
+    """
+    return _FELL_BACK[-1] if _FELL_BACK else None
+
+
+def _fall_back(why: str) -> None:
+    _FELL_BACK[:] = [why]
 
 
 def peer_uid(sock: socket.socket) -> int:
@@ -107,14 +125,18 @@ def ask(
         sock.settimeout(timeout)
         try:
             sock.connect(path)
-        except (FileNotFoundError, ConnectionRefusedError):
-            return None  # no agent, or the socket a killed agent left behind
+        except FileNotFoundError:
+            return None  # no agent
+        except ConnectionRefusedError:  # the socket a killed agent left behind
+            _fall_back("the sessman agent is not running: run `sessman agent start`")
+            return None
         if peer_uid(sock) != os.geteuid():
             raise protocol.UnsafeSocket(f"{path}: the process serving it is not yours")
         sock.sendall(protocol.encode(request))
         return protocol.decode(protocol.read_line(sock))
     except TimeoutError as exc:  # connected (the kernel queues it) but nobody reads
         _GIVEN_UP.add(path)
+        _fall_back(f"the sessman agent does not answer (socket {path}): see `sessman agent status`")
         raise NotAnswering(path) from exc
     except (OSError, protocol.ProtocolError):
         return None  # an agent that died or hung up mid-answer: the ordinary path
@@ -145,6 +167,8 @@ def keyring_op(op: str, file: str, service: str, user: str, value: str | None = 
     if answer.get("ok") is True:
         return answer.get("value") if op == "get" else True
     code = str(answer.get("error", "failed"))
+    if code == "locked":
+        _fall_back(_LOCKED_HINT)
     if code in ("locked", "other-file", "unknown-op", "internal"):
         return NOT_HANDLED
     raise AgentError(code, str(answer.get("message", "the sessman agent failed")))
@@ -218,6 +242,8 @@ def credential_process(config: str | None, profile: str, min_ttl: float | None) 
         request["env"].update({n: env[n] for n in names if isinstance(n, str) and n in env})
         request["env_complete"] = True
         answer = _quiet_call(request)
+    if answer is not None and answer.get("error") == "locked":
+        _fall_back(_LOCKED_HINT)
     if answer is None or answer.get("ok") is not True:
         return None
     document = answer.get("document")

@@ -186,8 +186,10 @@ class Agent:
             if self.locked:
                 return _refusal("locked", "the sessman agent is locked")
             keyring = self._keyring
-            if keyring is None or Path(os.path.abspath(file)) != self.file:
+            if Path(os.path.abspath(file)) != self.file:
                 return _refusal("other-file", f"the sessman agent serves {self.file} only")
+            if keyring is None:  # started before the file existed, without a passphrase
+                return _refusal("locked", f"the sessman agent has no passphrase for {self.file}")
             try:
                 if op == "get":
                     return {"ok": True, "value": keyring.get_password(service, user)}

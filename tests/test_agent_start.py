@@ -23,6 +23,7 @@ from agenttools import (
     on_terminal,
     plant_session,
     start_agent,
+    wait_dead,
 )
 from clitools import assert_one_error, cli, sessman
 from conftest import FAKE_SECRET, PASSPHRASE
@@ -215,3 +216,23 @@ def test_status_says_when_the_held_passphrase_no_longer_opens_the_file(
     assert done.returncode == 0, done.stderr
     status = agent_status()
     assert status["pid"] == pid and status["file_unlocked"] is True
+
+
+def test_the_passphrase_error_names_a_locked_or_dead_agent(
+    runtime_dir: Path, config: Path
+) -> None:
+    plant_session(SERVICE, "dev", PASSPHRASE, config)
+    pid = start_agent()
+    assert sessman("agent", "lock").returncode == 0
+    locked = _credential_process(config)
+    assert locked.returncode == 1
+    assert_one_error(locked.stderr, "passphrase")
+    assert "hint: the sessman agent is locked: run `sessman agent start`" in locked.stderr
+
+    os.kill(pid, signal.SIGKILL)  # its socket stays behind: connections are refused
+    assert wait_dead(pid)
+    refused = _credential_process(config)
+    assert refused.returncode == 1
+    assert_one_error(refused.stderr, "passphrase")
+    assert "hint: the sessman agent is not running: run `sessman agent start`" in refused.stderr
+    assert FAKE_SECRET not in locked.stderr + refused.stderr

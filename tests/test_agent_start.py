@@ -218,9 +218,7 @@ def test_status_says_when_the_held_passphrase_no_longer_opens_the_file(
     assert status["pid"] == pid and status["file_unlocked"] is True
 
 
-def test_the_passphrase_error_names_a_locked_or_dead_agent(
-    runtime_dir: Path, config: Path
-) -> None:
+def test_the_passphrase_error_names_a_locked_or_dead_agent(runtime_dir: Path, config: Path) -> None:
     plant_session(SERVICE, "dev", PASSPHRASE, config)
     pid = start_agent()
     assert sessman("agent", "lock").returncode == 0

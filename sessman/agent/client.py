@@ -60,8 +60,11 @@ class NotAnswering(Exception):
     """An agent holds the socket but did not answer in time (stopped or hung)."""
 
 
-#: Sockets whose agent did not answer in time: not asked again by this process.
-_GIVEN_UP: set[str] = set()
+#: For this long after an agent let :data:`TIMEOUT` pass, this process does
+#: not ask it again (a long-lived process tries again later).
+GIVE_UP_FOR = 60.0
+#: Sockets whose agent did not answer in time, with when that was (monotonic).
+_GIVEN_UP: dict[str, float] = {}
 #: Why this process last took its ordinary path although an agent socket is
 #: there (for the hint of a passphrase error), or ``None``.
 _FELL_BACK: list[str] = []
@@ -99,7 +102,7 @@ def call(
     is not private (callers that only want a fast path treat that as "no
     agent"; ``agent status`` reports it). An agent that does not answer
     within ``timeout`` is given up at once: this process does not wait for
-    it again (:func:`ask` reports it).
+    it again for :data:`GIVE_UP_FOR` seconds (:func:`ask` reports it).
     """
     try:
         return ask(request, path=path, timeout=timeout)
@@ -112,7 +115,9 @@ def ask(
 ) -> dict[str, Any] | None:
     """:func:`call`, but raising :class:`NotAnswering` for an agent that does not answer."""
     path = protocol.socket_path() if path is None else path
-    if path in _GIVEN_UP:
+    import time
+
+    if path in _GIVEN_UP and time.monotonic() - _GIVEN_UP[path] < GIVE_UP_FOR:
         raise NotAnswering(path)
     if protocol.check_private(os.path.dirname(path), kind="directory") is None:
         return None
@@ -135,7 +140,7 @@ def ask(
         sock.sendall(protocol.encode(request))
         return protocol.decode(protocol.read_line(sock))
     except TimeoutError as exc:  # connected (the kernel queues it) but nobody reads
-        _GIVEN_UP.add(path)
+        _GIVEN_UP[path] = time.monotonic()
         _fall_back(f"the sessman agent does not answer (socket {path}): see `sessman agent status`")
         raise NotAnswering(path) from exc
     except (OSError, protocol.ProtocolError):

@@ -87,9 +87,9 @@ class Agent:
         """
         from sessman.filekeyring import EncryptedFileKeyring, PassphraseRequired
 
-        keyring = None if passphrase is None else EncryptedFileKeyring(self.file, passphrase)
+        keyring = EncryptedFileKeyring(self.file, passphrase) if passphrase else None
         if self.file.exists():
-            if keyring is None or not passphrase:
+            if keyring is None:
                 raise PassphraseRequired(
                     f"{self.file}: the agent needs the passphrase of this keyring file",
                     path=self.file,

@@ -74,20 +74,36 @@ def _not_answering(path: str) -> NotAnswering:
     )
 
 
-def _passphrase(file: Path) -> str | None:
-    """The keyring passphrase: the variable, else a hidden prompt on a terminal, else None.
+def _file_keyring_chosen() -> bool:
+    """Whether the file keyring is chosen although its file does not exist yet.
 
-    Asked twice when the file does not exist yet (it will be created with
-    it), as the file keyring does.
+    As the file keyring's own priority decides: ``SESSMAN_KEYRING_FILE`` is
+    set or ``PYTHON_KEYRING_BACKEND`` names it. Otherwise a system keyring
+    is in use, and ``agent start`` asks for nothing.
+    """
+    named = os.environ.get("PYTHON_KEYRING_BACKEND") == "sessman.filekeyring.EncryptedFileKeyring"
+    return named or bool(os.environ.get("SESSMAN_KEYRING_FILE"))
+
+
+def _on_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stdin
+        return False
+
+
+def _passphrase(file: Path, *, ask: bool) -> str | None:
+    """The keyring passphrase: the variable, else (``ask``) a hidden prompt on a terminal.
+
+    ``None`` when neither gives one. Asked twice when the file does not
+    exist yet (it will be created with it), as the file keyring does.
     """
     value = os.environ.get("SESSMAN_KEYRING_PASSPHRASE")
     if value:
         return value
-    try:
-        terminal = sys.stdin is not None and sys.stdin.isatty()
-    except (AttributeError, ValueError):  # replaced or closed stdin
-        terminal = False
-    if not terminal:
+    if not ask:
+        return None
+    if not _on_terminal():
         return None
     import getpass
 
@@ -140,11 +156,11 @@ def start(
     path = protocol.socket_path()
     file = keyring_file()
     running = None if foreground else _call({"op": "status"}, path)
-    if running is not None and _needs_nothing(running, file):
+    if running is not None and _needs_nothing(running, file, path):
         return
     # Without a keyring file and no passphrase to hand, the agent holds only
     # secrets of other backends (a passphrase given opens the file once created).
-    passphrase = _passphrase(file)
+    passphrase = _passphrase(file, ask=file.exists() or _file_keyring_chosen())
     if passphrase is None and file.exists() and not foreground:
         raise _no_passphrase(file)
     try:
@@ -157,7 +173,7 @@ def start(
                 running = _call({"op": "status"}, path)
                 if running is None:
                     raise
-                if _needs_nothing(running, file):
+                if _needs_nothing(running, file, path):
                     return
             else:
                 emit_text(f"sessman agent started (pid {pid}), listening on {path}")
@@ -178,20 +194,31 @@ def start(
         raise _start_failed(str(exc)) from exc
 
 
-def _needs_nothing(running: dict[str, Any], file: Path) -> bool:
+def _needs_nothing(running: dict[str, Any], file: Path, path: str) -> bool:
     """Whether the running agent already holds what ``start`` would give it (then said so).
 
     Raises when it serves another keyring file.
     """
     if running.get("file") != str(os.path.abspath(file)):
         raise SessmanError(
-            f"an agent for another keyring file ({running.get('file')}) already answers",
+            f"an agent for another keyring file ({running.get('file')}) already answers on {path}",
             hint="stop it first (sessman agent stop), or start this one with another XDG_RUNTIME_DIR",
         )
     state = running.get("file_state")
-    if running.get("locked") or state in ("no-passphrase", "wrong-passphrase"):
+    if running.get("locked") or state == "wrong-passphrase":
         return False
-    emit_text(f"sessman agent already running and unlocked (pid {running.get('pid')})")
+    if state == "no-passphrase" and (
+        file.exists()
+        or os.environ.get("SESSMAN_KEYRING_PASSPHRASE")
+        or (_file_keyring_chosen() and _on_terminal())
+    ):
+        return False  # a passphrase to give it
+    pid = running.get("pid")
+    if state in _FILE_STATES:  # running, but without the file's key: say what it holds
+        what = _FILE_STATES[str(state)].format(file=running.get("file"))
+        emit_text(f"sessman agent already running (pid {pid}), {what}")
+    else:
+        emit_text(f"sessman agent already running and unlocked (pid {pid})")
     return True
 
 

@@ -209,7 +209,9 @@ def unavailable(backend: str, action: str, exc: BaseException) -> KeyringUnavail
         " profiles file (run `sessman doctor` for details)"
     )
     if "passphrase" in detail.lower():  # the file keyring's message says what to do
-        hint = (
+        from .agent.client import fallback_hint
+
+        hint = fallback_hint() or (
             "set SESSMAN_KEYRING_PASSPHRASE to the keyring file's passphrase, or run on a terminal"
         )
     if isinstance(exc.__cause__, UnsafePath):  # the keyring file or its directory is not private

@@ -109,3 +109,56 @@ def plant_session(
         binding=fingerprint(load_config(config, env), profile),
     )
     StateFile(state_dir(), service).put(record)
+
+
+def on_terminal(
+    args: list[str], answers: list[bytes], env: Mapping[str, str], timeout: float = 30.0
+) -> tuple[int, str]:
+    """Run ``sessman ARGS`` on a pseudo-terminal, typing one answer per prompt.
+
+    The process gets a new session whose controlling terminal is the
+    pseudo-terminal (no fork of the test process), so getpass reads
+    /dev/tty as on a real terminal. An answer of ``b"\\x04"`` is Ctrl-D.
+    Returns the exit code and everything the terminal showed.
+    """
+    import subprocess
+    import sys
+
+    master, slave = os.openpty()
+    take_tty = (
+        "import os, runpy, sys\n"
+        "os.close(os.open(os.ttyname(0), os.O_RDWR))\n"
+        f"sys.argv = ['sessman', *{args!r}]\n"
+        "runpy.run_module('sessman', run_name='__main__')\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", take_tty],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=dict(env),
+        start_new_session=True,
+    )
+    os.close(slave)
+    output = b""
+    try:
+        deadline = time.monotonic() + timeout
+        for answer in answers:  # each after the next prompt ("...: ") shows
+            seen = output.count(b": ")
+            with contextlib.suppress(OSError):  # EIO: it exited without asking
+                while output.count(b": ") == seen and time.monotonic() < deadline:
+                    output += os.read(master, 1024)
+            with contextlib.suppress(OSError):
+                os.write(master, answer)
+        while True:
+            try:
+                chunk = os.read(master, 1024)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        code = proc.wait(timeout=timeout)
+        os.close(master)
+    return code, output.decode("utf-8", "replace")

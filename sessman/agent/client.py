@@ -26,21 +26,25 @@ if TYPE_CHECKING:
 __all__ = [
     "NOT_HANDLED",
     "AgentError",
+    "NotAnswering",
     "backend_id",
     "call",
     "credential_process",
+    "fallback_hint",
     "keyring_op",
     "peer_uid",
     "recall",
     "remember",
 ]
 
-#: A request round trip never waits longer than this (the agent answers in ms).
-TIMEOUT = 5.0
+#: A request round trip never waits longer than this (the agent answers in ms);
+#: an agent that lets it pass is given up for the rest of the process.
+TIMEOUT = 3.0
 #: Returned by :func:`keyring_op` when the caller must do the work itself.
 NOT_HANDLED: Any = object()
 
 _FILE_KEYRING = "sessman.filekeyring.EncryptedFileKeyring"
+_LOCKED_HINT = "the sessman agent is locked: run `sessman agent start`"
 
 
 class AgentError(Exception):
@@ -50,6 +54,33 @@ class AgentError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class NotAnswering(Exception):
+    """An agent holds the socket but did not answer in time (stopped or hung)."""
+
+
+#: For this long after an agent let :data:`TIMEOUT` pass, this process does
+#: not ask it again (a long-lived process tries again later).
+GIVE_UP_FOR = 60.0
+#: Sockets whose agent did not answer in time, with when that was (monotonic).
+_GIVEN_UP: dict[str, float] = {}
+#: Why this process last took its ordinary path although an agent socket is
+#: there (for the hint of a passphrase error), or ``None``.
+_FELL_BACK: list[str] = []
+
+
+def fallback_hint() -> str | None:
+    """What to do about the agent, when this process could not use one that is there.
+
+    The ordinary path's passphrase error then names the agent (locked,
+    stopped or hung) rather than only the variable.
+    """
+    return _FELL_BACK[-1] if _FELL_BACK else None
+
+
+def _fall_back(why: str) -> None:
+    _FELL_BACK[:] = [why]
 
 
 def peer_uid(sock: socket.socket) -> int:
@@ -69,9 +100,25 @@ def call(
 
     Raises :class:`protocol.UnsafeSocket` when the socket or its directory
     is not private (callers that only want a fast path treat that as "no
-    agent"; ``agent status`` reports it).
+    agent"; ``agent status`` reports it). An agent that does not answer
+    within ``timeout`` is given up at once: this process does not wait for
+    it again for :data:`GIVE_UP_FOR` seconds (:func:`ask` reports it).
     """
+    try:
+        return ask(request, path=path, timeout=timeout)
+    except NotAnswering:
+        return None
+
+
+def ask(
+    request: dict[str, Any], *, path: str | None = None, timeout: float = TIMEOUT
+) -> dict[str, Any] | None:
+    """:func:`call`, but raising :class:`NotAnswering` for an agent that does not answer."""
     path = protocol.socket_path() if path is None else path
+    import time
+
+    if path in _GIVEN_UP and time.monotonic() - _GIVEN_UP[path] < GIVE_UP_FOR:
+        raise NotAnswering(path)
     if protocol.check_private(os.path.dirname(path), kind="directory") is None:
         return None
     if protocol.check_private(path, kind="socket") is None:
@@ -83,12 +130,19 @@ def call(
         sock.settimeout(timeout)
         try:
             sock.connect(path)
-        except (FileNotFoundError, ConnectionRefusedError):
-            return None  # no agent, or the socket a killed agent left behind
+        except FileNotFoundError:
+            return None  # no agent
+        except ConnectionRefusedError:  # the socket a killed agent left behind
+            _fall_back("the sessman agent is not running: run `sessman agent start`")
+            return None
         if peer_uid(sock) != os.geteuid():
             raise protocol.UnsafeSocket(f"{path}: the process serving it is not yours")
         sock.sendall(protocol.encode(request))
         return protocol.decode(protocol.read_line(sock))
+    except TimeoutError as exc:  # connected (the kernel queues it) but nobody reads
+        _GIVEN_UP[path] = time.monotonic()
+        _fall_back(f"the sessman agent does not answer (socket {path}): see `sessman agent status`")
+        raise NotAnswering(path) from exc
     except (OSError, protocol.ProtocolError):
         return None  # an agent that died or hung up mid-answer: the ordinary path
     finally:
@@ -118,6 +172,8 @@ def keyring_op(op: str, file: str, service: str, user: str, value: str | None = 
     if answer.get("ok") is True:
         return answer.get("value") if op == "get" else True
     code = str(answer.get("error", "failed"))
+    if code == "locked":
+        _fall_back(_LOCKED_HINT)
     if code in ("locked", "other-file", "unknown-op", "internal"):
         return NOT_HANDLED
     raise AgentError(code, str(answer.get("message", "the sessman agent failed")))
@@ -191,6 +247,8 @@ def credential_process(config: str | None, profile: str, min_ttl: float | None) 
         request["env"].update({n: env[n] for n in names if isinstance(n, str) and n in env})
         request["env_complete"] = True
         answer = _quiet_call(request)
+    if answer is not None and answer.get("error") == "locked":
+        _fall_back(_LOCKED_HINT)
     if answer is None or answer.get("ok") is not True:
         return None
     document = answer.get("document")

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from . import client
-from .listen import StartError, bind, harden
+from .listen import AgentRunning, StartError, bind, harden
 from .server import Agent, serve
 
 __all__ = ["run_foreground", "start_detached"]
@@ -35,8 +35,9 @@ _PASSPHRASE_VAR = "SESSMAN_KEYRING_PASSPHRASE"
 def start_detached(path: str, file: Path, ttl: float, passphrase: str | None) -> int:
     """Start a detached agent unlocked with ``passphrase``; its pid once the socket answers.
 
-    ``None`` when there is no keyring file: the agent then holds only what
-    clients read from other keyring backends.
+    ``None``: the agent holds only what clients read from other keyring
+    backends (there is no keyring file). Raises :class:`AgentRunning` when
+    another agent answered first (started at the same moment).
     """
     env = {k: v for k, v in os.environ.items() if k != _PASSPHRASE_VAR}
     argv = [sys.executable, "-m", "sessman.agent.daemon"]
@@ -62,7 +63,7 @@ def start_detached(path: str, file: Path, ttl: float, passphrase: str | None) ->
     proc.wait()  # the intermediate process exits at once (double fork)
     if not line.startswith("ready"):
         message = line.partition(" ")[2].strip() or "the agent exited without saying why"
-        raise StartError(message)
+        raise (AgentRunning if line.startswith("running ") else StartError)(message)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         answer = client.call({"op": "status"}, path=path)
@@ -115,7 +116,8 @@ def _child(argv: list[str]) -> int:
         sock = bind(options["--socket"])
     except Exception as exc:  # reported to `agent start`, which prints it
         text = " ".join(str(exc).split()) or type(exc).__name__
-        status.write(f"error {text}\n")
+        kind = "running" if isinstance(exc, AgentRunning) else "error"
+        status.write(f"{kind} {text}\n")
         status.close()
         return 1
     status.write("ready\n")

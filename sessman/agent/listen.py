@@ -39,6 +39,27 @@ def bind(path: str) -> socket.socket:
     try:
         make_dirs(Path(directory))  # it and every missing parent 0700, whatever the umask
         protocol.check_private(directory, kind="directory")
+        guard = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except protocol.UnsafeSocket as exc:
+        raise StartError(str(exc)) from exc
+    except OSError as exc:
+        raise StartError(
+            f"{path}: cannot prepare the agent socket ({exc.strerror or exc})"
+        ) from exc
+    try:
+        # Agents started at the same moment take turns: the first binds, the
+        # others find it answering (and never remove each other's socket).
+        import fcntl
+
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        return _bind(path)
+    finally:
+        os.close(guard)
+
+
+def _bind(path: str) -> socket.socket:
+    """:func:`bind`, its directory ready and its lock held."""
+    try:
         if protocol.check_private(path, kind="socket") is not None:
             probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             probe.settimeout(2.0)

@@ -52,7 +52,10 @@ class Agent:
 
     def __init__(self, file: Path) -> None:
         self.file = Path(os.path.abspath(file))
+        # Made with the passphrase even before the file exists: opened once it appears.
         self._keyring: EncryptedFileKeyring | None = None
+        # The file (inode, mtime, size) the held passphrase was found not to open.
+        self._refused: tuple[int, int, int] | None = None
         self._unlocked = False
         # Secrets clients read from other keyring backends, by (backend, service, user).
         self._memory: dict[tuple[str, str, str], str] = {}
@@ -75,28 +78,58 @@ class Agent:
             return None if self.locked else max(0.0, self._deadline - _now())
 
     def unlock(self, passphrase: str | None, ttl: float) -> None:
-        """Open the keyring file with ``passphrase`` (verified now) for ``ttl`` seconds.
+        """Hold ``passphrase`` for the keyring file (verified now if it exists) for ``ttl`` s.
 
-        Without a keyring file, the agent holds only what clients read from
-        other backends, and needs no passphrase. Raises the file keyring's
-        own errors: no or a wrong passphrase, a damaged file.
+        Without a keyring file yet, the passphrase is kept and opens the
+        file once it appears (``None``: the agent holds only what clients
+        read from other backends). Raises the file keyring's own errors: no
+        or a wrong passphrase, a damaged file.
         """
         from sessman.filekeyring import EncryptedFileKeyring, PassphraseRequired
 
-        keyring = None
+        keyring = EncryptedFileKeyring(self.file, passphrase) if passphrase else None
         if self.file.exists():
-            if not passphrase:
+            if keyring is None:
                 raise PassphraseRequired(
                     f"{self.file}: the agent needs the passphrase of this keyring file",
                     path=self.file,
                 )
-            keyring = EncryptedFileKeyring(self.file, passphrase)
             keyring.verify()
         with self._lock:
             self._keyring = keyring
+            self._refused = None
             self._unlocked = True
             self._deadline = _now() + ttl
             self._wake.notify_all()
+
+    def file_state(self) -> str:
+        """What the agent can do with the keyring file (the agent must be unlocked).
+
+        ``open`` (the held passphrase opens it), ``absent`` (it opens the file
+        once it is created), ``no-passphrase`` (none held), ``wrong-passphrase``
+        (the file was replaced by one it does not open).
+        """
+        from keyring.errors import KeyringError
+
+        with self._lock:
+            keyring = self._keyring
+            if keyring is None:
+                return "no-passphrase"
+            try:
+                info = os.stat(self.file)
+            except FileNotFoundError:
+                return "absent"
+            except OSError:
+                return "wrong-passphrase"
+            signature = (info.st_ino, info.st_mtime_ns, info.st_size)
+            if signature == self._refused:  # known not to open: no key derivation again
+                return "wrong-passphrase"
+            try:
+                keyring.verify()  # the key of a file it opened before is cached: cheap
+            except KeyringError:
+                self._refused = signature
+                return "wrong-passphrase"
+            return "open"
 
     def lock(self) -> None:
         """Forget the passphrase and every derived key."""
@@ -104,6 +137,7 @@ class Agent:
 
         with self._lock:
             self._keyring = None
+            self._refused = None
             self._unlocked = False
             self._memory.clear()
             self._deadline = 0.0
@@ -121,14 +155,17 @@ class Agent:
                 self._wake.wait(timeout=1.0 if left is None else min(left, 60.0))
 
     def status(self) -> dict[str, Any]:
-        ttl = self.ttl_left()
+        with self._lock:
+            ttl = self.ttl_left()
+            state = None if ttl is None else self.file_state()
         return {
             "ok": True,
             "pid": os.getpid(),
             "locked": ttl is None,
             "ttl": None if ttl is None else round(ttl),
             "file": str(self.file),
-            "file_unlocked": self._keyring is not None,
+            "file_unlocked": state == "open",
+            "file_state": state,
         }
 
     # -- keyring entries ----------------------------------------------------
@@ -149,8 +186,10 @@ class Agent:
             if self.locked:
                 return _refusal("locked", "the sessman agent is locked")
             keyring = self._keyring
-            if keyring is None or Path(os.path.abspath(file)) != self.file:
+            if Path(os.path.abspath(file)) != self.file:
                 return _refusal("other-file", f"the sessman agent serves {self.file} only")
+            if keyring is None:  # started before the file existed, without a passphrase
+                return _refusal("locked", f"the sessman agent has no passphrase for {self.file}")
             try:
                 if op == "get":
                     return {"ok": True, "value": keyring.get_password(service, user)}

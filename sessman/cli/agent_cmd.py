@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -41,32 +42,94 @@ def parse_ttl(text: str) -> float:
     return seconds
 
 
-def _call(request: dict[str, Any], path: str) -> dict[str, Any] | None:
+#: How long ``agent status`` and ``agent start`` wait for an answer (an
+#: agent whose file was replaced derives a key once to say so).
+ASK_TIMEOUT = 5.0
+#: How long ``agent start`` waits for an unlock (the agent derives the key).
+UNLOCK_TIMEOUT = 30.0
+
+
+def _call(
+    request: dict[str, Any], path: str, timeout: float = ASK_TIMEOUT
+) -> dict[str, Any] | None:
+    """The agent's answer, ``None`` without an agent; errors for an unsafe or hung one."""
     from sessman.agent import client, protocol
 
     try:
-        return client.call(request, path=path)
+        return client.ask(request, path=path, timeout=timeout)
     except protocol.UnsafeSocket as exc:
         raise SessmanError(str(exc), hint="only a socket of yours, mode 0600, is used") from exc
+    except client.NotAnswering as exc:
+        raise _not_answering(path) from exc
 
 
-def _passphrase(file: str) -> str | None:
-    """The keyring passphrase: the variable, else a hidden prompt on a terminal, else None."""
+class NotAnswering(SessmanError):
+    """An agent holds the socket but does not answer (stopped or hung)."""
+
+
+def _not_answering(path: str) -> NotAnswering:
+    return NotAnswering(
+        f"the sessman agent is not answering (socket {path})",
+        hint="it may be stopped or hung: `kill -CONT` it, or end it and run `sessman agent start`",
+    )
+
+
+def _file_keyring_chosen() -> bool:
+    """Whether the file keyring is chosen although its file does not exist yet.
+
+    As the file keyring's own priority decides: ``SESSMAN_KEYRING_FILE`` is
+    set or ``PYTHON_KEYRING_BACKEND`` names it. Otherwise a system keyring
+    is in use, and ``agent start`` asks for nothing.
+    """
+    named = os.environ.get("PYTHON_KEYRING_BACKEND") == "sessman.filekeyring.EncryptedFileKeyring"
+    return named or bool(os.environ.get("SESSMAN_KEYRING_FILE"))
+
+
+def _on_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stdin
+        return False
+
+
+def _passphrase(file: Path, *, ask: bool) -> str | None:
+    """The keyring passphrase: the variable, else (``ask``) a hidden prompt on a terminal.
+
+    ``None`` when neither gives one. Asked twice when the file does not
+    exist yet (it will be created with it), as the file keyring does.
+    """
     value = os.environ.get("SESSMAN_KEYRING_PASSPHRASE")
     if value:
         return value
-    if sys.stdin is None or not sys.stdin.isatty():
+    if not ask:
+        return None
+    if not _on_terminal():
         return None
     import getpass
 
+    creating = not file.exists()
+    action = "New passphrase for" if creating else "Passphrase of"
     try:
-        typed = getpass.getpass(f"Passphrase of the sessman keyring {file}: ")
-    except EOFError:
-        return None
-    return typed or None
+        typed = getpass.getpass(f"{action} the sessman keyring {file}: ")
+        if not typed:
+            raise KeyringUnavailable(
+                f"{file}: no passphrase typed; the agent was not started or unlocked"
+            )
+        if creating and getpass.getpass("Repeat the passphrase: ") != typed:
+            raise KeyringUnavailable(
+                f"{file}: the two passphrases typed differ; the agent was not started or"
+                " unlocked. Try again."
+            )
+    except EOFError as exc:
+        raise KeyringUnavailable(
+            f"{file}: no passphrase could be read from the terminal; the agent was not started"
+            " or unlocked",
+            hint="set SESSMAN_KEYRING_PASSPHRASE for `sessman agent start`",
+        ) from exc
+    return typed
 
 
-def _no_passphrase(file: str) -> KeyringUnavailable:
+def _no_passphrase(file: Path) -> KeyringUnavailable:
     return KeyringUnavailable(
         f"{file}: the agent needs the keyring passphrase and there is no terminal to ask for it",
         hint="run `sessman agent start` on a terminal, or set SESSMAN_KEYRING_PASSPHRASE for it",
@@ -86,41 +149,41 @@ def start(
 ) -> None:
     """Start the agent (or unlock a locked one) with the keyring passphrase."""
     from sessman.agent import protocol
-    from sessman.agent.listen import StartError
+    from sessman.agent.listen import AgentRunning, StartError
     from sessman.locations import keyring_file
 
     seconds = parse_ttl(ttl)
     path = protocol.socket_path()
     file = keyring_file()
     running = None if foreground else _call({"op": "status"}, path)
-    if running is not None and running.get("file") != str(os.path.abspath(file)):
-        raise SessmanError(
-            f"an agent for another keyring file ({running.get('file')}) already answers on {path}",
-            hint="stop it first (sessman agent stop), or start this one with another XDG_RUNTIME_DIR",
-        )
-    if running is not None and not running.get("locked"):
-        emit_text(f"sessman agent already running and unlocked (pid {running.get('pid')})")
+    if running is not None and _needs_nothing(running, file, path):
         return
-    # Without a keyring file the agent holds only secrets of other backends.
-    passphrase = _passphrase(str(file)) if file.exists() else None
+    # Without a keyring file and no passphrase to hand, the agent holds only
+    # secrets of other backends (a passphrase given opens the file once created).
+    passphrase = _passphrase(file, ask=file.exists() or _file_keyring_chosen())
     if passphrase is None and file.exists() and not foreground:
-        raise _no_passphrase(str(file))
+        raise _no_passphrase(file)
     try:
+        if running is None and not foreground:
+            from sessman.agent.daemon import start_detached
+
+            try:
+                pid = start_detached(path, file, seconds, passphrase)
+            except AgentRunning:  # started at the same moment by another `agent start`
+                running = _call({"op": "status"}, path)
+                if running is None:
+                    raise
+                if _needs_nothing(running, file, path):
+                    return
+            else:
+                emit_text(f"sessman agent started (pid {pid}), listening on {path}")
+                return
         if running is not None:
-            answer = _call({"op": "unlock", "passphrase": passphrase, "ttl": seconds}, path)
-            if answer is None or not answer.get("ok"):
-                message = "the agent did not answer" if answer is None else answer.get("message")
-                raise StartError(str(message))
-            emit_text(f"sessman agent unlocked (pid {running.get('pid')})")
+            _unlock(running, path, passphrase, seconds)
             return
-        if foreground:
-            from sessman.agent.daemon import run_foreground
+        from sessman.agent.daemon import run_foreground
 
-            run_foreground(path, file, seconds, passphrase)
-            return
-        from sessman.agent.daemon import start_detached
-
-        pid = start_detached(path, file, seconds, passphrase)
+        run_foreground(path, file, seconds, passphrase)
     except StartError as exc:
         raise _start_failed(str(exc)) from exc
     except Exception as exc:  # the keyring's own errors (foreground unlock)
@@ -129,7 +192,52 @@ def start(
         if not isinstance(exc, KeyringError):
             raise
         raise _start_failed(str(exc)) from exc
-    emit_text(f"sessman agent started (pid {pid}), listening on {path}")
+
+
+def _needs_nothing(running: dict[str, Any], file: Path, path: str) -> bool:
+    """Whether the running agent already holds what ``start`` would give it (then said so).
+
+    Raises when it serves another keyring file.
+    """
+    if running.get("file") != str(os.path.abspath(file)):
+        raise SessmanError(
+            f"an agent for another keyring file ({running.get('file')}) already answers on {path}",
+            hint="stop it first (sessman agent stop), or start this one with another XDG_RUNTIME_DIR",
+        )
+    state = running.get("file_state")
+    if running.get("locked") or state == "wrong-passphrase":
+        return False
+    if state == "no-passphrase" and (
+        file.exists()
+        or os.environ.get("SESSMAN_KEYRING_PASSPHRASE")
+        or (_file_keyring_chosen() and _on_terminal())
+    ):
+        return False  # a passphrase to give it
+    pid = running.get("pid")
+    if state in _FILE_STATES:  # running, but without the file's key: say what it holds
+        what = _FILE_STATES[str(state)].format(file=running.get("file"))
+        emit_text(f"sessman agent already running (pid {pid}), {what}")
+    else:
+        emit_text(f"sessman agent already running and unlocked (pid {pid})")
+    return True
+
+
+def _unlock(running: dict[str, Any], path: str, passphrase: str | None, seconds: float) -> None:
+    """Unlock the running agent ``running`` with ``passphrase``; it stays locked on failure."""
+    request = {"op": "unlock", "passphrase": passphrase, "ttl": seconds}
+    answer = _call(request, path, timeout=UNLOCK_TIMEOUT)
+    if answer is None or not answer.get("ok"):
+        message = "it stopped answering" if answer is None else str(answer.get("message"))
+        hint = None
+        if "wrong passphrase" in message:
+            message = message.replace(" (check the passphrase passed in)", "")
+            hint = "check SESSMAN_KEYRING_PASSPHRASE, or type the passphrase again"
+        was = "locked" if running.get("locked") else "as it was"
+        raise KeyringUnavailable(
+            f"the agent did not unlock: {message}; it still runs, {was} (pid {running.get('pid')})",
+            hint=hint,
+        )
+    emit_text(f"sessman agent unlocked (pid {running.get('pid')})")
 
 
 def _start_failed(message: str) -> SessmanError:
@@ -140,34 +248,57 @@ def _start_failed(message: str) -> SessmanError:
     return KeyringUnavailable(f"the agent did not start: {message}", hint=hint)
 
 
+#: What ``agent status`` says of the keyring file, by the agent's ``file_state``.
+_FILE_STATES = {
+    "absent": "{file} does not exist yet: the passphrase held opens it once created",
+    "no-passphrase": "no passphrase for {file}: other backends only",
+    "wrong-passphrase": "the passphrase held does not open {file} (replaced?):"
+    " run `sessman agent start` to unlock it",
+}
+
+
 def status(json_: JsonOption = False) -> None:
     """Whether the agent runs, whether it is locked, and how long until it locks."""
     from sessman.agent import protocol
 
     path = protocol.socket_path()
-    answer = _call({"op": "status"}, path)
+    try:
+        answer, answering = _call({"op": "status"}, path), True
+    except NotAnswering:
+        if not json_:
+            raise
+        answer, answering = None, False
     running = answer is not None and bool(answer.get("ok"))
     data = {
-        "running": running,
+        "running": running if answering else None,
+        "answering": answering,
         "locked": bool(answer.get("locked")) if answer and running else None,
         "ttl": answer.get("ttl") if answer and running else None,
         "pid": answer.get("pid") if answer and running else None,
         "file": answer.get("file") if answer and running else None,
         "file_unlocked": bool(answer.get("file_unlocked")) if answer and running else None,
+        "file_state": answer.get("file_state") if answer and running else None,
         "socket": path,
     }
     if json_:
         emit_json(data)
-        return
-    if not running:
+    elif not running:
         emit_text(f"sessman agent: not running ({path})")
     elif data["locked"]:
         emit_text(f"sessman agent: running, locked (pid {data['pid']}, {path})")
     else:
         ttl = int(data["ttl"] or 0)
         left = f"{ttl // 3600}h{ttl % 3600 // 60:02d}m"
-        what = data["file"] if data["file_unlocked"] else "no keyring file: other backends only"
-        emit_text(f"sessman agent: running, unlocked for {left} more (pid {data['pid']}, {what})")
+        if data["file_unlocked"]:
+            emit_text(
+                f"sessman agent: running, unlocked for {left} more (pid {data['pid']}, {data['file']})"
+            )
+        else:
+            what = _FILE_STATES.get(str(data["file_state"]), "{file} is not unlocked")
+            what = what.format(file=data["file"])
+            emit_text(f"sessman agent: running for {left} more, {what} (pid {data['pid']})")
+    if not answering:  # the JSON said so; the exit status too
+        raise typer.Exit(1)
 
 
 def lock() -> None:

@@ -159,6 +159,7 @@ def test_no_passphrase_and_no_terminal(config: Path) -> None:
     assert FAKE_SECRET not in done.stdout + done.stderr
 
 
+@pytest.mark.slow  # real processes: left out of make unit
 def test_twelve_processes_storing_at_once_lose_nothing(tmp_path: Path) -> None:
     names = [f"acct{i:02d}" for i in range(12)]
     body = "".join(

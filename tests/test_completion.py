@@ -94,6 +94,7 @@ BASH_CASES = [
 ]
 
 
+@pytest.mark.slow  # real processes: left out of make unit
 def test_bash(env: dict[str, str], tmp_path: Path) -> None:
     script = script_from("bash", env, tmp_path)
     assert "complete " in script.read_text()
@@ -129,6 +130,7 @@ def test_completion_reads_the_config_option_in_either_position(
         assert out.split() == ["elsewhere"]
 
 
+@pytest.mark.slow  # real processes: left out of make unit
 def test_fish(env: dict[str, str], tmp_path: Path) -> None:
     script = script_from("fish", env, tmp_path)
     commands = "; ".join(f'complete -C"{line}"; echo ---' for line, _ in BASH_CASES)
@@ -151,6 +153,7 @@ zpty -d z
 """
 
 
+@pytest.mark.slow  # real processes: left out of make unit
 def test_zsh(env: dict[str, str], tmp_path: Path) -> None:
     zsh = need("zsh")
     script = script_from("zsh", env, tmp_path)

@@ -376,6 +376,7 @@ def test_unreadable_path_is_a_keyring_error(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # real processes: left out of make unit
 def test_twelve_processes_setting_at_once_all_survive(tmp_path: Path) -> None:
     path = tmp_path / "shared" / "keyring.enc"
     go = tmp_path / "go"

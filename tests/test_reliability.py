@@ -942,6 +942,7 @@ def test_no_state_file_content_crashes_the_reader(content: tuple[bytes, set[str]
 @given(content=documents())
 @example(content=(EDGE, set()))
 @example(content=(EDGE.replace(b"0001-01-01T00:00:00+05:00", b"9999-12-31T23:00:00-05:00"), set()))
+@pytest.mark.slow  # real processes: left out of make unit
 def test_no_state_file_content_crashes_sessman_list(
     content: tuple[bytes, set[str]], tmp_path: Path
 ) -> None:

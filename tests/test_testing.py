@@ -392,6 +392,7 @@ def _guide_example() -> str:
     return textwrap.dedent(doc[start:end])
 
 
+@pytest.mark.slow  # real processes: left out of make unit
 def test_a_users_test_file_runs_with_no_configuration(
     pytester: pytest.Pytester, untouched: None
 ) -> None:

@@ -12,14 +12,15 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 from . import fileformat as fmt
-from .errors import ConfigError, ProfileNotFound, UsageError
-from .locations import config_candidates
+from .discovery import find_config, read_profiles
+from .errors import ConfigError
+from .model import BUILTIN_DEFAULTS, Config, Kind, Profile, Retries, SsoSession, did_you_mean
+from .yamlnodes import NodeReader
 
 __all__ = [
     "BUILTIN_DEFAULTS",
@@ -34,132 +35,10 @@ __all__ = [
     "read_profiles",
 ]
 
-Kind = Literal["keys", "role", "aws-profile", "sso"]
-
-#: What a profile gets when neither it nor ``defaults:`` says otherwise.
-#: boto3's own 60 s connect timeout hangs a shell for a minute on a dead
-#: network; these fail fast and retry the way the AWS CLI v2 does.
-BUILTIN_DEFAULTS: Mapping[str, Any] = MappingProxyType(
-    {
-        "connect_timeout": 10,
-        "read_timeout": 60,
-        "retries": {"mode": "standard", "max_attempts": 3},
-        "max_pool_connections": 10,
-        "session_duration": 3600,
-    }
-)
-
-_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PROFILE_NAME_RE = re.compile(fmt.PROFILE_NAME_PATTERN)
 _TAG_RE = re.compile(fmt.TAG_PATTERN)
-_MAX_BYTES = 16 * 1024 * 1024
-#: libyaml's C composer recurses once per nesting level and overflows the C
-#: stack (a segfault) somewhere past 20,000 levels; refuse far earlier.
-_MAX_DEPTH = 5000
-#: Keys of mappings visited while resolving merge keys, at most, per file.
-_MAX_VISITS = 100_000
 #: Values never quoted in messages: a secret pasted there must not be echoed.
 _UNQUOTED = frozenset({"access_key_id", "external_id"})
-#: Scopes of an IAM Identity Center client registration when the file names
-#: none: this one is what makes the service issue refresh tokens.
-DEFAULT_SSO_SCOPES = ("sso:account:access",)
-
-
-@dataclass(frozen=True)
-class Retries:
-    """Retry policy: ``max_attempts`` counts every attempt, the first included."""
-
-    mode: str = "standard"
-    max_attempts: int = 3
-
-
-@dataclass(frozen=True)
-class SsoSession:
-    """An IAM Identity Center sign-in (``sso_sessions:``): where and how to log in."""
-
-    name: str
-    start_url: str
-    region: str
-    registration_scopes: tuple[str, ...] = DEFAULT_SSO_SCOPES
-    endpoint_url: str | None = None
-
-
-@dataclass(frozen=True)
-class Profile:
-    """One validated profile, with ``defaults:`` and the built-in defaults merged in."""
-
-    name: str
-    kind: Kind
-    region: str
-    connect_timeout: float
-    read_timeout: float
-    retries: Retries
-    max_pool_connections: int
-    session_duration: int
-    description: str | None = None
-    tags: tuple[str, ...] = ()
-    access_key_id: str | None = None
-    role_arn: str | None = None
-    source_profile: str | None = None
-    external_id: str | None = None
-    mfa_serial: str | None = None
-    role_session_name: str | None = None
-    sso_session: str | None = None
-    sso_account_id: str | None = None
-    sso_role_name: str | None = None
-    aws_profile: str | None = None
-    endpoint_url: str | None = None
-    generated_by: str | None = None
-
-
-@dataclass(frozen=True)
-class Config:
-    """A whole profiles file: where it is, its keyring settings and its profiles."""
-
-    path: Path
-    keyring_service: str = "sessman"
-    keyring_backend: str | None = None
-    profiles: Mapping[str, Profile] = field(default_factory=lambda: MappingProxyType({}))
-    sso_sessions: Mapping[str, SsoSession] = field(default_factory=lambda: MappingProxyType({}))
-
-    def sso_session(self, name: str) -> SsoSession:
-        """The ``sso_sessions:`` entry ``name``, or a usage error listing the others."""
-        try:
-            return self.sso_sessions[name]
-        except KeyError:
-            known = ", ".join(self.sso_sessions) or "none"
-            raise UsageError(
-                f"no sso session {name!r} in {self.path} (sso_sessions: {known})",
-                hint=_did_you_mean(name, self.sso_sessions),
-            ) from None
-
-    def profile(self, name: str) -> Profile:
-        """Return the profile called ``name`` or raise :class:`ProfileNotFound`."""
-        try:
-            return self.profiles[name]
-        except KeyError:
-            raise ProfileNotFound(
-                f"no profile {name!r} in {self.path}", hint=_did_you_mean(name, self.profiles)
-            ) from None
-
-    def names(self, tag: str | None = None) -> list[str]:
-        """Profile names in file order, only those tagged ``tag`` when given."""
-        return [n for n, p in self.profiles.items() if tag is None or tag in p.tags]
-
-
-def find_config(path: str | os.PathLike[str] | None = None) -> Path:
-    """Return the profiles file to use: ``path``, else the first candidate that exists."""
-    if path is not None:
-        return Path(path).expanduser().absolute()
-    candidates = config_candidates()
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    tried = ", ".join(str(c) for c in candidates)
-    raise ConfigError(
-        f"no profiles file found (tried {tried})",
-        hint="create one with: sessman init  (or pass --config PATH, or set SESSMAN_CONFIG)",
-    )
 
 
 def load_config(
@@ -168,32 +47,6 @@ def load_config(
     """Read and validate the profiles file at ``path`` (or the discovered one)."""
     where = find_config(path)
     return parse_config(read_profiles(where), where, env)
-
-
-def read_profiles(where: Path) -> bytes:
-    """The bytes of the profiles file at ``where``, or a ConfigError saying why not.
-
-    A file (or directory) that another user could change is refused with
-    :class:`~sessman.errors.UnsafePath` (see :func:`sessman.trust.check_profiles_file`).
-    """
-    from .trust import check_profiles_file
-
-    try:
-        with open(where, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            check_profiles_file(where, st)
-            data = fh.read(_MAX_BYTES + 1) if st.st_size <= _MAX_BYTES else b""
-            if st.st_size > _MAX_BYTES or len(data) > _MAX_BYTES:
-                raise ConfigError(f"file is larger than {_MAX_BYTES // 2**20} MiB", path=str(where))
-    except FileNotFoundError:
-        raise ConfigError(
-            "profiles file not found", path=str(where), hint="create one with: sessman init"
-        ) from None
-    except IsADirectoryError:
-        raise ConfigError("is a directory, not a profiles file", path=str(where)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=str(where)) from None
-    return data
 
 
 def parse_config(data: bytes | str, path: Path, env: Mapping[str, str] | None = None) -> Config:
@@ -214,175 +67,8 @@ def parse_config_tracked(
     return config, frozenset(loader.expanded)
 
 
-def _did_you_mean(word: str, choices: Any) -> str | None:
-    import difflib
-
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
-
-
-class _Loader:
-    """Turns YAML nodes into a :class:`Config`, remembering lines for messages."""
-
-    def __init__(self, path: Path, env: Mapping[str, str]) -> None:
-        self.path = path
-        self.env = env
-        self.expanded: set[str] = set()
-        self.expanded_pairs: dict[int, dict[str, Any]] = {}
-        self.visits = 0
-
-    def error(
-        self,
-        message: str,
-        node: Any = None,
-        *,
-        profile: str | None = None,
-        key: str | None = None,
-        hint: str | None = None,
-    ) -> ConfigError:
-        line = node.start_mark.line + 1 if node is not None else None
-        return ConfigError(
-            message, path=str(self.path), line=line, profile=profile, key=key, hint=hint
-        )
-
-    # -- YAML -------------------------------------------------------------
-
-    def load(self, data: bytes | str) -> Config:
-        import yaml
-
-        loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        try:
-            if isinstance(data, bytes):
-                data = data.decode("utf-8-sig")
-            self.check_depth(data, loader_cls)
-            root = yaml.compose(data, Loader=loader_cls)
-        except UnicodeDecodeError:
-            raise self.error("not UTF-8 text") from None
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            line = mark.line + 1 if mark is not None else None
-            problem = exc.problem or "invalid YAML"
-            raise ConfigError(f"invalid YAML: {problem}", path=str(self.path), line=line) from None
-        except (yaml.YAMLError, ValueError, RecursionError) as exc:
-            raise ConfigError(f"invalid YAML: {type(exc).__name__}", path=str(self.path)) from None
-        if root is None:
-            raise self.error("the file is empty", hint="start from: sessman init")
-        return self.document(root)
-
-    def check_depth(self, text: str, loader_cls: Any) -> None:
-        """Refuse collections nested more than ``_MAX_DEPTH`` deep before composing."""
-        import yaml
-
-        # A cheap upper bound first: flow nesting needs a bracket per level,
-        # block nesting a column per level (two with a sequence under a key).
-        longest = max(map(len, text.split("\n")))
-        if text.count("[") + text.count("{") + 2 * (longest + 1) <= _MAX_DEPTH:
-            return
-        depth = 0
-        for event in yaml.parse(text, Loader=loader_cls):
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > _MAX_DEPTH:
-                    line = event.start_mark.line + 1 if event.start_mark else None
-                    raise ConfigError(
-                        f"nested more than {_MAX_DEPTH} levels deep",
-                        path=str(self.path),
-                        line=line,
-                    )
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-
-    def mapping(self, node: Any, what: str, *, profile: str | None = None) -> dict[str, Any]:
-        """Return {key: (key_node, value_node)} of a YAML mapping, refusing duplicates.
-
-        Merge keys (``<<: *base``) are resolved as YAML says: the mapping's own
-        keys win over merged ones, and an earlier merged mapping over a later
-        one. The nodes are not modified, so a mapping can be read again.
-        """
-        import yaml
-
-        if not isinstance(node, yaml.MappingNode):
-            raise self.error(f"{what} must be a mapping", node, profile=profile)
-        try:
-            return dict(self.pairs(node, what, profile, frozenset()))
-        except RecursionError:
-            raise self.error("merge keys (<<) nested too deeply", node, profile=profile) from None
-
-    def pairs(
-        self, node: Any, what: str, profile: str | None, within: frozenset[int]
-    ) -> dict[str, Any]:
-        import yaml
-
-        # Each mapping is expanded once, whatever the number of aliases to it,
-        # and the nodes visited are budgeted: a few hundred bytes of nested
-        # merge keys must not take exponential time (SPEC section 1).
-        done = self.expanded_pairs.get(id(node))
-        if done is not None:
-            return done
-        self.visits += len(node.value)
-        if self.visits > _MAX_VISITS:
-            raise self.error(
-                f"merge keys (<<) and aliases expand to more than {_MAX_VISITS} keys",
-                node,
-                profile=profile,
-            )
-        own: dict[str, Any] = {}
-        merged: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                sources = (
-                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-                )
-                for source in sources:
-                    if not isinstance(source, yaml.MappingNode) or id(source) in within:
-                        raise self.error(
-                            "invalid merge key (<<): it takes a mapping or a list of mappings",
-                            key_node,
-                            profile=profile,
-                        )
-                    inner = self.pairs(source, what, profile, within | {id(node)})
-                    for key, pair in inner.items():
-                        merged.setdefault(key, pair)
-                continue
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":null"):
-                raise self.error(f"{what} keys must be names", key_node, profile=profile)
-            key = str(key_node.value)
-            if key in own:
-                raise self.error(f"duplicate key in {what}", key_node, profile=profile, key=key)
-            own[key] = (key_node, value_node)
-        for key, pair in merged.items():
-            own.setdefault(key, pair)
-        self.expanded_pairs[id(node)] = own
-        return own
-
-    def scalar(self, node: Any, *, profile: str | None, key: str) -> Any:
-        import yaml
-
-        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
-            return node
-        try:
-            value = yaml.constructor.SafeConstructor().construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, OverflowError):
-            raise self.error("unreadable value", node, profile=profile, key=key) from None
-        if isinstance(value, str):
-            value = self.expand(value, node, profile=profile, key=key)
-        return value
-
-    def expand(self, value: str, node: Any, *, profile: str | None, key: str) -> str:
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in self.env:
-                raise self.error(
-                    f"environment variable ${{{name}}} is not set",
-                    node,
-                    profile=profile,
-                    key=key,
-                    hint=f"export {name}=... or write the value in the file",
-                )
-            self.expanded.add(name)
-            return self.env[name]
-
-        return _ENV_RE.sub(replace, value)
+class _Loader(NodeReader):
+    """Turns YAML nodes into a :class:`Config`: the rules of SPEC section 2."""
 
     # -- the format -------------------------------------------------------
 
@@ -491,7 +177,7 @@ class _Loader:
                 node,
                 profile=name,
                 key="sso_session",
-                hint=_did_you_mean(profile.sso_session, sso_sessions)
+                hint=did_you_mean(profile.sso_session, sso_sessions)
                 or "add it under sso_sessions: (start_url, region)",
             )
 
@@ -520,7 +206,7 @@ class _Loader:
                     key_node,
                     profile=profile,
                     key=key,
-                    hint=_did_you_mean(key, known),
+                    hint=did_you_mean(key, known),
                 )
 
     def value(self, spec: fmt.Field, node: Any, *, profile: str | None) -> Any:
@@ -643,7 +329,7 @@ class _Loader:
                     key_node,
                     profile=profile,
                     key=f"retries.{key}",
-                    hint=_did_you_mean(key, ("mode", "max_attempts")),
+                    hint=did_you_mean(key, ("mode", "max_attempts")),
                 )
             out[key] = value
         return out
@@ -744,7 +430,7 @@ class _Loader:
                     node,
                     profile=name,
                     key="source_profile",
-                    hint=_did_you_mean(profile.source_profile, profiles),
+                    hint=did_you_mean(profile.source_profile, profiles),
                 )
             chain = [name]
             current = profile

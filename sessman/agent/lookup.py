@@ -126,13 +126,13 @@ def credential_process(
     ``keyring`` is the agent's unlocked file keyring (if any); ``recall``
     what it holds of other backends.
     """
-    from sessman.config import _ENV_RE
     from sessman.config_cache import load_cached
     from sessman.errors import SessmanError
     from sessman.handover import process_json, process_min_ttl
     from sessman.locations import keyring_file, state_dir
     from sessman.manager import SessionManager
     from sessman.secrets import backend_label, resolve_backend
+    from sessman.yamlnodes import ENV_RE as _ENV_RE
 
     bad = _checked(request)
     if bad is not None:

@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from .config import Config, parse_config
 from .errors import ConfigError, SessmanError
 
 __all__ = [
+    "change_lines",
     "edit_profiles",
     "editing",
     "insert_profiles",
@@ -263,3 +264,26 @@ def save(path: Path, text: str, env: Mapping[str, str] | None = None) -> Config:
             f"cannot write {path}: {exc.strerror or type(exc).__name__}; it was left unchanged"
         ) from exc
     return config
+
+
+def change_lines(result: Any, about: Callable[[str], str], summary: str) -> list[str]:
+    """Lines for people about a run that generates profiles (organization, sso populate).
+
+    ``result`` has ``dry_run``, ``added``, ``updated``, ``removed``, ``skipped``
+    and ``closed``; ``about(name)`` says what a profile is for; ``summary``
+    closes the list.
+    """
+    verb = "would " if result.dry_run else ""
+    lines: list[str] = []
+    for label, names in (
+        ("add", result.added),
+        ("update", result.updated),
+        ("remove", result.removed),
+    ):
+        lines.extend(f"{verb}{label} {name}{about(name)}" for name in names)
+    for skip in result.skipped:
+        lines.append(f"skipped {skip['name']} ({skip['account']}): {skip['reason']}")
+    if result.closed:
+        lines.append(f"sessions closed: {', '.join(result.closed)}")
+    lines.append(("dry run: nothing written; " if result.dry_run else "") + summary)
+    return lines

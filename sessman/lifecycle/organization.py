@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from sessman import fileformat as fmt
 from sessman.config import parse_config
 from sessman.credentials import translating
 from sessman.errors import SessmanError, UsageError
+from sessman.lifecycle.org_tags import account_tags, ou_tags
 from sessman.profiles_text import (
+    change_lines,
     edit_profiles,
     editing,
     profile_indent,
@@ -51,7 +52,6 @@ _ROLE_NAME = re.compile(r"^(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
 _PREFIX = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(.+)$")
-_TAG = re.compile(fmt.TAG_PATTERN)
 _MFA_CODE = re.compile(r"^\d{6}$")
 #: The keys a generated profile's generator writes; any other key is the user's.
 OWNED = (
@@ -339,9 +339,9 @@ def _accounts(
                     continue
                 tags: list[str] = []
                 if "ou" in sources:
-                    tags += _ou_tags(org, account.id, units)
+                    tags += ou_tags(org, account.id, units)
                 if "tags" in sources:
-                    tags += _account_tags(org, account.id)
+                    tags += account_tags(org, account.id)
                 accounts.append(Account(account.id, account.name, tuple(dict.fromkeys(tags))))
     return accounts
 
@@ -389,76 +389,17 @@ def _checked(raw: Mapping[str, Any]) -> Account | None:
     return Account(account_id, name)
 
 
-def _tag(text: str) -> str | None:
-    """``text`` made into a valid profile tag, or None when nothing is left."""
-    cleaned = re.sub(r"[^A-Za-z0-9_.:/=+-]+", "-", text).lstrip("_.:/=+-")
-    return cleaned if cleaned and _TAG.match(cleaned) else None
-
-
-def _ou_tags(org: Any, account_id: str, units: dict[str, tuple[str, str | None]]) -> list[str]:
-    """One tag per OU above the account: ``Eng``, ``Eng/Platform`` (root not included).
-
-    ``units`` remembers each OU's name and parent for the run, so a thousand
-    accounts in one OU cost a thousand ListParents, not three thousand calls.
-    """
-    names: list[str] = []
-    parent: str | None = _parent_unit(org, account_id)
-    for _ in range(10):  # Organizations nests OUs at most five deep
-        if parent is None:
-            break
-        if parent not in units:
-            unit = org.describe_organizational_unit(OrganizationalUnitId=parent)
-            units[parent] = (
-                str(unit["OrganizationalUnit"].get("Name") or parent),
-                _parent_unit(org, parent),
-            )
-        name, parent = units[parent]
-        names.insert(0, name)
-    tags = [_tag("/".join(names[: i + 1])) for i in range(len(names))]
-    return [t for t in tags if t]
-
-
-def _parent_unit(org: Any, child: str) -> str | None:
-    """The OU directly above ``child``, or None when that is the root."""
-    parents = org.list_parents(ChildId=child).get("Parents", [])
-    if not parents or parents[0].get("Type") != "ORGANIZATIONAL_UNIT":
-        return None
-    return str(parents[0]["Id"])
-
-
-def _account_tags(org: Any, account_id: str) -> list[str]:
-    """``Key=Value`` (or ``Key`` when the value is empty) for each account tag, sorted."""
-    out: list[str] = []
-    for page in org.get_paginator("list_tags_for_resource").paginate(ResourceId=account_id):
-        for tag in page.get("Tags", []):
-            key, value = str(tag.get("Key", "")), str(tag.get("Value", ""))
-            cleaned = _tag(f"{key}={value}" if value else key)
-            if cleaned:
-                out.append(cleaned)
-    return sorted(out)  # AWS's order may change between calls; the file should not
-
-
 def describe(result: GenerateResult) -> list[str]:
     """Lines for people: what was (or would be) done."""
-    verb = "would " if result.dry_run else ""
-    lines = []
-    for label, names in (
-        ("add", result.added),
-        ("update", result.updated),
-        ("remove", result.removed),
-    ):
-        for name in names:
-            account = result.profiles.get(name)
-            about = f" ({account.id}, {account.name})" if account else ""
-            lines.append(f"{verb}{label} {name}{about}")
-    for skip in result.skipped:
-        lines.append(f"skipped {skip['name']} ({skip['account']}): {skip['reason']}")
-    if result.closed:
-        lines.append(f"sessions closed: {', '.join(result.closed)}")
-    summary = (
+
+    def about(name: str) -> str:
+        account = result.profiles.get(name)
+        return f" ({account.id}, {account.name})" if account else ""
+
+    return change_lines(
+        result,
+        about,
         f"{len(result.profiles)} accounts; {len(result.added)} added, {len(result.updated)}"
         f" updated, {len(result.unchanged)} unchanged, {len(result.removed)} removed in"
-        f" {result.path}"
+        f" {result.path}",
     )
-    lines.append(("dry run: nothing written; " if result.dry_run else "") + summary)
-    return lines

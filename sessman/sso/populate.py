@@ -26,6 +26,7 @@ from typing import Any
 from sessman.config import Config, Profile, SsoSession, parse_config
 from sessman.errors import UsageError
 from sessman.profiles_text import (
+    change_lines,
     edit_profiles,
     editing,
     profile_indent,
@@ -331,26 +332,16 @@ def _prune(
 
 def describe(result: PopulateResult) -> list[str]:
     """Lines for people: what was (or would be) done."""
-    verb = "would " if result.dry_run else ""
-    lines = []
-    for label, names in (
-        ("add", result.added),
-        ("update", result.updated),
-        ("remove", result.removed),
-    ):
-        for name in names:
-            item = result.profiles.get(name)
-            about = f" ({item.account.id}, {item.account.name}, {item.role})" if item else ""
-            lines.append(f"{verb}{label} {name}{about}")
-    for skip in result.skipped:
-        lines.append(f"skipped {skip['name']} ({skip['account']}): {skip['reason']}")
-    if result.closed:
-        lines.append(f"sessions closed: {', '.join(result.closed)}")
-    summary = (
+
+    def about(name: str) -> str:
+        item = result.profiles.get(name)
+        return f" ({item.account.id}, {item.account.name}, {item.role})" if item else ""
+
+    return change_lines(
+        result,
+        about,
         f"{len(result.profiles)} role{'' if len(result.profiles) == 1 else 's'};"
         f" {len(result.added)} added, {len(result.updated)}"
         f" updated, {len(result.unchanged)} unchanged, {len(result.removed)} removed in"
-        f" {result.path} ({result.requests} requests in {result.seconds:.1f} s)"
+        f" {result.path} ({result.requests} requests in {result.seconds:.1f} s)",
     )
-    lines.append(("dry run: nothing written; " if result.dry_run else "") + summary)
-    return lines

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from . import credentials as cr
 from ._botocore import (
@@ -40,10 +39,13 @@ from .credentials import (
     translating,
 )
 from .errors import SecretNotFound, SessmanError, UsageError
+from .fanout import fan_out
 from .locations import state_dir as default_state_dir
 from .locks import profile_lock
 from .loops import check as check_loop
 from .loops import resolving
+from .refresh import RECHECK, REFRESH_MARGIN, check_min_ttl, refresh_windows
+from .results import Outcome, ProfileStatus, SessionInfo
 from .secrets import SecretStore, open_store, session_user, stderr_note
 from .state import SessionRecord, StateFile
 
@@ -56,73 +58,9 @@ __all__ = ["Outcome", "ProfileStatus", "SessionInfo", "SessionManager"]
 
 T = TypeVar("T")
 
-#: A role is renewed when this much of it is left, or half of a shorter
-#: session (see refresh_windows): botocore's own 15 minutes would make a
-#: 900 s role be assumed again for every request.
-REFRESH_MARGIN = 15 * 60
-#: botocore blocks every request for new credentials this close to expiry
-#: (or a quarter of a shorter session).
-MANDATORY_MARGIN = 10 * 60
+
 #: Connections of the STS clients shared by many profiles (see _shared_config).
 SHARED_POOL = 64
-#: An open keys session is signed with until this many seconds before expiry.
-LAST_MINUTE = 60
-#: How often botocore asks again for credentials that do not expire, so a
-#: session picks up a session opened later by another process.
-RECHECK = timedelta(minutes=16)
-
-
-def refresh_windows(p: Profile) -> tuple[float, float]:
-    """(advisory, mandatory) seconds before expiry at which ``p``'s credentials renew.
-
-    Sized to the session so that a renewal always yields credentials outside
-    both windows: a role of 900 s renews once per 450 s, never per request.
-    An open keys session is signed with until its last minute.
-    """
-    if p.kind == "keys":
-        return float(LAST_MINUTE), LAST_MINUTE / 2
-    seconds = p.session_duration
-    return min(float(REFRESH_MARGIN), seconds / 2), min(float(MANDATORY_MARGIN), seconds / 4)
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    """An open session: whose it is and until when (no secrets)."""
-
-    name: str
-    account: str
-    arn: str
-    user_id: str
-    expires: datetime
-
-
-@dataclass(frozen=True)
-class Outcome(Generic[T]):
-    """The result of one profile's work in :meth:`SessionManager.map`."""
-
-    name: str
-    ok: bool
-    value: T | None = None
-    error: BaseException | None = None
-
-
-@dataclass(frozen=True)
-class ProfileStatus:
-    """What ``sessman list`` shows about a profile besides its settings."""
-
-    name: str
-    secret: Literal["stored", "missing"] | None
-    session: Literal["open", "expired", "stale", "closed"]
-    expires: datetime | None
-
-
-def _check_min_ttl(min_ttl: float, seconds: int) -> None:
-    """Refuse a ``min_ttl`` that no session of ``seconds`` can meet (a usage error)."""
-    if min_ttl >= seconds:
-        raise UsageError(
-            f"a minimum of {min_ttl:g} s left cannot be met by sessions of {seconds} s",
-            hint="lower --min-ttl, or raise session_duration in the profile",
-        )
 
 
 class SessionManager:
@@ -329,7 +267,7 @@ class SessionManager:
         boto3 nor botocore.
         """
         seconds = duration if duration is not None else self.profile(name).session_duration
-        _check_min_ttl(min_ttl, seconds)
+        check_min_ttl(min_ttl, seconds)
         stored = self._stored_session(name, margin=min_ttl)
         if stored is not None:
             return stored
@@ -595,7 +533,7 @@ class SessionManager:
         p = self.profile(name)
         seconds = duration if duration is not None else p.session_duration
         if min_ttl is not None:
-            _check_min_ttl(min_ttl, seconds)
+            check_min_ttl(min_ttl, seconds)
             if self._stored_session(name, margin=min_ttl) is not None:
                 kept = self._kept(name, min_ttl)
                 if kept is not None:
@@ -771,7 +709,7 @@ class SessionManager:
         if not chosen:
             return {}
         done: dict[str, Outcome[T]] = {}
-        for outcome in _fan_out(run, chosen, max_workers):
+        for outcome in fan_out(run, chosen, max_workers):
             done[outcome.name] = outcome
             if progress is not None:
                 progress(outcome)
@@ -784,34 +722,3 @@ class SessionManager:
             if lock is None:
                 lock = self._flights[key] = threading.RLock()
             return lock
-
-
-def _fan_out(run: Callable[[str], T], names: list[str], max_workers: int) -> Iterator[T]:
-    """``run(name)`` for each name in worker threads, yielding results as they complete.
-
-    Unlike a ThreadPoolExecutor, which joins its threads at exit, the workers
-    are daemon threads: when the caller stops waiting (Ctrl-C), what has not
-    started is cancelled and nothing waits on a request that hangs.
-    """
-    import queue
-
-    todo = iter(names)
-    pick = threading.Lock()
-    stop = threading.Event()
-    results: queue.SimpleQueue[T] = queue.SimpleQueue()
-
-    def work() -> None:
-        while not stop.is_set():
-            with pick:
-                name = next(todo, None)
-            if name is None:
-                return
-            results.put(run(name))
-
-    for i in range(min(max_workers, len(names))):
-        threading.Thread(target=work, name=f"sessman-map-{i}", daemon=True).start()
-    try:
-        for _ in names:
-            yield results.get()
-    finally:
-        stop.set()

@@ -48,6 +48,7 @@ from .refresh import RECHECK, REFRESH_MARGIN, check_min_ttl, refresh_windows
 from .results import Outcome, ProfileStatus, SessionInfo
 from .secrets import SecretStore, open_store, session_user, stderr_note
 from .state import SessionRecord, StateFile
+from .stspool import StsPool
 
 if TYPE_CHECKING:
     import boto3
@@ -57,10 +58,6 @@ if TYPE_CHECKING:
 __all__ = ["Outcome", "ProfileStatus", "SessionInfo", "SessionManager"]
 
 T = TypeVar("T")
-
-
-#: Connections of the STS clients shared by many profiles (see _shared_config).
-SHARED_POOL = 64
 
 
 class SessionManager:
@@ -91,8 +88,7 @@ class SessionManager:
         self._clients: dict[tuple[str, str, str, str | None, str], Any] = {}
         self._temporary: dict[str, TemporaryCredentials] = {}
         self._aws_profiles: dict[str, Any] = {}
-        self._raw_session: Any = None
-        self._raw_clients: dict[tuple[str, str, str, str | None, str], tuple[Credentials, Any]] = {}
+        self._sts_pool = StsPool(self.botocore_config)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, **options: Any) -> SessionManager:
@@ -404,48 +400,8 @@ class SessionManager:
         return Keys(frozen.access_key, frozen.secret_key, frozen.token)
 
     def _sts(self, p: Profile, creds: Credentials) -> BaseClient:
-        """An STS client with explicit credentials and the profile's settings.
-
-        Cached per credentials and settings, so a hundred roles assumed from
-        one source share one client (and its connection pool).
-        """
-        key = (
-            "sts",
-            creds.access_key_id,
-            p.region,
-            p.endpoint_url,
-            repr((p.connect_timeout, p.read_timeout, p.retries, p.max_pool_connections)),
-        )
-        with self._lock:
-            found = self._raw_clients.get(key)
-            if found is not None and found[0] == creds:
-                return found[1]
-            if self._raw_session is None:
-                self._raw_session = core_session()
-            client = self._raw_session.create_client(
-                "sts",
-                region_name=p.region,
-                endpoint_url=p.endpoint_url,
-                aws_access_key_id=creds.access_key_id,
-                aws_secret_access_key=creds.secret_access_key,
-                aws_session_token=creds.session_token,
-                config=self._shared_config(p),
-            )
-            # A client of older credentials may still be in use: leave it to GC.
-            self._raw_clients[key] = (creds, client)
-        return client
-
-    def _shared_config(self, p: Profile) -> BotocoreConfig:
-        """The profile's Config, with a pool big enough for every thread of ``map``.
-
-        One STS client serves all the roles assumed from one source at once;
-        with the profile's usual 10 connections, urllib3 would open and throw
-        away a connection for each extra thread.
-        """
-        from botocore.config import Config as BotocoreConfig
-
-        pool = max(p.max_pool_connections, SHARED_POOL)
-        return self.botocore_config(p.name).merge(BotocoreConfig(max_pool_connections=pool))
+        """An STS client with explicit credentials and the profile's settings (shared)."""
+        return self._sts_pool.client(p, creds)
 
     def _mfa_code(self, device: str, given: str | None) -> str:
         if given:
@@ -647,9 +603,8 @@ class SessionManager:
             self._aws_profiles.pop(name, None)
             doomed = [k for k in self._clients if k[0] == name]
             clients = [self._clients.pop(k) for k in doomed]
-            # STS clients that signed with this session's credentials go too.
-            raw = [k for k, (c, _) in self._raw_clients.items() if creds is not None and c == creds]
-            clients += [self._raw_clients.pop(k)[1] for k in raw]
+        if creds is not None:  # STS clients that signed with this session's credentials go too
+            self._sts_pool.drop(creds)
         for c in clients:
             close_client(c)
 
@@ -657,12 +612,11 @@ class SessionManager:
         """Free in-process resources (clients, caches); stored sessions stay open."""
         with self._lock:
             clients = list(self._clients.values())
-            clients += [client for _, client in self._raw_clients.values()]
             self._clients.clear()
-            self._raw_clients.clear()
             self._sessions.clear()
             self._temporary.clear()
             self._aws_profiles.clear()
+        self._sts_pool.drop()
         for c in clients:
             close_client(c)
 

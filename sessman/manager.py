@@ -44,10 +44,11 @@ from .locations import state_dir as default_state_dir
 from .locks import profile_lock
 from .loops import check as check_loop
 from .loops import resolving
+from .opensessions import OpenSessions
 from .refresh import RECHECK, REFRESH_MARGIN, check_min_ttl, refresh_windows
 from .results import Outcome, ProfileStatus, SessionInfo
 from .secrets import SecretStore, open_store, session_user, stderr_note
-from .state import SessionRecord, StateFile
+from .state import StateFile
 from .stspool import StsPool
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ class SessionManager:
         self._flights: dict[str, threading.RLock] = {}
         self._sessions: dict[str, boto3.Session] = {}
         self._clients: dict[tuple[str, str, str, str | None, str], Any] = {}
-        self._temporary: dict[str, TemporaryCredentials] = {}
+        self._open = OpenSessions(config, lambda: self.store, lambda: self.state)
         self._aws_profiles: dict[str, Any] = {}
         self._sts_pool = StsPool(self.botocore_config)
 
@@ -280,48 +281,9 @@ class SessionManager:
     def _stored_session(
         self, name: str, *, margin: float, fresh: bool = False
     ) -> TemporaryCredentials | None:
-        """The open session's credentials if they have more than ``margin`` s left.
-
-        ``fresh`` looks at the state file again (another process may have
-        opened or renewed the session) instead of trusting this process's copy;
-        so does a copy with too little time left.
-        """
+        """The open session's credentials if they have more than ``margin`` s left."""
         self.profile(name)
-        with self._lock:
-            cached = self._temporary.get(name)
-        if cached is None or fresh or cached.remaining() <= margin:
-            record = self.state.get(name)
-            if record is None or record.remaining() <= margin:
-                return None
-            if record.binding != fingerprint(self.config, name):
-                return None  # stale: opened for another profile definition
-            if cached is None or (cached.access_key_id, cached.expires) != (
-                record.access_key_id,
-                record.expires,
-            ):
-                cached = self._read_session(name, record)
-            if cached is None:
-                return None
-            with self._lock:
-                self._temporary[name] = cached
-        return cached if cached.remaining() > margin else None
-
-    def _read_session(self, name: str, record: SessionRecord) -> TemporaryCredentials | None:
-        """The stored session of ``name`` if it is the one the state file records."""
-        user = session_user(name)
-        for attempt in range(2):
-            text = self.store.get(user)
-            creds = TemporaryCredentials.from_json(text) if text else None
-            if creds is not None and (creds.access_key_id, creds.expires) == (
-                record.access_key_id,
-                record.expires,
-            ):
-                return creds
-            forget = getattr(self.store, "forget", None)
-            if attempt or not callable(forget):
-                return None
-            forget(user)  # this process's copy is older than what was stored since
-        return None  # pragma: no cover - the loop returns
+        return self._open.get(name, margin=margin, fresh=fresh)
 
     def _long_term(self, p: Profile) -> Keys:
         assert p.access_key_id is not None
@@ -355,7 +317,7 @@ class SessionManager:
                 if stored is None:
                     stored = self._assume(p, mfa_code=None, duration=p.session_duration)
                     with self._lock:
-                        self._temporary[name] = stored
+                        self._open.remember(name, stored)
                 return stored
         if p.kind == "sso":
             with self._flight(f"sso:{name}"):
@@ -363,7 +325,7 @@ class SessionManager:
                 if stored is None:
                     stored = self._sso_credentials(p)
                     with self._lock:
-                        self._temporary[name] = stored
+                        self._open.remember(name, stored)
                 return stored
         return self._aws_profile_credentials(p)
 
@@ -558,19 +520,7 @@ class SessionManager:
             )
 
     def _save(self, p: Profile, creds: TemporaryCredentials, identity: Identity) -> None:
-        self.store.put(session_user(p.name), creds.to_json())
-        record = SessionRecord(
-            profile=p.name,
-            access_key_id=creds.access_key_id,
-            account=identity.account,
-            arn=identity.arn,
-            user_id=identity.user_id,
-            expires=creds.expires,
-            binding=fingerprint(self.config, p.name),
-        )
-        self.state.put(record)
-        with self._lock:
-            self._temporary[p.name] = creds
+        self._open.save(p.name, creds, identity)
 
     def whoami(self, name: str) -> Identity:
         """GetCallerIdentity with the profile's current credentials."""
@@ -599,7 +549,7 @@ class SessionManager:
     def _drop(self, name: str) -> None:
         with self._lock:
             self._sessions.pop(name, None)
-            creds = self._temporary.pop(name, None)
+            creds = self._open.forget(name)
             self._aws_profiles.pop(name, None)
             doomed = [k for k in self._clients if k[0] == name]
             clients = [self._clients.pop(k) for k in doomed]
@@ -614,7 +564,7 @@ class SessionManager:
             clients = list(self._clients.values())
             self._clients.clear()
             self._sessions.clear()
-            self._temporary.clear()
+            self._open.clear()
             self._aws_profiles.clear()
         self._sts_pool.drop()
         for c in clients:

@@ -28,7 +28,6 @@ from ._botocore import (
     profile_session,
     shared_loader,
 )
-from .binding import fingerprint
 from .config import Config, Profile
 from .credentials import (
     Credentials,
@@ -147,28 +146,10 @@ class SessionManager:
 
     def status(self, names: Iterable[str] | None = None) -> dict[str, ProfileStatus]:
         """Secret and session state of profiles, in O(1) keyring round trips."""
-        wanted = list(self.names() if names is None else names)
-        profiles = [self.profile(n) for n in wanted]
-        records = self.state.read()
-        users = [p.name for p in profiles if p.kind == "keys"]
-        users += [session_user(p.name) for p in profiles if p.name in records]
-        present = self.store.present(users) if users else set()
-        now = datetime.now(timezone.utc)
-        out: dict[str, ProfileStatus] = {}
-        for p in profiles:
-            record = records.get(p.name)
-            session: Literal["open", "expired", "stale", "closed"] = "closed"
-            expires = None
-            if record is not None and session_user(p.name) in present:
-                expires = record.expires
-                session = "open" if record.remaining(now) > 0 else "expired"
-                if session == "open" and record.binding != fingerprint(self.config, p.name):
-                    session = "stale"  # opened for another definition: never used
-            secret: Literal["stored", "missing"] | None = None
-            if p.kind == "keys":
-                secret = "stored" if p.name in present else "missing"
-            out[p.name] = ProfileStatus(p.name, secret, session, expires)
-        return out
+        from .listing import statuses
+
+        wanted = [self.profile(n) for n in (self.names() if names is None else names)]
+        return statuses(self.config, wanted, self.state.read(), self.store)
 
     # -- sessions and clients -----------------------------------------------
 

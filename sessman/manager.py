@@ -24,7 +24,6 @@ from ._botocore import (
     ManagerCredentials,
     close_client,
     core_session,
-    expiry_of,
     profile_session,
     shared_loader,
 )
@@ -42,7 +41,6 @@ from .fanout import fan_out
 from .locations import state_dir as default_state_dir
 from .locks import profile_lock
 from .loops import check as check_loop
-from .loops import resolving
 from .opensessions import OpenSessions
 from .refresh import RECHECK, REFRESH_MARGIN, check_min_ttl, refresh_windows
 from .results import Outcome, ProfileStatus, SessionInfo
@@ -317,30 +315,10 @@ class SessionManager:
         return role_credentials(self.config, p, self.store)
 
     def _aws_profile_credentials(self, p: Profile) -> Credentials:
-        assert p.aws_profile is not None
-        with (
-            self._flight(f"aws-profile:{p.name}"),
-            resolving(str(self.config.path), p.name, p.aws_profile),
-            translating(p),
-        ):
-            found = self._aws_profiles.get(p.name)
-            if found is None:
-                found = core_session(p.aws_profile).get_credentials()
-                if found is None:
-                    import botocore.exceptions
+        from .awsprofile import credentials_of
 
-                    raise botocore.exceptions.NoCredentialsError()
-                self._aws_profiles[p.name] = found
-            frozen = found.get_frozen_credentials()
-            expiry = expiry_of(found)
-        if frozen.token and isinstance(expiry, datetime):
-            return TemporaryCredentials(
-                frozen.access_key,
-                frozen.secret_key,
-                frozen.token,
-                expiry.astimezone(timezone.utc),
-            )
-        return Keys(frozen.access_key, frozen.secret_key, frozen.token)
+        with self._flight(f"aws-profile:{p.name}"):
+            return credentials_of(self.config, p, self._aws_profiles)
 
     def _sts(self, p: Profile, creds: Credentials) -> BaseClient:
         """An STS client with explicit credentials and the profile's settings (shared)."""

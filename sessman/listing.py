@@ -9,7 +9,7 @@ from typing import Literal
 from .binding import fingerprint
 from .config import Config, Profile
 from .results import ProfileStatus
-from .secrets import SecretStore, session_user
+from .secretstore import SecretStore, session_user
 from .state import SessionRecord
 
 __all__ = ["statuses"]

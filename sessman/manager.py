@@ -3,7 +3,7 @@
 The manager owns the caches (sessions, clients, role and MFA credentials)
 and the locks that make them safe under threads; where credentials come
 from is :mod:`sessman.credentials`, where secrets live is
-:mod:`sessman.secrets`, what is open is :mod:`sessman.state`. boto3 and
+:mod:`sessman.secretstore`, what is open is :mod:`sessman.state`. boto3 and
 botocore are imported only when a session is first built, so listing,
 showing and handing over stored credentials never pay for them.
 """
@@ -44,7 +44,7 @@ from .loops import check as check_loop
 from .opensessions import OpenSessions
 from .refresh import RECHECK, REFRESH_MARGIN, check_min_ttl, refresh_windows
 from .results import Outcome, ProfileStatus, SessionInfo
-from .secrets import SecretStore, open_store, session_user, stderr_note
+from .secretstore import SecretStore, open_store, session_user, stderr_note
 from .state import StateFile
 from .stspool import StsPool
 
@@ -117,7 +117,7 @@ class SessionManager:
 
     @property
     def store(self) -> SecretStore:
-        """Where secrets live: resolved on first use (see :mod:`sessman.secrets`)."""
+        """Where secrets live: resolved on first use (see :mod:`sessman.secretstore`)."""
         with self._lock:
             if self._store is None:
                 self._store = open_store(

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from .binding import fingerprint
 from .config import Config
 from .credentials import Identity, TemporaryCredentials
-from .secrets import SecretStore, session_user
+from .secretstore import SecretStore, session_user
 from .state import SessionRecord, StateFile
 
 __all__ = ["OpenSessions"]

@@ -109,7 +109,7 @@ from keyring.errors import PasswordDeleteError
 from .config import parse_config
 from .errors import ConfigError
 from .manager import SessionManager
-from .secrets import KeyringStore
+from .secretstore import KeyringStore
 
 __all__ = [
     "ManagerFactory",

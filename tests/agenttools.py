@@ -91,7 +91,7 @@ def plant_session(
     from sessman.credentials import TemporaryCredentials
     from sessman.filekeyring import EncryptedFileKeyring
     from sessman.locations import state_dir
-    from sessman.secrets import session_user
+    from sessman.secretstore import session_user
     from sessman.state import SessionRecord, StateFile
 
     expires = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=1)

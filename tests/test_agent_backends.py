@@ -37,7 +37,7 @@ def _plant(service: str, config: Path) -> dict[str, str]:
     from sessman.config import load_config
     from sessman.credentials import TemporaryCredentials
     from sessman.locations import state_dir
-    from sessman.secrets import KeyringStore, session_user
+    from sessman.secretstore import KeyringStore, session_user
     from sessman.state import SessionRecord, StateFile
 
     expires = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=1)

@@ -318,7 +318,7 @@ def test_cli_on_a_real_secret_service(secret_service: object, tmp_path: Path) ->
 def test_listing_asks_the_secret_service_once(secret_service: object) -> None:
     from keyring.backends.SecretService import Keyring
 
-    from sessman.secrets import KeyringStore
+    from sessman.secretstore import KeyringStore
 
     class Counting(Keyring):
         priority = -1

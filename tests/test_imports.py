@@ -178,7 +178,7 @@ def test_import_sessman_has_no_side_effects(tmp_path: Path) -> None:
     proc = run_python(
         "import sessman\n"
         "import sessman.config, sessman.errors, sessman.fileformat, sessman.locations\n"
-        "import sessman.secrets, sessman.state, sessman.manager, sessman.cli.app\n"
+        "import sessman.secretstore, sessman.state, sessman.manager, sessman.cli.app\n"
         "print(sessman.__version__)",
         env=env,
         cwd=cwd,

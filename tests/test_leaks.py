@@ -444,7 +444,7 @@ def test_no_public_object_shows_a_secret_in_its_repr(
     from sessman.errors import SecretNotFound
     from sessman.filekeyring import EncryptedFileKeyring
     from sessman.manager import Outcome
-    from sessman.secrets import KeyringStore
+    from sessman.secretstore import KeyringStore
     from sessman.state import SessionRecord, StateFile
     from sessman.testing import MemoryKeyring
 

@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 from sessman.cli.app import app
 from sessman.lifecycle.organization import generate_organization
 from sessman.manager import SessionManager
-from sessman.secrets import session_user
+from sessman.secretstore import session_user
 
 ROLE = "OrganizationAccountAccessRole"
 MANAGEMENT = "123456789012"

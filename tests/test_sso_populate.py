@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from sessman.cli.app import app
 from sessman.config import load_config
 from sessman.manager import SessionManager
-from sessman.secrets import session_user
+from sessman.secretstore import session_user
 from sessman.sso.http import RateLimiter
 from sessman.sso.populate import populate as run
 

@@ -29,7 +29,7 @@ from moto import mock_aws
 import sessman.testing
 from sessman.errors import ConfigError, ProfileNotFound, SecretNotFound
 from sessman.manager import SessionManager
-from sessman.secrets import KeyringStore
+from sessman.secretstore import KeyringStore
 from sessman.testing import ManagerFactory, MemoryKeyring, isolated_keyring, make_manager
 
 pytest_plugins = ["pytester"]

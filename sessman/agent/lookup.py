@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from sessman.filekeyring import EncryptedFileKeyring
-    from sessman.secrets import SecretStore
+    from sessman.secretstore import SecretStore
 
 
 __all__ = ["credential_process", "warm_up"]
@@ -37,9 +37,9 @@ def _refusal(code: str, message: str, **extra: Any) -> dict[str, Any]:
 def warm_up() -> None:
     """Import what :func:`credential_process` needs, so the first hand-over is fast too."""
     import sessman.config_cache
-    import sessman.handover
+    import sessman.exports
     import sessman.manager
-    import sessman.secrets  # noqa: F401
+    import sessman.secretstore  # noqa: F401
 
 
 def _checked(request: dict[str, Any]) -> dict[str, Any] | None:
@@ -106,7 +106,7 @@ def _store(
     env: dict[str, str],
 ) -> SecretStore | None:
     """Where the client's secrets are, as the agent sees them; ``None``: not here."""
-    from sessman.secrets import KeyringStore
+    from sessman.secretstore import KeyringStore
 
     from .client import backend_id
 
@@ -128,10 +128,10 @@ def credential_process(
     """
     from sessman.config_cache import load_cached
     from sessman.errors import SessmanError
-    from sessman.handover import process_json, process_min_ttl
+    from sessman.exports import process_json, process_min_ttl
     from sessman.locations import keyring_file, state_dir
     from sessman.manager import SessionManager
-    from sessman.secrets import backend_label, resolve_backend
+    from sessman.secretstore import backend_label, resolve_backend
     from sessman.yamlnodes import ENV_RE as _ENV_RE
 
     bad = _checked(request)

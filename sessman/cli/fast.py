@@ -66,7 +66,7 @@ def issue(
     terminal (``/dev/tty``: stdout belongs to the SDK) is asked. Concurrent
     calls for one profile share one new session (see :mod:`sessman.locks`).
     """
-    from sessman.handover import process_json, process_min_ttl
+    from sessman.exports import process_json, process_min_ttl
     from sessman.manager import SessionManager
     from sessman.prompts import mfa_source
 

@@ -17,13 +17,13 @@ import typer
 from sessman.config import Profile
 from sessman.credentials import TemporaryCredentials, check_mfa_code
 from sessman.errors import UsageError
-from sessman.fileformat import REGION_PATTERN
-from sessman.handover import (
+from sessman.exports import (
     EXEC_MARKER,
     child_environment,
     to_unset,
     variables,
 )
+from sessman.fileformat import REGION_PATTERN
 from sessman.program import cannot_run, find_program
 
 from ._typer import ChildCommand, PlainText, SessmanCommand

@@ -372,7 +372,7 @@ def _keyring_round_trip(manager: SessionManager) -> dict[str, Any]:
 
 def _read_back(store: Any, user: str) -> str | None:
     """``user``'s secret as the backend itself returns it, not sessman's memory of it."""
-    from sessman.secrets import KeyringStore
+    from sessman.secretstore import KeyringStore
 
     if isinstance(store, KeyringStore):
         return KeyringStore(store.service, store.backend).get(user)

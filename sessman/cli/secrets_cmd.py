@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 
-from sessman.awsimport import AwsImport, parse_renames, plan_aws_import
 from sessman.errors import SessmanError, UsageError
-from sessman.importing import NewProfile, append_profiles, read_dotenv
+from sessman.imports.append import NewProfile, append_profiles
+from sessman.imports.aws import AwsImport, parse_renames, plan_aws_import
+from sessman.imports.dotenv import read_dotenv
 from sessman.manager import SessionManager
 
 from ._typer import PlainPath, SessmanCommand

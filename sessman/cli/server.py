@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sessman.errors import SessmanError, UsageError
-from sessman.handover import child_environment as handover_environment
-from sessman.handover import to_unset, variables
+from sessman.exports import child_environment as handover_environment
+from sessman.exports import to_unset, variables
 from sessman.program import cannot_run
 from sessman.prompts import ask_mfa_code, has_terminal
-from sessman.secrets import stderr_note
+from sessman.secretstore import stderr_note
 
 from .app import ConfigOption, config_path
 from .complete import NameArgument

@@ -217,7 +217,7 @@ def close_session(manager: SessionManager, name: str) -> bool:
     """
     if name in manager.config.profiles:
         return manager.close(name)
-    from sessman.secrets import session_user
+    from sessman.secretstore import session_user
 
     deleted = manager.store.delete(session_user(name))
     return manager.state.remove(name) or deleted

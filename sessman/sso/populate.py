@@ -36,7 +36,7 @@ from sessman.profiles_text import (
     update_keys,
     yaml_string,
 )
-from sessman.secrets import SecretStore
+from sessman.secretstore import SecretStore
 
 from .http import RateLimiter
 from .portal import Account, accounts, roles

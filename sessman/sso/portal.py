@@ -18,7 +18,7 @@ from typing import Any
 from sessman.config import Config, Profile, SsoSession
 from sessman.credentials import TemporaryCredentials
 from sessman.errors import AuthenticationFailed, SessmanError
-from sessman.secrets import SecretStore
+from sessman.secretstore import SecretStore
 
 from .http import Endpoint, RateLimiter, ServiceError, portal_endpoint
 from .tokens import LoginRequired, access_token, forget_token

@@ -22,7 +22,7 @@ from typing import Any
 
 from sessman._atomic import write_atomic
 from sessman.config import SsoSession
-from sessman.secrets import SecretStore
+from sessman.secretstore import SecretStore
 
 from .http import oidc_endpoint
 

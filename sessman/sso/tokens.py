@@ -27,7 +27,7 @@ from typing import Any
 
 from sessman.config import SsoSession
 from sessman.errors import AuthenticationFailed, SessmanError
-from sessman.secrets import SecretStore
+from sessman.secretstore import SecretStore
 
 from .http import Endpoint, ServiceError, oidc_endpoint, portal_endpoint
 from .storage import (

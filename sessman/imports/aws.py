@@ -6,7 +6,7 @@ in the same run) become ``role`` profiles. Everything else is skipped with a
 reason the user can act on (temporary credentials, a name already taken, a
 source that is not imported, a value that is not shaped as AWS shapes it).
 Every value is shape-checked here, and written quoted by
-:func:`sessman.importing.append_profiles`, so nothing read from those files can
+:func:`sessman.imports.append.append_profiles`, so nothing read from those files can
 change the structure of the profiles file.
 """
 
@@ -18,9 +18,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UsageError
-from .fileformat import PROFILE_FIELDS, PROFILE_NAME_PATTERN, REGION_PATTERN
-from .importing import ImportedKey
+from sessman.errors import UsageError
+from sessman.fileformat import PROFILE_FIELDS, PROFILE_NAME_PATTERN, REGION_PATTERN
+
+from .dotenv import ImportedKey
 
 __all__ = ["AwsImport", "ImportedRole", "Skipped", "plan_aws_import"]
 

@@ -16,11 +16,12 @@ from typing import Any
 
 __all__ = [
     "LOCK",
-    "ManagerCredentials",
+    "PROVIDER_NAME",
     "close_client",
     "core_session",
     "deferred_credentials",
     "expiry_of",
+    "manager_credentials",
     "profile_session",
     "shared_loader",
 ]
@@ -152,32 +153,52 @@ def close_client(obj: Any) -> None:
         close()
 
 
-class ManagerCredentials:
-    """A botocore credential provider that asks sessman, lazily and refreshably.
+#: What botocore calls sessman's credentials: a provider not built into
+#: botocore must have a canonical name starting with "custom".
+PROVIDER_NAME = "custom-sessman"
+_PROVIDER_CLASS: Any = None
+
+
+def manager_credentials(
+    metadata: Callable[[str], dict[str, str | None]], name: str, windows: tuple[float, float]
+) -> Any:
+    """A botocore ``CredentialProvider`` that asks sessman, lazily and refreshably.
 
     ``metadata(name)`` returns what botocore's refreshable credentials want
     (access_key, secret_key, token, expiry_time); it is called on first use
     and whenever the credentials near their expiry. ``windows`` is the
     (advisory, mandatory) refresh margin in seconds: botocore's own 15/10
-    minutes would make a 900 s session refresh on every request.
+    minutes would make a 900 s session refresh on every request. The class
+    is built on first use, so importing this module never imports botocore.
     """
+    global _PROVIDER_CLASS  # noqa: PLW0603
+    with LOCK:
+        if _PROVIDER_CLASS is None:
+            from botocore.credentials import CredentialProvider
 
-    METHOD = "sessman"
-    CANONICAL_NAME = "sessman"
+            class ManagerCredentials(CredentialProvider):  # type: ignore[misc]
+                """sessman's credentials of one profile (see :func:`manager_credentials`)."""
 
-    def __init__(
-        self,
-        metadata: Callable[[str], dict[str, str | None]],
-        name: str,
-        windows: tuple[float, float],
-    ) -> None:
-        self._metadata = metadata
-        self._name = name
-        self._windows = windows
+                METHOD = PROVIDER_NAME
+                CANONICAL_NAME = PROVIDER_NAME
 
-    def load(self) -> Any:
-        metadata, name = self._metadata, self._name
-        return deferred_credentials(lambda: metadata(name), self.METHOD, self._windows)
+                def __init__(
+                    self,
+                    metadata: Callable[[str], dict[str, str | None]],
+                    name: str,
+                    windows: tuple[float, float],
+                ) -> None:
+                    super().__init__()
+                    self._metadata = metadata
+                    self._name = name
+                    self._windows = windows
+
+                def load(self) -> Any:
+                    metadata, name = self._metadata, self._name
+                    return deferred_credentials(lambda: metadata(name), self.METHOD, self._windows)
+
+            _PROVIDER_CLASS = ManagerCredentials
+        return _PROVIDER_CLASS(metadata, name, windows)
 
 
 #: The class attributes of botocore's RefreshableCredentials that hold its

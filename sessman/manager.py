@@ -1,11 +1,12 @@
 """SessionManager: one boto3 Session per profile, built, cached, opened and closed.
 
-The manager owns the caches (sessions, clients, role and MFA credentials)
-and the locks that make them safe under threads; where credentials come
-from is :mod:`sessman.credentials`, where secrets live is
-:mod:`sessman.secretstore`, what is open is :mod:`sessman.state`. boto3 and
-botocore are imported only when a session is first built, so listing,
-showing and handing over stored credentials never pay for them.
+The manager wires the rooms that do the work and caches sessions and
+clients: where credentials come from and how sessions are opened is
+:mod:`sessman.sources`, what is open is :mod:`sessman.opensessions`, the
+shared STS clients are :mod:`sessman.stspool`, ``map``'s threads are
+:mod:`sessman.fanout`. boto3 and botocore are imported only when a session
+is first built, so listing, showing and handing over stored credentials
+never pay for them.
 """
 
 from __future__ import annotations
@@ -14,43 +15,33 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from . import credentials as cr
 from ._botocore import (
     LOCK,
-    ManagerCredentials,
     close_client,
     core_session,
+    manager_credentials,
     profile_session,
     shared_loader,
 )
 from .config import Config, Profile
-from .credentials import (
-    Credentials,
-    Identity,
-    Keys,
-    TemporaryCredentials,
-    check_mfa_code,
-    translating,
-)
-from .errors import SecretNotFound, SessmanError, UsageError
-from .fanout import fan_out
+from .credentials import Identity, TemporaryCredentials
+from .errors import SessmanError
+from .fanout import map_profiles
 from .locations import state_dir as default_state_dir
 from .locks import profile_lock
-from .loops import check as check_loop
 from .opensessions import OpenSessions
-from .refresh import RECHECK, REFRESH_MARGIN, check_min_ttl, refresh_windows
+from .refresh import check_min_ttl, refresh_windows
 from .results import Outcome, ProfileStatus, SessionInfo
 from .secretstore import SecretStore, open_store, session_user, stderr_note
+from .sources import Broker
 from .state import StateFile
 from .stspool import StsPool
 
 if TYPE_CHECKING:
     import boto3
-    from botocore.client import BaseClient
     from botocore.config import Config as BotocoreConfig
 
 __all__ = ["Outcome", "ProfileStatus", "SessionInfo", "SessionManager"]
@@ -78,15 +69,22 @@ class SessionManager:
         self._store = store
         self._state_dir = state_dir
         self._state: StateFile | None = None
-        self._mfa_prompt = mfa_prompt
         self._note = note
         self._lock = threading.RLock()
-        self._flights: dict[str, threading.RLock] = {}
         self._sessions: dict[str, boto3.Session] = {}
         self._clients: dict[tuple[str, str, str, str | None, str], Any] = {}
         self._open = OpenSessions(config, lambda: self.store, lambda: self.state)
-        self._aws_profiles: dict[str, Any] = {}
         self._sts_pool = StsPool(self.botocore_config)
+        self._sources = Broker(
+            config,
+            store=lambda: self.store,
+            state=lambda: self.state,
+            sessions=self._open,
+            sts=self._sts_pool,
+            profile_lock=self._profile_lock,
+            mfa_prompt=mfa_prompt,
+            lock=self._lock,
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, **options: Any) -> SessionManager:
@@ -217,7 +215,9 @@ class SessionManager:
         core.set_default_client_config(self.botocore_config(p.name))
         core.register_component(
             "credential_provider",
-            CredentialResolver([ManagerCredentials(self._metadata, p.name, refresh_windows(p))]),
+            CredentialResolver(
+                [manager_credentials(self._sources.metadata, p.name, refresh_windows(p))]
+            ),
         )
         with LOCK:
             before = len(loader.search_paths)
@@ -264,134 +264,6 @@ class SessionManager:
         self.profile(name)
         return self._open.get(name, margin=margin, fresh=fresh)
 
-    def _long_term(self, p: Profile) -> Keys:
-        assert p.access_key_id is not None
-        secret = self.store.get(p.name)
-        if not secret:
-            raise SecretNotFound(
-                f"no secret access key stored for profile {p.name!r}",
-                hint=f"store one with: sessman secret set {p.name}",
-            )
-        return Keys(p.access_key_id, secret)
-
-    def _current(self, name: str) -> Credentials:
-        """The credentials a session of ``name`` signs with right now."""
-        p = self.profile(name)
-        # A role is re-assumed when half of it (at most 15 minutes) is left; an
-        # open keys session (maybe an MFA session) is used to its last minute,
-        # then the long-term key.
-        margin = refresh_windows(p)[0]
-        stored = self._stored_session(name, margin=margin)
-        if stored is not None:
-            return stored
-        if p.kind == "keys":
-            return self._long_term(p)
-        if p.kind == "role":
-            with self._flight(f"role:{name}"):
-                stored = self._stored_session(name, margin=margin)
-                if stored is None and self.state.get(name) is not None:
-                    # An open session is renewed for every process: stored, locked.
-                    self.open(name, min_ttl=margin)
-                    stored = self._stored_session(name, margin=0)
-                if stored is None:
-                    stored = self._assume(p, mfa_code=None, duration=p.session_duration)
-                    with self._lock:
-                        self._open.remember(name, stored)
-                return stored
-        if p.kind == "sso":
-            with self._flight(f"sso:{name}"):
-                stored = self._stored_session(name, margin=REFRESH_MARGIN)
-                if stored is None:
-                    stored = self._sso_credentials(p)
-                    with self._lock:
-                        self._open.remember(name, stored)
-                return stored
-        return self._aws_profile_credentials(p)
-
-    def _sso_credentials(self, p: Profile) -> TemporaryCredentials:
-        """GetRoleCredentials of an ``sso`` profile (see :mod:`sessman.sso.portal`)."""
-        from .sso.portal import role_credentials
-
-        return role_credentials(self.config, p, self.store)
-
-    def _aws_profile_credentials(self, p: Profile) -> Credentials:
-        from .awsprofile import credentials_of
-
-        with self._flight(f"aws-profile:{p.name}"):
-            return credentials_of(self.config, p, self._aws_profiles)
-
-    def _sts(self, p: Profile, creds: Credentials) -> BaseClient:
-        """An STS client with explicit credentials and the profile's settings (shared)."""
-        return self._sts_pool.client(p, creds)
-
-    def _mfa_code(self, device: str, given: str | None) -> str:
-        if given:
-            return check_mfa_code(given)
-        prompt = self._mfa_prompt
-        if prompt is None:  # the default (SPEC 4): a hidden prompt when there is a terminal
-            from .prompts import ask_mfa_code, has_terminal
-
-            prompt = ask_mfa_code if has_terminal() else False
-        if prompt is not False:
-            return check_mfa_code(prompt(device))
-        raise UsageError(
-            f"an MFA code for {device} is needed",
-            hint="pass --mfa-code CODE (or mfa_code=...)",
-        )
-
-    def _source_credentials(self, role: Profile, mfa_code: str | None) -> Credentials:
-        """Credentials that may assume ``role``: the source's, with MFA where asked.
-
-        With an MFA device (the role's or its source's) and a keys source, this
-        is an MFA session of the source (GetSessionToken once per device, kept
-        as the source's open session), so roles behind one device share a code.
-        """
-        assert role.source_profile is not None
-        source = self.profile(role.source_profile)
-        device = role.mfa_serial or source.mfa_serial
-        if device is None or source.kind != "keys":
-            return self._current(source.name)
-        margin = min(float(REFRESH_MARGIN), source.session_duration / 2)
-        with self._flight(f"mfa:{device}"), self._profile_lock(source.name):
-            stored = self._stored_session(source.name, margin=margin, fresh=True)
-            if stored is not None:
-                return stored
-            keys = self._long_term(source)
-            code = self._mfa_code(device, mfa_code)
-            with translating(source):
-                creds = cr.get_session_token(
-                    self._sts(source, keys),
-                    duration=source.session_duration,
-                    mfa_serial=device,
-                    mfa_code=code,
-                )
-            with translating(source, after="GetSessionToken"):
-                identity = cr.caller_identity(self._sts(source, creds), source.name)
-            self._save(source, creds, identity)
-            return creds
-
-    def _assume(self, p: Profile, *, mfa_code: str | None, duration: int) -> TemporaryCredentials:
-        source_creds = self._source_credentials(p, mfa_code)
-        source = self.profile(p.source_profile or "")
-        direct_mfa = None
-        if p.mfa_serial is not None and source.kind != "keys":
-            direct_mfa = self._mfa_code(p.mfa_serial, mfa_code)
-        with translating(p):
-            return cr.assume_role(
-                self._sts(p, source_creds), p, duration=duration, mfa_code=direct_mfa
-            )
-
-    def _metadata(self, name: str) -> dict[str, str | None]:
-        """What botocore's refreshable credentials ask for, on first use and near expiry."""
-        creds = self._current(name)
-        expires = creds.expires or datetime.now(timezone.utc) + RECHECK
-        return {
-            "access_key": creds.access_key_id,
-            "secret_key": creds.secret_access_key,
-            "token": creds.session_token,
-            "expiry_time": expires.isoformat(),
-        }
-
     # -- open, whoami, close ----------------------------------------------
 
     def open(
@@ -407,86 +279,15 @@ class SessionManager:
         With ``min_ttl``, a session already open with more than that many
         seconds left is kept and returned instead.
         """
-        p = self.profile(name)
-        seconds = duration if duration is not None else p.session_duration
-        if min_ttl is not None:
-            check_min_ttl(min_ttl, seconds)
-            if self._stored_session(name, margin=min_ttl) is not None:
-                kept = self._kept(name, min_ttl)
-                if kept is not None:
-                    return kept
-        if not 900 <= seconds <= 43200:
-            raise UsageError(f"duration must be 900..43200 seconds, not {seconds}")
-        if mfa_code is not None:
-            check_mfa_code(mfa_code)
-        if p.aws_profile is not None:  # before the lock, which a parent may hold
-            check_loop(str(self.config.path), name, p.aws_profile)
-        before = self.state.get(name)
-        with self._flight(f"open:{name}"), self._profile_lock(name):
-            # Another process (or thread) may have opened it while we waited:
-            # use what it stored rather than open a second session.
-            wanted = min_ttl if min_ttl is not None else seconds / 2
-            after = self.state.get(name)
-            if min_ttl is not None or (after is not None and after != before):
-                kept = self._kept(name, wanted, fresh=True)
-                if kept is not None:
-                    return kept
-            if p.kind == "role":
-                creds = self._assume(p, mfa_code=mfa_code, duration=seconds)
-                step = "AssumeRole"
-            else:
-                creds = self._session_token(p, seconds, mfa_code)
-                step = "GetSessionToken"
-            with translating(p, after=step):
-                identity = cr.caller_identity(self._sts(p, creds), name)
-            self._save(p, creds, identity)
-        return SessionInfo(name, identity.account, identity.arn, identity.user_id, creds.expires)
-
-    def _kept(self, name: str, margin: float, *, fresh: bool = False) -> SessionInfo | None:
-        """The open session of ``name`` if it has more than ``margin`` s left."""
-        if self._stored_session(name, margin=margin, fresh=fresh) is None:
-            return None
-        record = self.state.get(name)
-        if record is None:
-            return None
-        return SessionInfo(name, record.account, record.arn, record.user_id, record.expires)
+        return self._sources.open(name, duration=duration, mfa_code=mfa_code, min_ttl=min_ttl)
 
     def _profile_lock(self, name: str) -> AbstractContextManager[None]:
         """The cross-process lock of profile ``name`` (see :mod:`sessman.locks`)."""
         return profile_lock(self.state_dir, self.config.keyring_service, name)
 
-    def _session_token(
-        self, p: Profile, seconds: int, mfa_code: str | None
-    ) -> TemporaryCredentials:
-        base: Credentials = (
-            self._long_term(p)
-            if p.kind == "keys"
-            else self._sso_credentials(p)
-            if p.kind == "sso"
-            else self._aws_profile_credentials(p)
-        )
-        if base.session_token is not None:  # already temporary (SSO, credential_process)
-            expires = datetime.now(timezone.utc) + timedelta(seconds=seconds)
-            if base.expires is not None:  # they cannot outlive their own expiry
-                expires = min(expires, base.expires)
-            return TemporaryCredentials(
-                base.access_key_id, base.secret_access_key, base.session_token, expires
-            )
-        code = self._mfa_code(p.mfa_serial, mfa_code) if p.mfa_serial else None
-        with translating(p):
-            return cr.get_session_token(
-                self._sts(p, base), duration=seconds, mfa_serial=p.mfa_serial, mfa_code=code
-            )
-
-    def _save(self, p: Profile, creds: TemporaryCredentials, identity: Identity) -> None:
-        self._open.save(p.name, creds, identity)
-
     def whoami(self, name: str) -> Identity:
         """GetCallerIdentity with the profile's current credentials."""
-        p = self.profile(name)
-        creds = self._current(name)
-        with translating(p):
-            return cr.caller_identity(self._sts(p, creds), name)
+        return self._sources.whoami(name)
 
     def close(self, name: str) -> bool:
         """End a session: close its clients, forget it and its stored credentials.
@@ -509,7 +310,7 @@ class SessionManager:
         with self._lock:
             self._sessions.pop(name, None)
             creds = self._open.forget(name)
-            self._aws_profiles.pop(name, None)
+            self._sources.forget(name)
             doomed = [k for k in self._clients if k[0] == name]
             clients = [self._clients.pop(k) for k in doomed]
         if creds is not None:  # STS clients that signed with this session's credentials go too
@@ -524,7 +325,7 @@ class SessionManager:
             self._clients.clear()
             self._sessions.clear()
             self._open.clear()
-            self._aws_profiles.clear()
+            self._sources.forget()
         self._sts_pool.drop()
         for c in clients:
             close_client(c)
@@ -546,42 +347,16 @@ class SessionManager:
         failure is its own outcome and never stops the others. ``progress``
         is called with each outcome as it completes.
         """
-        chosen = list(self.names(tag) if names is None else names)
-        if names is not None and tag is not None:
-            chosen = [n for n in chosen if tag in self.profile(n).tags]
-        for n in chosen:
-            self.profile(n)
-        if max_workers < 1:
-            raise UsageError("max_workers must be at least 1")
-
-        def run(name: str) -> Outcome[T]:
-            p = self.profile(name)
-            try:
-                # sessman's own failures become SessmanError subclasses here...
-                with translating(p):
-                    self._current(name)  # a profile without credentials fails on its own
-                    session = self.session(name)
-            except Exception as exc:
-                return Outcome(name, False, error=exc)
-            try:
-                # ...while what the user's fn raises is returned as it was raised.
-                return Outcome(name, True, fn(name, session))
-            except Exception as exc:
-                return Outcome(name, False, error=exc)
-
-        if not chosen:
-            return {}
-        done: dict[str, Outcome[T]] = {}
-        for outcome in fan_out(run, chosen, max_workers):
-            done[outcome.name] = outcome
-            if progress is not None:
-                progress(outcome)
-        return {n: done[n] for n in chosen}
+        return map_profiles(
+            self,
+            self._sources.current,
+            fn,
+            names,
+            tag=tag,
+            max_workers=max_workers,
+            progress=progress,
+        )
 
     def _flight(self, key: str) -> threading.RLock:
         """A lock per key, so concurrent requests for the same thing are single-flight."""
-        with self._lock:
-            lock = self._flights.get(key)
-            if lock is None:
-                lock = self._flights[key] = threading.RLock()
-            return lock
+        return self._sources.flight(key)

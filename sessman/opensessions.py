@@ -76,18 +76,13 @@ class OpenSessions:
         return None  # pragma: no cover - the loop returns
 
     def save(self, name: str, creds: TemporaryCredentials, identity: Identity) -> None:
-        """Store a session: the keyring entry, then the record bound to the profile."""
+        """Store a session: the keyring entry, then the record bound to the profile.
+
+        ``identity`` is GetCallerIdentity's answer for profile ``name``.
+        """
+        assert identity.name == name
         self._store().put(session_user(name), creds.to_json())
-        record = SessionRecord(
-            profile=name,
-            access_key_id=creds.access_key_id,
-            account=identity.account,
-            arn=identity.arn,
-            user_id=identity.user_id,
-            expires=creds.expires,
-            binding=fingerprint(self.config, name),
-        )
-        self._state().put(record)
+        self._state().put(SessionRecord.of(identity, creds, fingerprint(self.config, name)))
         self.remember(name, creds)
 
     def remember(self, name: str, creds: TemporaryCredentials) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from .credentials import Identity
 
 __all__ = ["Outcome", "ProfileStatus", "SessionInfo"]
 
@@ -20,6 +23,11 @@ class SessionInfo:
     arn: str
     user_id: str
     expires: datetime
+
+    @classmethod
+    def of(cls, identity: Identity, expires: datetime) -> SessionInfo:
+        """The session of ``identity`` (GetCallerIdentity's answer or a stored record's) until ``expires``."""
+        return cls(identity.name, identity.account, identity.arn, identity.user_id, expires)
 
 
 @dataclass(frozen=True)

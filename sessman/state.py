@@ -15,10 +15,13 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from . import trust
+
+if TYPE_CHECKING:
+    from .credentials import Identity, TemporaryCredentials
 
 __all__ = ["SessionRecord", "StateFile"]
 
@@ -38,6 +41,25 @@ class SessionRecord:
     #: Fingerprint of the profile definition the session was opened with
     #: (:mod:`sessman.binding`); "" in records written before it existed.
     binding: str = ""
+
+    @classmethod
+    def of(cls, identity: Identity, creds: TemporaryCredentials, binding: str) -> SessionRecord:
+        """The record of a session of ``creds``, verified as ``identity``, bound to ``binding``."""
+        return cls(
+            profile=identity.name,
+            access_key_id=creds.access_key_id,
+            account=identity.account,
+            arn=identity.arn,
+            user_id=identity.user_id,
+            expires=creds.expires,
+            binding=binding,
+        )
+
+    def identity(self) -> Identity:
+        """Who the session is, as GetCallerIdentity said when it was opened."""
+        from .credentials import Identity
+
+        return Identity(self.profile, self.account, self.arn, self.user_id)
 
     def remaining(self, now: datetime | None = None) -> float:
         """Seconds left before the credentials expire (negative once expired)."""

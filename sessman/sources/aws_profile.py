@@ -1,8 +1,8 @@
-"""Credentials of an ``aws_profile`` profile: botocore's own resolution of that profile.
+"""An ``aws-profile`` profile: botocore's own resolution of an AWS CLI profile.
 
 The only kind whose resolution may read ``~/.aws/config`` and the
-environment (SPEC 4); a ``credential_process`` that runs sessman for the
-same profile again is refused as a loop (:mod:`sessman.loops`).
+environment; a ``credential_process`` that runs sessman for the same
+profile again is refused as a loop (:mod:`sessman.loops`).
 """
 
 from __future__ import annotations
@@ -10,12 +10,28 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from ._botocore import core_session, expiry_of
-from .config import Config, Profile
-from .credentials import Credentials, Keys, TemporaryCredentials, translating
-from .loops import resolving
+from sessman._botocore import core_session, expiry_of
+from sessman.config import Config, Profile
+from sessman.credentials import Credentials, Keys, TemporaryCredentials, translating
+from sessman.loops import resolving
 
-__all__ = ["credentials_of"]
+from .base import Source, session_token
+
+__all__ = ["AwsProfileSource", "credentials_of"]
+
+
+class AwsProfileSource(Source):
+    """What botocore resolves for ``aws_profile``, kept refreshable per profile."""
+
+    def base(self) -> Credentials:
+        with self.ctx.flight(f"aws-profile:{self.profile.name}"):
+            return credentials_of(self.ctx.config, self.profile, self.ctx.aws_profiles)
+
+    def current(self, margin: float) -> Credentials:
+        return self.base()
+
+    def open(self, seconds: int, mfa_code: str | None) -> TemporaryCredentials:
+        return session_token(self.ctx, self.profile, self.base(), seconds, mfa_code)
 
 
 def credentials_of(config: Config, p: Profile, found_before: dict[str, Any]) -> Credentials:

@@ -18,22 +18,14 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from ._botocore import (
-    LOCK,
-    close_client,
-    core_session,
-    manager_credentials,
-    profile_session,
-    shared_loader,
-)
+from ._botocore import close_client
+from .botosessions import BotoSessions, botocore_config
 from .config import Config, Profile
 from .credentials import Identity, TemporaryCredentials
-from .errors import SessmanError
 from .fanout import map_profiles
 from .locations import state_dir as default_state_dir
 from .locks import profile_lock
 from .opensessions import OpenSessions
-from .refresh import check_min_ttl, refresh_windows
 from .results import Outcome, ProfileStatus, SessionInfo
 from .secretstore import SecretStore, open_store, session_user, stderr_note
 from .sources import Broker
@@ -71,8 +63,6 @@ class SessionManager:
         self._state: StateFile | None = None
         self._note = note
         self._lock = threading.RLock()
-        self._sessions: dict[str, boto3.Session] = {}
-        self._clients: dict[tuple[str, str, str, str | None, str], Any] = {}
         self._open = OpenSessions(config, lambda: self.store, lambda: self.state)
         self._sts_pool = StsPool(self.botocore_config)
         self._sources = Broker(
@@ -85,10 +75,13 @@ class SessionManager:
             mfa_prompt=mfa_prompt,
             lock=self._lock,
         )
+        self._boto = BotoSessions(
+            self.profile, self._sources.metadata, self._sources.flight, self._lock
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, **options: Any) -> SessionManager:
-        """A manager for the profiles file at ``path`` (default: discovered, SPEC 1)."""
+        """A manager for the profiles file at ``path`` (default: the one discovered)."""
         from .config_cache import load_cached
 
         state = options.get("state_dir") or default_state_dir()
@@ -151,80 +144,19 @@ class SessionManager:
 
     def botocore_config(self, name: str) -> BotocoreConfig:
         """The ``botocore.config.Config`` made from the profile's settings."""
-        from botocore.config import Config as BotocoreConfig
-
-        from ._version import __version__
-
-        p = self.profile(name)
-        return BotocoreConfig(
-            region_name=p.region,
-            connect_timeout=p.connect_timeout,
-            read_timeout=p.read_timeout,
-            retries={"mode": p.retries.mode, "total_max_attempts": p.retries.max_attempts},
-            max_pool_connections=p.max_pool_connections,
-            user_agent_extra=f"sessman/{__version__}",
-        )
+        return botocore_config(self.profile(name))
 
     def session(self, name: str) -> boto3.Session:
         """The one ``boto3.Session`` of profile ``name``, built on first use."""
-        with self._lock:
-            existing = self._sessions.get(name)
-            if existing is not None:
-                return existing
-        with self._flight(f"session:{name}"):
-            with self._lock:
-                existing = self._sessions.get(name)
-            if existing is None:
-                existing = self._build_session(self.profile(name))
-                with self._lock:
-                    self._sessions[name] = existing
-            return existing
+        return self._boto.session(name)
 
     def client(self, name: str, service: str, *, region: str | None = None) -> Any:
         """A cached client of ``service`` with the profile's Config and endpoint_url."""
-        return self._cached(name, service, region, "client")
+        return self._boto.cached(name, service, region, "client")
 
     def resource(self, name: str, service: str, *, region: str | None = None) -> Any:
         """A cached boto3 resource of ``service``, like :meth:`client`."""
-        return self._cached(name, service, region, "resource")
-
-    def _cached(self, name: str, service: str, region: str | None, kind: str) -> Any:
-        p = self.profile(name)
-        key = (name, service, region or p.region, p.endpoint_url, kind)
-        with self._lock:
-            found = self._clients.get(key)
-            if found is not None:
-                return found
-        session = self.session(name)
-        # boto3 Sessions are not thread-safe: build a profile's clients one at a time.
-        with self._flight(f"session:{name}"):
-            with self._lock:
-                found = self._clients.get(key)
-            if found is None:
-                factory = session.client if kind == "client" else session.resource
-                found = factory(service, region_name=key[2], endpoint_url=p.endpoint_url)
-                with self._lock:
-                    self._clients[key] = found
-            return found
-
-    def _build_session(self, p: Profile) -> boto3.Session:
-        from botocore.credentials import CredentialResolver
-
-        core = core_session()
-        loader = shared_loader()
-        core.set_default_client_config(self.botocore_config(p.name))
-        core.register_component(
-            "credential_provider",
-            CredentialResolver(
-                [manager_credentials(self._sources.metadata, p.name, refresh_windows(p))]
-            ),
-        )
-        with LOCK:
-            before = len(loader.search_paths)
-            session = profile_session(core, p.region, p.endpoint_url)
-            # boto3 appends its data path to the loader on every Session.
-            del loader.search_paths[before:]
-        return session
+        return self._boto.cached(name, service, region, "resource")
 
     # -- credentials ------------------------------------------------------
 
@@ -242,27 +174,14 @@ class SessionManager:
         is never handed out. With a valid stored session this imports neither
         boto3 nor botocore.
         """
-        seconds = duration if duration is not None else self.profile(name).session_duration
-        check_min_ttl(min_ttl, seconds)
-        stored = self._stored_session(name, margin=min_ttl)
-        if stored is not None:
-            return stored
-        self.open(name, duration=duration, mfa_code=mfa_code, min_ttl=min_ttl)
-        stored = self._stored_session(name, margin=0)
-        if stored is None:  # pragma: no cover - open() just stored it
-            raise SessmanError(f"profile {name!r}: the session could not be read back")
-        return stored
+        return self._sources.credentials(
+            name, min_ttl=min_ttl, duration=duration, mfa_code=mfa_code
+        )
 
     def stored_credentials(self, name: str, *, min_ttl: float = 0) -> TemporaryCredentials | None:
         """The open session's credentials if more than ``min_ttl`` s are left; never opens one."""
-        return self._stored_session(name, margin=min_ttl)
-
-    def _stored_session(
-        self, name: str, *, margin: float, fresh: bool = False
-    ) -> TemporaryCredentials | None:
-        """The open session's credentials if they have more than ``margin`` s left."""
         self.profile(name)
-        return self._open.get(name, margin=margin, fresh=fresh)
+        return self._open.get(name, margin=min_ttl)
 
     # -- open, whoami, close ----------------------------------------------
 
@@ -274,7 +193,7 @@ class SessionManager:
         mfa_code: str | None = None,
         min_ttl: float | None = None,
     ) -> SessionInfo:
-        """Get temporary credentials from STS, verify and store them (SPEC 4).
+        """Get temporary credentials from STS, verify and store them.
 
         With ``min_ttl``, a session already open with more than that many
         seconds left is kept and returned instead.
@@ -308,11 +227,9 @@ class SessionManager:
 
     def _drop(self, name: str) -> None:
         with self._lock:
-            self._sessions.pop(name, None)
+            clients = self._boto.drop(name)
             creds = self._open.forget(name)
             self._sources.forget(name)
-            doomed = [k for k in self._clients if k[0] == name]
-            clients = [self._clients.pop(k) for k in doomed]
         if creds is not None:  # STS clients that signed with this session's credentials go too
             self._sts_pool.drop(creds)
         for c in clients:
@@ -321,9 +238,7 @@ class SessionManager:
     def release(self) -> None:
         """Free in-process resources (clients, caches); stored sessions stay open."""
         with self._lock:
-            clients = list(self._clients.values())
-            self._clients.clear()
-            self._sessions.clear()
+            clients = self._boto.drop()
             self._open.clear()
             self._sources.forget()
         self._sts_pool.drop()
@@ -356,7 +271,3 @@ class SessionManager:
             max_workers=max_workers,
             progress=progress,
         )
-
-    def _flight(self, key: str) -> threading.RLock:
-        """A lock per key, so concurrent requests for the same thing are single-flight."""
-        return self._sources.flight(key)

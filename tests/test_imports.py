@@ -125,7 +125,7 @@ def test_the_harness_sees_boto3_when_it_is_imported(tmp_path: Path) -> None:
     report = tmp_path / "r.json"
     code = HARNESS.replace(
         'runpy.run_module("sessman", run_name="__main__", alter_sys=True)',
-        "from sessman.manager import shared_loader; shared_loader()",
+        "from sessman._botocore import shared_loader; shared_loader()",
     )
     proc = run_python(code, env={"SESSMAN_T_ARGS": "[]", "SESSMAN_T_REPORT": str(report)})
     assert proc.returncode == 0, proc.stderr

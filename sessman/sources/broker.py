@@ -24,7 +24,7 @@ from sessman.credentials import (
     check_mfa_code,
     translating,
 )
-from sessman.errors import UsageError
+from sessman.errors import SessmanError, UsageError
 from sessman.loops import check as check_loop
 from sessman.opensessions import OpenSessions
 from sessman.refresh import RECHECK, check_min_ttl, refresh_windows
@@ -161,6 +161,22 @@ class Broker:
         self.open(name, min_ttl=min_ttl)
 
     # -- what the manager asks for ------------------------------------------
+
+    def credentials(
+        self, name: str, *, min_ttl: float, duration: int | None, mfa_code: str | None
+    ) -> TemporaryCredentials:
+        """An open session's credentials, opened first if needed: see :meth:`SessionManager.credentials`."""
+        seconds = duration if duration is not None else self.profile(name).session_duration
+        check_min_ttl(min_ttl, seconds)
+        self.profile(name)
+        stored = self.stored(name, margin=min_ttl)
+        if stored is not None:
+            return stored
+        self.open(name, duration=duration, mfa_code=mfa_code, min_ttl=min_ttl)
+        stored = self.stored(name, margin=0)
+        if stored is None:  # pragma: no cover - open() just stored it
+            raise SessmanError(f"profile {name!r}: the session could not be read back")
+        return stored
 
     def open(
         self,

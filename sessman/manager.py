@@ -44,7 +44,7 @@ from .loops import check as check_loop
 from .opensessions import OpenSessions
 from .refresh import RECHECK, REFRESH_MARGIN, check_min_ttl, refresh_windows
 from .results import Outcome, ProfileStatus, SessionInfo
-from .secretstore import SecretStore, open_store, session_user, stderr_note
+from .secretstore import SecretStore, log_note, open_store, session_user
 from .state import StateFile
 from .stspool import StsPool
 
@@ -72,7 +72,7 @@ class SessionManager:
         store: SecretStore | None = None,
         state_dir: Path | None = None,
         mfa_prompt: Callable[[str], str] | Literal[False] | None = None,
-        note: Callable[[str], None] | None = stderr_note,
+        note: Callable[[str], None] | None = log_note,
     ) -> None:
         self.config = config
         self._store = store

@@ -7,7 +7,6 @@ never read stdin.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,9 +15,9 @@ import typer
 from sessman.config import Config
 from sessman.errors import SessmanError, UsageError
 
-from .app import ConfigOption, JsonOption, load_manager
 from .complete import complete_sso_sessions
-from .render import emit_json, emit_text, iso
+from .options import ConfigOption, JsonOption, load_manager
+from .render import emit_json, emit_status, emit_text, iso
 
 if TYPE_CHECKING:
     from sessman.manager import SessionManager
@@ -70,11 +69,6 @@ def _session_name(config: Config, given: str | None) -> str:
     raise UsageError(f"name the sso session: one of {', '.join(names)}")
 
 
-def _stderr_line(text: str) -> None:
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
 def login(
     ctx: typer.Context,
     session: SessionArgument = None,
@@ -98,7 +92,7 @@ def login(
     sso = parsed.sso_session(_session_name(parsed, session))
     try:
         result = sso_login(
-            sso, manager.store, show=_stderr_line, browser=not no_browser, aws_cache=aws_cache
+            sso, manager.store, show=emit_status, browser=not no_browser, aws_cache=aws_cache
         )
     except KeyboardInterrupt:
         # typer would exit 130 without a word; the contract is one line.

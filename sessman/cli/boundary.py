@@ -1,0 +1,60 @@
+"""The one place a failure becomes an error line and an exit code.
+
+Both front doors run their command through :func:`run`: the typer
+application (``app.py``) and the typer-free ``credential-process`` path
+(``fast.py``), so the same bad input gives the same line and the same exit
+code whichever door it came through. A :class:`~sessman.errors.SessmanError`
+is printed as ``sessman: error: ...`` (plus ``hint: ...``) with its exit
+code; Ctrl-C is ``interrupted`` and 130; anything unforeseen is named by its
+kind only, never its text (it might quote a credential), and exit 1.
+``SESSMAN_DEBUG=1`` lets errors through with their traceback instead.
+
+Only the standard library is imported here: the credential-process fast
+path pays for every module.
+"""
+
+from __future__ import annotations
+
+import os
+
+from sessman.errors import SessmanError
+
+from .render import emit_error, hint_with_config, show_library_notes
+
+TYPE_CHECKING = False  # typing itself costs the credential-process fast path
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+__all__ = ["UNEXPECTED_HINT", "run"]
+
+#: The hint of an exception nobody foresaw.
+UNEXPECTED_HINT = "run again with SESSMAN_DEBUG=1 for the traceback, and report it"
+
+
+def run(body: Callable[[], int | None], *, config: Path | None = None) -> int:
+    """Run ``body`` and return its exit code (``None`` is 0), every failure reported once.
+
+    ``config`` is the profiles file named on the command line, if any: a
+    hint that ends with a sessman command gets ``--config`` added, so it
+    works when copied. The library's notes are printed on stderr while
+    ``body`` runs (see :func:`~sessman.cli.render.show_library_notes`).
+    """
+    debug = os.environ.get("SESSMAN_DEBUG") == "1"
+    show_library_notes()
+    try:
+        code = body()
+    except SessmanError as exc:
+        if debug:
+            raise
+        emit_error(exc.message, hint_with_config(exc.hint, config))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        emit_error("interrupted")
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        emit_error(f"unexpected {type(exc).__module__}.{type(exc).__name__}", UNEXPECTED_HINT)
+        return 1
+    return 0 if code is None else code

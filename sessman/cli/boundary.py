@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from sessman.errors import SessmanError
+from sessman.errors import Interrupted, SessmanError
 
 from .render import emit_error, hint_with_config, show_library_notes
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-__all__ = ["UNEXPECTED_HINT", "run"]
+__all__ = ["UNEXPECTED_HINT", "interrupted_means", "run"]
 
 #: The hint of an exception nobody foresaw.
 UNEXPECTED_HINT = "run again with SESSMAN_DEBUG=1 for the traceback, and report it"
@@ -58,3 +58,22 @@ def run(body: Callable[[], int | None], *, config: Path | None = None) -> int:
         emit_error(f"unexpected {type(exc).__module__}.{type(exc).__name__}", UNEXPECTED_HINT)
         return 1
     return 0 if code is None else code
+
+
+class interrupted_means:
+    """Ctrl-C in the block is reported as ``message`` (exit 130), not a bare ``interrupted``.
+
+    For a command whose interruption leaves something worth naming ("sso
+    session 'corp' is not signed in"); the boundary prints it as any error.
+    A class, not ``contextlib``: this module is on the fast path.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            raise Interrupted(self.message) from None

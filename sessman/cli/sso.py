@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sessman.config import Config
-from sessman.errors import SessmanError, UsageError
+from sessman.errors import UsageError
 
+from .boundary import interrupted_means
 from .complete import complete_sso_sessions
 from .options import ConfigOption, JsonOption, load_manager
 from .render import emit_json, emit_status, emit_text, iso
@@ -35,12 +36,6 @@ SessionArgument = Annotated[
         autocompletion=complete_sso_sessions,
     ),
 ]
-
-
-class _Interrupted(SessmanError):
-    """Ctrl-C while waiting for approval."""
-
-    exit_code = 130
 
 
 def _load(ctx: typer.Context, config: Path | None) -> tuple[SessionManager, Config]:
@@ -90,13 +85,10 @@ def login(
 
     manager, parsed = _load(ctx, config)
     sso = parsed.sso_session(_session_name(parsed, session))
-    try:
+    with interrupted_means(f"interrupted: sso session {sso.name!r} is not signed in"):
         result = sso_login(
             sso, manager.store, show=emit_status, browser=not no_browser, aws_cache=aws_cache
         )
-    except KeyboardInterrupt:
-        # typer would exit 130 without a word; the contract is one line.
-        raise _Interrupted(f"interrupted: sso session {sso.name!r} is not signed in") from None
     data = {
         "session": result.session,
         "start_url": result.start_url,

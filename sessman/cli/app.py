@@ -21,7 +21,7 @@ from . import agent_cmd, handover, lifecycle, profiles, secrets_cmd, server, ses
 from ._typer import click_exceptions
 from .boundary import run
 from .options import CONFIG_KEY, ConfigOption
-from .render import emit_text, hint_with_config
+from .render import emit_text, hint_with_config, show_library_notes
 
 __all__ = ["app"]
 
@@ -55,6 +55,7 @@ class SessmanGroup(TyperGroup):
                 raise error from exc
             return result if isinstance(result, int) else 0
 
+        show_library_notes()
         code = run(body)
         if standalone_mode:
             sys.exit(code)

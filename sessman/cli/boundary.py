@@ -19,7 +19,7 @@ import os
 
 from sessman.errors import Interrupted, SessmanError
 
-from .render import emit_error, hint_with_config, show_library_notes
+from .render import emit_error, hint_with_config
 
 TYPE_CHECKING = False  # typing itself costs the credential-process fast path
 if TYPE_CHECKING:
@@ -37,11 +37,9 @@ def run(body: Callable[[], int | None], *, config: Path | None = None) -> int:
 
     ``config`` is the profiles file named on the command line, if any: a
     hint that ends with a sessman command gets ``--config`` added, so it
-    works when copied. The library's notes are printed on stderr while
-    ``body`` runs (see :func:`~sessman.cli.render.show_library_notes`).
+    works when copied.
     """
     debug = os.environ.get("SESSMAN_DEBUG") == "1"
-    show_library_notes()
     try:
         code = body()
     except SessmanError as exc:

@@ -14,6 +14,8 @@ with an open session not boto3 either.
 
 from __future__ import annotations
 
+from .render import show_library_notes
+
 TYPE_CHECKING = False  # typing itself costs the credential-process fast path
 if TYPE_CHECKING:
     from pathlib import Path
@@ -36,6 +38,8 @@ def issue(
     document = via_agent(None if config is None else str(config), name, min_ttl)
     if document is not None:
         return document
+    # Only now, past the agent: the handler costs the import of logging.
+    show_library_notes()
     from sessman.exports import process_json, process_min_ttl
     from sessman.manager import SessionManager
     from sessman.prompts import mfa_source

@@ -218,8 +218,11 @@ def show_library_notes() -> None:
     prints nothing when used without logging configured). The command line
     shows them as the user has always seen them: ``sessman: note: ...``,
     and a failure inside a running server (ERROR) as ``sessman: ...``.
-    Installed once per process; each line goes to the ``sys.stderr`` of the
-    moment.
+    Installed once per process, by each front door before it loads the
+    library: the typer application when it starts, ``credential-process``
+    (:func:`sessman.cli.credproc.issue`) only past the agent, which never
+    notes anything (importing logging would cost that path a tenth of its
+    budget). Each line goes to the ``sys.stderr`` of the moment.
     """
     import logging
 

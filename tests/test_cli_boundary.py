@@ -9,10 +9,13 @@ never its text.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from agenttools import plant_session, start_agent
 from clitools import assert_one_error, cli
+from conftest import PASSPHRASE
 from test_config import EXAMPLE
 
 from sessman.cli import main
@@ -158,3 +161,32 @@ def test_interrupted_means_names_what_was_left_undone(capsys: pytest.CaptureFixt
     assert capsys.readouterr().err == (
         "sessman: error: interrupted: sso session 'corp' is not signed in\n"
     )
+
+
+def test_both_doors_ask_the_agent_first(
+    example: Path,
+    runtime_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Without the passphrase only the agent can hand the session over.
+    plant_session("sessman", "dev", PASSPHRASE, example)
+    start_agent()
+    monkeypatch.delenv("SESSMAN_KEYRING_PASSPHRASE")
+    args = ["credential-process", "dev", "--config", str(example)]
+    fast = fast_door(args, capsys)
+    assert fast == typer_door(args)
+    code, out, err = fast
+    assert (code, err) == (0, "")
+    assert json.loads(out)["AccessKeyId"] == "ASIAPLANTEDEXAMPLE01"
+
+
+def test_one_builder_of_the_credential_process_document() -> None:
+    """Only ``sessman.exports.process_json`` writes the document (``"Version": 1``)."""
+    package = Path(__file__).resolve().parent.parent / "sessman"
+    builders = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if '"Version": 1' in path.read_text(encoding="utf-8")
+    )
+    assert builders == ["exports.py"]

@@ -21,7 +21,11 @@ from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from ._log import get_logger
+
 __all__ = ["LOOPBACK", "Answer", "Guard", "JsonHandler", "LoopbackServer", "json_answer"]
+
+logger = get_logger(__name__)
 
 LOOPBACK = "127.0.0.1"
 #: A status code and a JSON body, ready to send.
@@ -165,10 +169,7 @@ class _Server(ThreadingHTTPServer):
         exc = sys.exc_info()[1]
         if exc is None or isinstance(exc, DISCONNECTS):
             return
-        print(
-            f"sessman: the credential server failed to answer a request ({type(exc).__name__})",
-            file=sys.stderr,
-        )
+        logger.error("the credential server failed to answer a request (%s)", type(exc).__name__)
 
 
 class LoopbackServer:

@@ -25,6 +25,7 @@ a failed renewal).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -39,8 +40,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._http import Answer, LoopbackServer, json_answer
+from ._log import get_logger
 from .credentials import TemporaryCredentials
 from .errors import SessmanError, UsageError
+
+logger = get_logger(__name__)
 
 if TYPE_CHECKING:
     from .manager import SessionManager
@@ -150,7 +154,7 @@ class RenewingCredentials:
         fetch: Callable[[], Fetched],
         timing: Timing,
         *,
-        note: Callable[[str], None],
+        note: Callable[[str], None] | None = None,
     ) -> None:
         self.name = name
         self._fetch = fetch
@@ -201,21 +205,29 @@ class RenewingCredentials:
                     return
                 if not failing:
                     failing = True
-                    self._note(self._failure(exc, creds))
+                    self._say(logging.WARNING, self._failure(exc, creds))
                 elif not expired and creds.remaining() <= 0:
                     expired = True
-                    self._note(
+                    self._say(
+                        logging.WARNING,
                         f"the credentials of profile {self.name!r} have expired: requests"
-                        " get 503 until a renewal succeeds"
+                        " get 503 until a renewal succeeds",
                     )
                 continue
             if failing:
                 failing = expired = False
-                self._note(f"credentials of profile {self.name!r} renewed again")
+                self._say(logging.INFO, f"credentials of profile {self.name!r} renewed again")
             if fetched[0] != creds:
                 self.renewals += 1
             creds = self._publish(fetched)
             delay = max(creds.remaining() - self._timing.ahead, self._timing.retry)
+
+    def _say(self, level: int, message: str) -> None:
+        """A note on this module's logger, or to ``note`` when one was given."""
+        if self._note is not None:
+            self._note(message)
+        else:
+            logger.log(level, "%s", message)
 
     def _failure(self, exc: Exception, creds: TemporaryCredentials) -> str:
         # Only sessman's own messages are shown: another exception's text

@@ -27,7 +27,7 @@ from .locations import state_dir as default_state_dir
 from .locks import profile_lock
 from .opensessions import OpenSessions
 from .results import Outcome, ProfileStatus, SessionInfo
-from .secretstore import SecretStore, open_store, session_user, stderr_note
+from .secretstore import SecretStore, log_note, open_store, session_user
 from .sources import Broker
 from .state import StateFile
 from .stspool import StsPool
@@ -55,7 +55,7 @@ class SessionManager:
         store: SecretStore | None = None,
         state_dir: Path | None = None,
         mfa_prompt: Callable[[str], str] | Literal[False] | None = None,
-        note: Callable[[str], None] | None = stderr_note,
+        note: Callable[[str], None] | None = log_note,
     ) -> None:
         self.config = config
         self._store = store

@@ -23,12 +23,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import trust
+from ._log import get_logger
 from .errors import ConfigError, KeyringUnavailable, UnsafePath
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
-__all__ = ["KeyringStore", "SecretStore", "open_store", "resolve_backend", "session_user"]
+__all__ = [
+    "KeyringStore",
+    "SecretStore",
+    "log_note",
+    "open_store",
+    "resolve_backend",
+    "session_user",
+]
+
+logger = get_logger(__name__)
 
 FILE_KEYRING = "sessman.filekeyring.EncryptedFileKeyring"
 TEST_KEYRING = "sessman.testing.MemoryKeyring"
@@ -281,9 +291,15 @@ def open_store(
     return KeyringStore(service, resolve_backend(pinned, state_dir=state_dir, note=note))
 
 
-def stderr_note(message: str) -> None:
-    """Print a one-line note for people on stderr."""
-    print(f"sessman: note: {message}", file=sys.stderr)
+def log_note(message: str) -> None:
+    """The default ``note=`` of :class:`~sessman.manager.SessionManager`: a WARNING logged.
+
+    Notes (the file keyring used for want of a system keyring, a damaged
+    state file reset) are logged on this module's logger, never printed: a
+    program sees them only when it configures logging; the command line
+    prints them as ``sessman: note: ...``.
+    """
+    logger.warning("%s", message)
 
 
 #: Modules of backends that accept a secret and keep nothing (or always fail).

@@ -21,11 +21,15 @@ import sys
 import time
 from pathlib import Path
 
+from sessman._log import get_logger
+
 from . import client
 from .listen import AgentRunning, StartError, bind, harden
 from .server import Agent, serve
 
 __all__ = ["run_foreground", "start_detached"]
+
+logger = get_logger(__name__)
 
 #: How long ``agent start`` waits for the new agent (it derives the key once).
 START_TIMEOUT = 30.0
@@ -96,7 +100,7 @@ def run_foreground(path: str, file: Path, ttl: float, passphrase: str | None) ->
         agent.unlock(passphrase, ttl)
     sock = bind(path)
     state = "locked" if agent.locked else "unlocked"
-    print(f"sessman: note: agent {state}, listening on {path}", file=sys.stderr, flush=True)
+    logger.info("agent %s, listening on %s", state, path)
     serve(sock, path, agent)
 
 

@@ -17,7 +17,7 @@ import typer
 
 from sessman.errors import KeyringUnavailable, SessmanError, UsageError
 
-from .app import JsonOption
+from .options import JsonOption
 from .render import emit_json, emit_text
 
 agent_app = typer.Typer(

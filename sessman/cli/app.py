@@ -1,43 +1,33 @@
-"""The typer application: global options, and the one place errors become exit codes.
+"""The typer application: assembled here, and only here, from the command modules.
 
-Commands live in the sibling modules and only compute and render; any
-:class:`~sessman.errors.SessmanError` they raise is printed here as
-``sessman: error: ...`` (plus ``hint: ...``) with its exit code, and a
-traceback is shown only with ``SESSMAN_DEBUG=1``.
+Commands live in the sibling modules and only compute and render; each
+module's ``register`` adds its commands. Every failure, typer's own
+included, goes through :func:`sessman.cli.boundary.run`, the one place an
+error becomes ``sessman: error: ...`` (plus ``hint: ...``) and an exit code.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from sessman._version import __version__
-from sessman.errors import Interrupted, SessmanError
+from sessman.errors import Interrupted, SessmanError, UsageError
 
+from . import agent_cmd, handover, lifecycle, profiles, secrets_cmd, server, sessions, sso
 from ._typer import click_exceptions
-from .render import emit_error, hint_with_config
+from .boundary import run
+from .options import CONFIG_KEY, ConfigOption
+from .render import emit_text, hint_with_config, show_library_notes
 
-if TYPE_CHECKING:
-    from sessman.manager import SessionManager
-
-__all__ = [
-    "CONFIG_KEY",
-    "ConfigOption",
-    "JsonOption",
-    "MfaCodeOption",
-    "app",
-    "config_path",
-    "load_manager",
-]
+__all__ = ["app"]
 
 
 class SessmanGroup(TyperGroup):
-    """A command group that reports every failure in sessman's one error format."""
+    """A command group whose failures all go through the one error boundary."""
 
     def main(  # type: ignore[override]
         self,
@@ -47,43 +37,26 @@ class SessmanGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        debug = os.environ.get("SESSMAN_DEBUG") == "1"
-        code = 0
-        try:
-            result = super().main(
-                args, prog_name or "sessman", complete_var, standalone_mode=False, **extra
-            )
-            code = result if isinstance(result, int) else 0
-        except SessmanError as exc:
-            if debug:
-                raise
-            emit_error(exc.message, exc.hint)
-            code = exc.exit_code
-        except click_exceptions.NoArgsIsHelpError as exc:
-            exc.show()
-            code = 2
-        except click_exceptions.UsageError as exc:
-            emit_error(exc.format_message(), _usage_hint(exc))
-            code = 2
-        except typer.Abort:
-            emit_error("aborted")
-            code = 130
-        except click_exceptions.ClickException as exc:
-            emit_error(exc.format_message())
-            code = exc.exit_code
-        except KeyboardInterrupt:
-            emit_error("interrupted")
-            code = 130
-        except Exception as exc:
-            if debug:
-                raise
-            # An exception we did not foresee: say what kind, never its text
-            # (it might quote a credential) and never a traceback.
-            emit_error(
-                f"unexpected {type(exc).__module__}.{type(exc).__name__}",
-                "run again with SESSMAN_DEBUG=1 for the traceback, and report it",
-            )
-            code = 1
+        def body() -> int:
+            try:
+                result = super(SessmanGroup, self).main(
+                    args, prog_name or "sessman", complete_var, standalone_mode=False, **extra
+                )
+            except click_exceptions.NoArgsIsHelpError as exc:
+                exc.show()  # help, not an error
+                return 2
+            except click_exceptions.UsageError as exc:
+                raise UsageError(exc.format_message(), hint=_usage_hint(exc)) from exc
+            except typer.Abort as exc:
+                raise Interrupted("aborted") from exc
+            except click_exceptions.ClickException as exc:
+                error = SessmanError(exc.format_message())
+                error.exit_code = exc.exit_code
+                raise error from exc
+            return result if isinstance(result, int) else 0
+
+        show_library_notes()
+        code = run(body)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -92,7 +65,8 @@ class SessmanGroup(TyperGroup):
         """Run the command; Ctrl-C becomes one ``interrupted`` line and exit 130.
 
         typer turns KeyboardInterrupt into a silent exit 130; raised as a
-        SessmanError it gets the one error line every failure gets.
+        SessmanError it gets the one error line every failure gets. A hint
+        that ends with a sessman command names the ``--config`` in use.
         """
         try:
             return super().invoke(ctx)
@@ -111,7 +85,7 @@ def _usage_hint(exc: click_exceptions.UsageError) -> str:
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"sessman {__version__}")
+        emit_text(f"sessman {__version__}")
         raise typer.Exit()
 
 
@@ -124,21 +98,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        # No envvar here: SESSMAN_CONFIG is read by discovery, so a --config
-        # written before the command is not overridden by the variable.
-        metavar="PATH",
-        help="Profiles file (default: $SESSMAN_CONFIG, else the user config dir).",
-        dir_okay=False,
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for programs.")]
 
 
 @app.callback()
@@ -156,52 +115,5 @@ def _main(
     ctx.obj = config
 
 
-#: Where :func:`config_path` notes the ``--config`` in use (``ctx.meta`` is
-#: shared by the whole command line), for hints that name a next command.
-CONFIG_KEY = "sessman.config"
-
-
-def config_path(ctx: typer.Context, config: Path | None) -> Path | None:
-    """The ``--config`` given to the command, else the one given before it."""
-    if config is None:
-        root = ctx.find_root()
-        config = root.obj if isinstance(root.obj, Path) else None
-    if config is not None:
-        ctx.meta[CONFIG_KEY] = config.expanduser().absolute()
-    return config
-
-
-def load_manager(
-    ctx: typer.Context, config: Path | None, *, mfa_code: str | None = None
-) -> SessionManager:
-    """The SessionManager of the profiles file this command works on.
-
-    MFA codes come from ``mfa_code`` (``--mfa-code``, checked for shape
-    before anything else), else a hidden prompt on the terminal.
-    """
-    from sessman.manager import SessionManager
-    from sessman.prompts import mfa_source
-
-    prompt = mfa_source(mfa_code)
-    return SessionManager.load(config_path(ctx, config), mfa_prompt=prompt)
-
-
-MfaCodeOption = Annotated[
-    str | None,
-    typer.Option(
-        "--mfa-code",
-        metavar="CODE",
-        help="Current code of the MFA device, if a session must be opened.",
-    ),
-]
-
-
-def _register() -> None:
-    from . import agent_cmd, handover, lifecycle, profiles, secrets_cmd, server, sessions, sso
-
-    modules = (profiles, secrets_cmd, sessions, handover, lifecycle, server, agent_cmd, sso)
-    for module in modules:
-        module.register(app)
-
-
-_register()
+for _module in (profiles, secrets_cmd, sessions, handover, lifecycle, server, agent_cmd, sso):
+    _module.register(app)

@@ -27,9 +27,10 @@ from sessman.fileformat import REGION_PATTERN
 from sessman.program import cannot_run, find_program
 
 from ._typer import ChildCommand, PlainText, SessmanCommand
-from .app import ConfigOption, MfaCodeOption, load_manager
 from .complete import NameArgument
 from .envformat import Format, render
+from .options import ConfigOption, MfaCodeOption, config_path, load_manager
+from .render import emit_raw, emit_text
 
 MinTtlOption = Annotated[
     float,
@@ -111,7 +112,7 @@ def exec_(
         command = [os.environ.get("SHELL") or "/bin/sh"]
     program = find_program(command[0])
     if server:
-        from .server import exec_with_server
+        from .serving import exec_with_server
 
         raise typer.Exit(
             exec_with_server(
@@ -150,7 +151,7 @@ def env(
     _check_region(region)
     profile, creds = _credentials(ctx, config, name, min_ttl, mfa_code)
     values = variables(profile, creds, region=region)
-    sys.stdout.write(render(format_, values, to_unset(os.environ, values)))
+    emit_raw(render(format_, values, to_unset(os.environ, values)))
 
 
 def credential_process(
@@ -173,10 +174,9 @@ def credential_process(
 
     In ~/.aws/config: credential_process = sessman credential-process NAME
     """
-    from .app import config_path
-    from .fast import issue
+    from .credproc import issue
 
-    issue(config_path(ctx, config), name, min_ttl=min_ttl, mfa_code=mfa_code)
+    emit_text(issue(config_path(ctx, config), name, min_ttl=min_ttl, mfa_code=mfa_code))
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,6 @@ the one error boundary in :mod:`sessman.cli.app`.
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 from typing import Annotated
 
@@ -15,9 +14,9 @@ import typer
 from sessman.errors import SessmanError
 
 from ._typer import SessmanCommand
-from .app import ConfigOption, JsonOption, MfaCodeOption, load_manager
 from .complete import NameArgument, name_argument
-from .render import emit_json, emit_text
+from .options import ConfigOption, JsonOption, MfaCodeOption, load_manager
+from .render import emit_json, emit_status, emit_text
 
 generate_app = typer.Typer(
     help="Write profiles for many accounts into the profiles file.", no_args_is_help=True
@@ -177,7 +176,7 @@ def console(
             "no web browser could be opened",
             hint=f"print the URL instead: sessman console {name} --print",
         )
-    sys.stderr.write(f"sessman: opened the console for profile {name!r} in a browser\n")
+    emit_status(f"sessman: opened the console for profile {name!r} in a browser")
 
 
 def register(app: typer.Typer) -> None:

@@ -19,9 +19,9 @@ from sessman.config import Profile, load_config
 from sessman.errors import SessmanError
 
 from ._typer import PlainPath, SessmanCommand
-from .app import CONFIG_KEY, ConfigOption, JsonOption, config_path, load_manager
 from .complete import NameArgument, complete_tags
 from .endpoints import default_endpoint, probe
+from .options import CONFIG_KEY, ConfigOption, JsonOption, config_path, load_manager
 from .render import emit_json, emit_table, emit_text, hint_with_config, iso
 from .selection import tagged
 

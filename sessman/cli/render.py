@@ -1,26 +1,35 @@
 """Output: JSON for programs, rich tables and text for people, errors on stderr.
 
-Commands compute plain data; this module is the one place that prints it.
+Commands compute plain data; this module is the one place that prints it,
+the library's notes included (:func:`show_library_notes`). Only ``json`` and
+``sys`` are imported up front: the credential-process fast path prints
+through here too.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sys
-from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing itself costs the credential-process fast path
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+    from pathlib import Path
+    from typing import Any
 
 __all__ = [
     "emit_error",
     "emit_json",
     "emit_note",
+    "emit_now",
+    "emit_raw",
+    "emit_status",
     "emit_table",
     "emit_text",
     "hint_with_config",
     "iso",
+    "show_library_notes",
 ]
 
 
@@ -39,8 +48,34 @@ def emit_json(data: Any) -> None:
 
 
 def emit_text(text: str) -> None:
-    """Print a line for people on stdout."""
+    """Print a line on stdout (for people, or a document such as credential_process JSON)."""
     sys.stdout.write(text + "\n")
+
+
+def emit_raw(text: str) -> None:
+    """Print ``text`` on stdout as it is (it brings its own line ends)."""
+    sys.stdout.write(text)
+
+
+def emit_now(text: str) -> None:
+    """Print ``text`` on stdout at once; a stdout that takes nothing is one clear error.
+
+    For output read while sessman keeps running (``serve``'s variables).
+    """
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as exc:
+        from sessman.errors import SessmanError
+
+        reason = exc.strerror or type(exc).__name__
+        raise SessmanError(f"cannot write the variables to standard output: {reason}") from exc
+
+
+def emit_status(text: str) -> None:
+    """A line for people on stderr, as it is and at once (progress, what just happened)."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 #: The narrowest a column that may wrap is squeezed before it is left out.
@@ -153,6 +188,7 @@ def hint_with_config(hint: str | None, config: Path | None) -> str | None:
     """
     if hint is None or config is None or "--config" in hint:
         return hint
+    import re
     import shlex
 
     where = shlex.quote(str(config))
@@ -169,3 +205,41 @@ def emit_error(message: str, hint: str | None = None) -> None:
     sys.stderr.write(f"sessman: error: {first}\n")
     if hint:
         sys.stderr.write(f"hint: {' '.join(hint.split())}\n")
+
+
+#: The name of the handler :func:`show_library_notes` installs (so it is installed once).
+_NOTE_PRINTER = "sessman.cli.notes"
+
+
+def show_library_notes() -> None:
+    """From now on, print the library's log records on stderr, one line each.
+
+    The library never prints: it logs notes on the ``sessman`` loggers (and
+    prints nothing when used without logging configured). The command line
+    shows them as the user has always seen them: ``sessman: note: ...``,
+    and a failure inside a running server (ERROR) as ``sessman: ...``.
+    Installed once per process, by each front door before it loads the
+    library: the typer application when it starts, ``credential-process``
+    (:func:`sessman.cli.credproc.issue`) only past the agent, which never
+    notes anything (importing logging would cost that path a tenth of its
+    budget). Each line goes to the ``sys.stderr`` of the moment.
+    """
+    import logging
+
+    logger = logging.getLogger("sessman")
+    if any(h.get_name() == _NOTE_PRINTER for h in logger.handlers):
+        return
+
+    class NotePrinter(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            prefix = "sessman: " if record.levelno >= logging.ERROR else "sessman: note: "
+            try:
+                sys.stderr.write(prefix + record.getMessage() + "\n")
+                sys.stderr.flush()
+            except OSError:  # a stderr that takes nothing: a note never breaks the command
+                pass
+
+    printer = NotePrinter(logging.INFO)
+    printer.set_name(_NOTE_PRINTER)
+    logger.setLevel(logging.INFO)
+    logger.addHandler(printer)

@@ -16,8 +16,8 @@ from sessman.imports.dotenv import read_dotenv
 from sessman.manager import SessionManager
 
 from ._typer import PlainPath, SessmanCommand
-from .app import ConfigOption, JsonOption, load_manager
 from .complete import NameArgument
+from .options import ConfigOption, JsonOption, load_manager
 from .render import emit_json, emit_note, emit_text
 
 secret_app = typer.Typer(

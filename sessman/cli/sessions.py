@@ -12,9 +12,9 @@ from sessman.errors import SessmanError, UsageError
 from sessman.manager import Outcome, SessionManager
 
 from ._typer import PlainText, SessmanCommand
-from .app import ConfigOption, JsonOption, MfaCodeOption, load_manager
 from .complete import NameArgument, complete_names, complete_tags
-from .render import emit_error, emit_json, emit_table, emit_text, iso
+from .options import ConfigOption, JsonOption, MfaCodeOption, load_manager
+from .render import emit_error, emit_json, emit_status, emit_table, emit_text, iso
 from .selection import tagged
 
 NamesArgument = Annotated[
@@ -204,8 +204,7 @@ def check(
 
         def report(outcome: Outcome[Any]) -> None:
             state = "ok" if outcome.ok else "FAILED"
-            sys.stderr.write(f"checked {outcome.name}: {state} ({next(done)}/{len(chosen)})\n")
-            sys.stderr.flush()
+            emit_status(f"checked {outcome.name}: {state} ({next(done)}/{len(chosen)})")
 
         outcomes = manager.map(verify, chosen, max_workers=workers, progress=report)
     rows = [_check_row(o) for o in outcomes.values()]

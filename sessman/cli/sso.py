@@ -7,18 +7,18 @@ never read stdin.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sessman.config import Config
-from sessman.errors import SessmanError, UsageError
+from sessman.errors import UsageError
 
-from .app import ConfigOption, JsonOption, load_manager
+from .boundary import interrupted_means
 from .complete import complete_sso_sessions
-from .render import emit_json, emit_text, iso
+from .options import ConfigOption, JsonOption, load_manager
+from .render import emit_json, emit_status, emit_text, iso
 
 if TYPE_CHECKING:
     from sessman.manager import SessionManager
@@ -36,12 +36,6 @@ SessionArgument = Annotated[
         autocompletion=complete_sso_sessions,
     ),
 ]
-
-
-class _Interrupted(SessmanError):
-    """Ctrl-C while waiting for approval."""
-
-    exit_code = 130
 
 
 def _load(ctx: typer.Context, config: Path | None) -> tuple[SessionManager, Config]:
@@ -70,11 +64,6 @@ def _session_name(config: Config, given: str | None) -> str:
     raise UsageError(f"name the sso session: one of {', '.join(names)}")
 
 
-def _stderr_line(text: str) -> None:
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
 def login(
     ctx: typer.Context,
     session: SessionArgument = None,
@@ -96,13 +85,10 @@ def login(
 
     manager, parsed = _load(ctx, config)
     sso = parsed.sso_session(_session_name(parsed, session))
-    try:
+    with interrupted_means(f"interrupted: sso session {sso.name!r} is not signed in"):
         result = sso_login(
-            sso, manager.store, show=_stderr_line, browser=not no_browser, aws_cache=aws_cache
+            sso, manager.store, show=emit_status, browser=not no_browser, aws_cache=aws_cache
         )
-    except KeyboardInterrupt:
-        # typer would exit 130 without a word; the contract is one line.
-        raise _Interrupted(f"interrupted: sso session {sso.name!r} is not signed in") from None
     data = {
         "session": result.session,
         "start_url": result.start_url,

@@ -1,0 +1,192 @@
+"""One error boundary behind both front doors of ``credential-process``.
+
+The typer-free fast path (``sessman.cli.main`` with a plain call) and the
+typer application run the same command body in the same boundary
+(:func:`sessman.cli.boundary.run`): the same bad input gives the same stderr
+and the same exit code, and an unforeseen exception is named by its kind,
+never its text.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from agenttools import plant_session, start_agent
+from clitools import assert_one_error, cli
+from conftest import PASSPHRASE
+from test_config import EXAMPLE
+
+from sessman.cli import main
+from sessman.cli.boundary import UNEXPECTED_HINT, interrupted_means, run
+from sessman.errors import ProfileNotFound
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    path = tmp_path / "profiles.yaml"
+    path.write_bytes(EXAMPLE.read_bytes())
+    return path
+
+
+def fast_door(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``sessman ARGS`` through the console script, which takes the fast path."""
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    captured = capsys.readouterr()
+    code = exited.value.code
+    assert isinstance(code, int)
+    return code, captured.out, captured.err
+
+
+def typer_door(args: list[str]) -> tuple[int, str, str]:
+    """``sessman ARGS`` through the typer application only."""
+    result = cli(*args)
+    return result.exit_code, result.stdout, result.stderr
+
+
+class Boom(RuntimeError):
+    pass
+
+
+def replace_issue(monkeypatch: pytest.MonkeyPatch, body: object) -> None:
+    """The one credential-process body, replaced where both doors find it."""
+    monkeypatch.setattr("sessman.cli.credproc.issue", body)
+    monkeypatch.setattr("sessman.cli.fast.issue", body)
+
+
+def test_the_fast_path_is_taken(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Control: a plain call does not build the typer application.
+    from sessman.cli.fast import credential_process
+
+    assert credential_process(["credential-process", "nope", "--config", str(example)]) == 2
+    assert credential_process(["credential-process", "--help"]) is None
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_an_unknown_profile_reads_the_same_through_both_doors(
+    example: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    config = ["--config", str(example)]
+    args = ["credential-process", "nope"]
+    args = [*config, *args] if where == "before" else [*args, *config]
+    fast = fast_door(args, capsys)
+    slow = typer_door(args)
+    assert fast == slow
+    code, out, err = fast
+    assert code == ProfileNotFound.exit_code and out == ""
+    assert_one_error(err, "nope")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_missing_secret_reads_the_same_through_both_doors(
+    example: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    config = ["--config", str(example)]
+    args = ["credential-process", "dev"]
+    args = [*config, *args] if where == "before" else [*args, *config]
+    fast = fast_door(args, capsys)
+    assert fast == typer_door(args)
+    code, out, err = fast
+    assert code == 1 and out == ""
+    assert_one_error(err, "no secret", "'dev'")
+    # The hint names the file, so it works when copied.
+    assert err.endswith(f"hint: store one with: sessman secret set dev --config {example}\n")
+
+
+def test_an_unforeseen_error_reads_the_same_through_both_doors(
+    example: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*args: object, **kwargs: object) -> str:
+        raise Boom("text that might quote a secret")
+
+    replace_issue(monkeypatch, explode)
+    args = ["credential-process", "dev", "--config", str(example)]
+    fast = fast_door(args, capsys)
+    slow = typer_door(args)
+    assert fast == slow
+    code, out, err = fast
+    assert code == 1 and out == ""
+    assert err == (f"sessman: error: unexpected {__name__}.Boom\nhint: {UNEXPECTED_HINT}\n")
+    assert "might quote" not in err
+
+
+def test_ctrl_c_reads_the_same_through_both_doors(
+    example: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> str:
+        raise KeyboardInterrupt
+
+    replace_issue(monkeypatch, interrupted)
+    args = ["credential-process", "dev", "--config", str(example)]
+    fast = fast_door(args, capsys)
+    assert fast == typer_door(args)
+    assert fast == (130, "", "sessman: error: interrupted\n")
+
+
+def test_debug_lets_the_unforeseen_through_both_doors(
+    example: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*args: object, **kwargs: object) -> str:
+        raise Boom("traceback wanted")
+
+    replace_issue(monkeypatch, explode)
+    monkeypatch.setenv("SESSMAN_DEBUG", "1")
+    args = ["credential-process", "dev", "--config", str(example)]
+    with pytest.raises(Boom):
+        main(args)
+    assert isinstance(cli(*args).exception, Boom)
+
+
+def test_run_maps_and_passes_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(lambda: None) == 0
+    assert run(lambda: 3) == 3
+
+    def missing() -> None:
+        raise ProfileNotFound("no profile 'x'", hint="see: sessman list")
+
+    assert run(missing, config=Path("/tmp/p.yaml")) == 2
+    assert capsys.readouterr().err == (
+        "sessman: error: no profile 'x'\nhint: see: sessman list --config /tmp/p.yaml\n"
+    )
+
+
+def test_interrupted_means_names_what_was_left_undone(capsys: pytest.CaptureFixture[str]) -> None:
+    def body() -> None:
+        with interrupted_means("interrupted: sso session 'corp' is not signed in"):
+            raise KeyboardInterrupt
+
+    assert run(body) == 130
+    assert capsys.readouterr().err == (
+        "sessman: error: interrupted: sso session 'corp' is not signed in\n"
+    )
+
+
+def test_both_doors_ask_the_agent_first(
+    example: Path,
+    runtime_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Without the passphrase only the agent can hand the session over.
+    plant_session("sessman", "dev", PASSPHRASE, example)
+    start_agent()
+    monkeypatch.delenv("SESSMAN_KEYRING_PASSPHRASE")
+    args = ["credential-process", "dev", "--config", str(example)]
+    fast = fast_door(args, capsys)
+    assert fast == typer_door(args)
+    code, out, err = fast
+    assert (code, err) == (0, "")
+    assert json.loads(out)["AccessKeyId"] == "ASIAPLANTEDEXAMPLE01"
+
+
+def test_one_builder_of_the_credential_process_document() -> None:
+    """Only ``sessman.exports.process_json`` writes the document (``"Version": 1``)."""
+    package = Path(__file__).resolve().parent.parent / "sessman"
+    builders = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if '"Version": 1' in path.read_text(encoding="utf-8")
+    )
+    assert builders == ["exports.py"]

@@ -1,0 +1,170 @@
+"""The package's imports go one way: no import cycle, and nothing below the CLI imports it.
+
+The graph is read from the source (``ast``), so a cycle is found even when
+it would only bite at run time. Two graphs are checked: the imports a
+module makes when it is imported (these must never form a cycle: a cycle
+there breaks depending on which module is imported first), and every
+import, the ones inside functions included (a cycle there means two modules
+depend on each other: one of them is in the wrong room).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "sessman"
+
+#: Known cycles through imports inside functions, each a debt to pay, not a
+#: pattern: ``_atomic.write_atomic`` makes directories with ``trust`` while
+#: ``trust.write_private`` writes through ``_atomic``.
+KNOWN_LAZY_CYCLES = [["sessman._atomic", "sessman.trust"]]
+
+
+def _modules() -> dict[str, tuple[Path, bool]]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts = parts[:-1]
+        found[".".join(parts)] = (path, is_package)
+    return found
+
+
+MODULES = _modules()
+
+
+def _owner(name: str) -> str | None:
+    """The sessman module ``name`` is (or lives in)."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def _imports(node: ast.AST, module: str, is_package: bool) -> Iterator[str]:
+    """The sessman modules an ``import`` statement names."""
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    elif isinstance(node, ast.ImportFrom):
+        base = module if is_package else module.rpartition(".")[0]
+        for _ in range(node.level - 1):
+            base = base.rpartition(".")[0]
+        source = (f"{base}.{node.module}" if node.module else base) if node.level else node.module
+        source = source or ""
+        names = [
+            f"{source}.{alias.name}" if f"{source}.{alias.name}" in MODULES else source
+            for alias in node.names
+        ]
+    else:
+        return
+    for name in names:
+        owner = _owner(name) if name.split(".")[0] == "sessman" else None
+        if owner is not None and owner != module:
+            yield owner
+
+
+def _at_import_time(tree: ast.Module) -> Iterator[ast.stmt]:
+    """The statements run when the module is imported (``if TYPE_CHECKING:`` blocks aside)."""
+    for node in tree.body:
+        if isinstance(node, ast.If):
+            continue  # TYPE_CHECKING: only for the type checker
+        if isinstance(node, ast.Try):
+            yield from node.body
+            for handler in node.handlers:
+                yield from handler.body
+            continue
+        yield node
+
+
+def graph(*, lazy: bool) -> dict[str, set[str]]:
+    """Module -> the sessman modules it imports (all of them with ``lazy``)."""
+    edges: dict[str, set[str]] = {}
+    for module, (path, is_package) in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        nodes = ast.walk(tree) if lazy else _at_import_time(tree)
+        edges[module] = {t for node in nodes for t in _imports(node, module, is_package)}
+    return edges
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan), sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(edges[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return sorted(found)
+
+
+def test_the_graph_is_read() -> None:
+    # Control: the parser sees the edges that exist.
+    edges = graph(lazy=True)
+    assert "sessman.cli.options" in edges["sessman.cli.sessions"]
+    assert "sessman.cli.sessions" in edges["sessman.cli.app"]
+    assert "sessman.errors" in edges["sessman.config"]
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_cycle_at_import_time() -> None:
+    assert cycles(graph(lazy=False)) == []
+
+
+def test_no_cycle_even_through_imports_inside_functions() -> None:
+    assert cycles(graph(lazy=True)) == KNOWN_LAZY_CYCLES
+
+
+def test_the_cli_is_assembled_in_app_only() -> None:
+    """Command modules import shared modules, never ``app`` nor each other."""
+    edges = graph(lazy=True)
+    commands = {
+        "sessman.cli.agent_cmd",
+        "sessman.cli.handover",
+        "sessman.cli.lifecycle",
+        "sessman.cli.profiles",
+        "sessman.cli.secrets_cmd",
+        "sessman.cli.server",
+        "sessman.cli.sessions",
+        "sessman.cli.sso",
+    }
+    assert commands <= set(MODULES)
+    for module in commands:
+        assert "sessman.cli.app" not in edges[module], module
+        assert not edges[module] & (commands - {module}), module
+    importers = {m for m, targets in edges.items() if "sessman.cli.app" in targets}
+    assert importers == {"sessman.cli"}  # the console script
+
+
+def test_nothing_below_the_cli_imports_it() -> None:
+    """Only the entry point (``python -m sessman``) reaches into ``sessman.cli``."""
+    below = {m for m in MODULES if not m.startswith("sessman.cli")} - {"sessman.__main__"}
+    edges = graph(lazy=True)
+    offenders = {m: t for m in below if (t := {x for x in edges[m] if x.startswith("sessman.cli")})}
+    assert offenders == {}

@@ -38,7 +38,11 @@ __all__ = [
 _PROFILE_NAME_RE = re.compile(fmt.PROFILE_NAME_PATTERN)
 _TAG_RE = re.compile(fmt.TAG_PATTERN)
 #: Values never quoted in messages: a secret pasted there must not be echoed.
-_UNQUOTED = frozenset({"access_key_id", "external_id"})
+_UNQUOTED = frozenset(
+    f.name
+    for f in (*fmt.TOP_FIELDS, *fmt.PROFILE_FIELDS, *fmt.SSO_SESSION_FIELDS)
+    if f.exposure != "plain"
+)
 
 
 def load_config(
@@ -79,7 +83,7 @@ class _Loader(NodeReader):
         values = {
             name: self.value(known[name], v, profile=None)
             for name, (_, v) in top.items()
-            if name not in ("defaults", "profiles", "sso_sessions")
+            if known[name].kind != "mapping"
         }
         sso_sessions = self.sso_sessions(top["sso_sessions"][1]) if "sso_sessions" in top else {}
         defaults: dict[str, Any] = {}
@@ -316,9 +320,14 @@ class _Loader(NodeReader):
                         key="retries.mode",
                     )
             elif key == "max_attempts":
-                if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 20:
+                low, high = fmt.MAX_ATTEMPTS
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, int)
+                    or not low <= value <= high
+                ):
                     raise self.error(
-                        "must be a whole number from 1 to 20",
+                        f"must be a whole number from {low} to {high}",
                         value_node,
                         profile=profile,
                         key="retries.max_attempts",

@@ -28,12 +28,17 @@ __all__ = [
 
 Kind = Literal["string", "number", "integer", "tags", "retries", "mapping", "strings", "account"]
 
+#: A ``${VAR}`` reference in a value, expanded at load time (the name is between the braces).
 ENV_REF = r"\$\{[A-Za-z_][A-Za-z0-9_]*\}"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d+$"
 PROFILE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/=+-]*$"
 RETRY_MODES = ("legacy", "standard", "adaptive")
 ACCOUNT_PATTERN = r"^\d{12}$"
+ACCESS_KEY_ID_PATTERN = r"^[A-Z0-9]{16,128}$"
+URL_PATTERN = r"^https?://[^\s]+$"
+#: Bounds of ``retries.max_attempts``: every attempt counts, the first included.
+MAX_ATTEMPTS = (1, 20)
 #: An unquoted account id is a YAML integer: one of twelve digits means the same.
 ACCOUNT_RANGE = (10**11, 10**12 - 1)
 
@@ -54,9 +59,16 @@ SECRET_KEYS = frozenset(
 )
 
 
+#: How a value may appear in what sessman prints. "plain": anywhere;
+#: "unquoted": never quoted back in an error message (a secret pasted there
+#: must not be echoed) but shown by ``show``; "masked": not quoted either, and
+#: ``show`` prints only enough of it to recognise it.
+Exposure = Literal["plain", "unquoted", "masked"]
+
+
 @dataclass(frozen=True)
 class Field:
-    """One key of the file: its type, its bounds and what it means."""
+    """One key of the file: its type, its bounds, what it means and how it is shown."""
 
     name: str
     kind: Kind
@@ -66,100 +78,56 @@ class Field:
     maximum: float | None = None
     exclusive_minimum: float | None = None
     choices: tuple[str | int, ...] | None = None
+    #: A profile key that may also be set under ``defaults:``.
+    defaultable: bool = False
+    exposure: Exposure = "plain"
 
 
-_SETTINGS = (
+def bare(pattern: str) -> str:
+    """``pattern`` without its ``^`` and ``$`` anchors, to embed in a larger one."""
+    return pattern.removeprefix("^").removesuffix("$")
+
+
+#: What commands that name profiles after something take as a prefix: empty,
+#: or the start of a profile name.
+PROFILE_PREFIX_PATTERN = f"^(?:{bare(PROFILE_NAME_PATTERN)})?$"
+
+
+#: The lifetime, in seconds, that STS grants a session of temporary credentials.
+SESSION_DURATION = (900, 43200)
+
+#: Where a profile's credentials come from, its region and the settings of its
+#: clients. The order is the order of ``sessman show``.
+PROFILE_FIELDS = (
     Field(
         "region",
         "string",
         "AWS region, e.g. eu-central-1.",
         pattern=REGION_PATTERN,
-    ),
-    Field(
-        "connect_timeout",
-        "number",
-        "Seconds to wait for a connection (botocore Config.connect_timeout).",
-        exclusive_minimum=0,
-        maximum=3600,
-    ),
-    Field(
-        "read_timeout",
-        "number",
-        "Seconds to wait for a response (botocore Config.read_timeout).",
-        exclusive_minimum=0,
-        maximum=3600,
-    ),
-    Field(
-        "retries",
-        "retries",
-        "Retry policy: mode (legacy, standard, adaptive) and max_attempts, the total number of"
-        " attempts (1-20), as in ~/.aws/config.",
-    ),
-    Field(
-        "max_pool_connections",
-        "integer",
-        "Connections kept per client (botocore Config.max_pool_connections).",
-        minimum=1,
-        maximum=1000,
-    ),
-    Field(
-        "session_duration",
-        "integer",
-        "Lifetime in seconds of the temporary credentials `sessman open` asks for (900-43200).",
-        minimum=900,
-        maximum=43200,
+        defaultable=True,
     ),
     Field(
         "endpoint_url",
         "string",
         "Endpoint of any service that speaks the AWS APIs (moto, LocalStack).",
-        pattern=r"^https?://[^\s]+$",
+        pattern=URL_PATTERN,
+        defaultable=True,
     ),
-)
-
-#: Keys allowed under ``defaults:`` (merged under every profile; the profile wins).
-DEFAULTABLE = _SETTINGS
-
-#: Keys that say where a profile's credentials come from; exactly one is set.
-CREDENTIAL_SOURCES = ("access_key_id", "role_arn", "aws_profile", "sso_session")
-
-#: What an ``sso_session`` profile names besides it: each needs it, and it needs both.
-SSO_PROFILE_KEYS = ("sso_account_id", "sso_role_name")
-
-PROFILE_FIELDS = (
-    Field("description", "string", "Free text shown by `sessman list`."),
-    Field("tags", "tags", "Labels to select profiles with --tag."),
     Field(
         "access_key_id",
         "string",
         "Long-term access key id; the secret lives in the keyring (`sessman secret set`).",
-        pattern=r"^[A-Z0-9]{16,128}$",
+        pattern=ACCESS_KEY_ID_PATTERN,
+        exposure="masked",
     ),
+    Field("source_profile", "string", "sessman profile whose credentials assume role_arn."),
     Field(
         "role_arn",
         "string",
         "Role to assume with the credentials of source_profile.",
         pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$",
     ),
-    Field("source_profile", "string", "sessman profile whose credentials assume role_arn."),
-    Field(
-        "external_id",
-        "string",
-        "ExternalId passed to AssumeRole.",
-        pattern=r"^[\w+=,.@:/-]{2,1224}$",
-    ),
-    Field(
-        "mfa_serial",
-        "string",
-        "MFA device (ARN or hardware serial) whose code opens this profile.",
-        pattern=r"^(arn:aws[a-z-]*:iam::\d{12}:(mfa|u2f)/[\w+=,.@/-]+|[A-Z0-9]{9,256})$",
-    ),
-    Field(
-        "role_session_name",
-        "string",
-        "RoleSessionName of AssumeRole (2-64 characters).",
-        pattern=r"^[\w+=,.@-]{2,64}$",
-    ),
+    Field("aws_profile", "string", "A profile of ~/.aws/config (SSO, credential_process, ...)."),
     Field(
         "sso_session",
         "string",
@@ -179,7 +147,67 @@ PROFILE_FIELDS = (
         "IAM Identity Center: the permission set (role) name in that account.",
         pattern=r"^[\w+=,.@-]{1,64}$",
     ),
-    Field("aws_profile", "string", "A profile of ~/.aws/config (SSO, credential_process, ...)."),
+    Field(
+        "external_id",
+        "string",
+        "ExternalId passed to AssumeRole.",
+        pattern=r"^[\w+=,.@:/-]{2,1224}$",
+        exposure="unquoted",
+    ),
+    Field(
+        "mfa_serial",
+        "string",
+        "MFA device (ARN or hardware serial) whose code opens this profile.",
+        pattern=r"^(arn:aws[a-z-]*:iam::\d{12}:(mfa|u2f)/[\w+=,.@/-]+|[A-Z0-9]{9,256})$",
+    ),
+    Field(
+        "role_session_name",
+        "string",
+        "RoleSessionName of AssumeRole (2-64 characters).",
+        pattern=r"^[\w+=,.@-]{2,64}$",
+    ),
+    Field(
+        "connect_timeout",
+        "number",
+        "Seconds to wait for a connection (botocore Config.connect_timeout).",
+        exclusive_minimum=0,
+        maximum=3600,
+        defaultable=True,
+    ),
+    Field(
+        "read_timeout",
+        "number",
+        "Seconds to wait for a response (botocore Config.read_timeout).",
+        exclusive_minimum=0,
+        maximum=3600,
+        defaultable=True,
+    ),
+    Field(
+        "retries",
+        "retries",
+        "Retry policy: mode (legacy, standard, adaptive) and max_attempts, the total number of"
+        f" attempts ({MAX_ATTEMPTS[0]}-{MAX_ATTEMPTS[1]}), as in ~/.aws/config.",
+        defaultable=True,
+    ),
+    Field(
+        "max_pool_connections",
+        "integer",
+        "Connections kept per client (botocore Config.max_pool_connections).",
+        minimum=1,
+        maximum=1000,
+        defaultable=True,
+    ),
+    Field(
+        "session_duration",
+        "integer",
+        "Lifetime in seconds of the temporary credentials `sessman open` asks for"
+        f" ({SESSION_DURATION[0]}-{SESSION_DURATION[1]}).",
+        minimum=SESSION_DURATION[0],
+        maximum=SESSION_DURATION[1],
+        defaultable=True,
+    ),
+    Field("tags", "tags", "Labels to select profiles with --tag."),
+    Field("description", "string", "Free text shown by `sessman list`."),
     Field(
         "generated_by",
         "string",
@@ -187,8 +215,16 @@ PROFILE_FIELDS = (
         " a profile may be rewritten or pruned by that command. Remove it to keep the profile.",
         pattern=r"^[a-z][a-z-]*:[A-Za-z0-9][A-Za-z0-9_.-]*$",
     ),
-    *_SETTINGS,
 )
+
+#: Keys allowed under ``defaults:`` (merged under every profile; the profile wins).
+DEFAULTABLE = tuple(f for f in PROFILE_FIELDS if f.defaultable)
+
+#: Keys that say where a profile's credentials come from; exactly one is set.
+CREDENTIAL_SOURCES = ("access_key_id", "role_arn", "aws_profile", "sso_session")
+
+#: What an ``sso_session`` profile names besides it: each needs it, and it needs both.
+SSO_PROFILE_KEYS = ("sso_account_id", "sso_role_name")
 
 #: Keys of one entry of ``sso_sessions:`` (IAM Identity Center, SPEC 10.2).
 SSO_SESSION_FIELDS = (
@@ -197,7 +233,7 @@ SSO_SESSION_FIELDS = (
         "string",
         "The AWS access portal URL of IAM Identity Center, e.g."
         " https://d-1234567890.awsapps.com/start.",
-        pattern=r"^https?://[^\s]+$",
+        pattern=URL_PATTERN,
     ),
     Field("region", "string", "The region of IAM Identity Center.", pattern=REGION_PATTERN),
     Field(
@@ -212,7 +248,7 @@ SSO_SESSION_FIELDS = (
         "string",
         "One URL that replaces both the sso-oidc and the portal endpoint (fakes, private"
         " endpoints).",
-        pattern=r"^https?://[^\s]+$",
+        pattern=URL_PATTERN,
     ),
 )
 #: What every entry of ``sso_sessions:`` must say.
@@ -246,9 +282,8 @@ TOP_FIELDS = (
 def _string_schema(field: Field) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string", "minLength": 1}
     if field.pattern is not None:
-        bare = field.pattern.removeprefix("^").removesuffix("$")
         # A value may also be (or contain) ${VAR}, expanded at load time.
-        schema["pattern"] = f"^(?:(?:{bare})|.*{ENV_REF}.*)$"
+        schema["pattern"] = f"^(?:(?:{bare(field.pattern)})|.*{ENV_REF}.*)$"
     return schema
 
 
@@ -285,7 +320,11 @@ def _field_schema(field: Field) -> dict[str, Any]:
             "additionalProperties": False,
             "properties": {
                 "mode": {"enum": list(RETRY_MODES)},
-                "max_attempts": {"type": "integer", "minimum": 1, "maximum": 20},
+                "max_attempts": {
+                    "type": "integer",
+                    "minimum": MAX_ATTEMPTS[0],
+                    "maximum": MAX_ATTEMPTS[1],
+                },
             },
         }
     else:

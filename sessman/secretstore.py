@@ -28,11 +28,47 @@ from .errors import ConfigError, KeyringUnavailable, UnsafePath
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
-__all__ = ["KeyringStore", "SecretStore", "open_store", "resolve_backend", "session_user"]
+__all__ = [
+    "KeyringStore",
+    "SecretStore",
+    "isolated_backend",
+    "open_store",
+    "process_local",
+    "resolve_backend",
+    "session_user",
+]
 
 FILE_KEYRING = "sessman.filekeyring.EncryptedFileKeyring"
-TEST_KEYRING = "sessman.testing.MemoryKeyring"
 _CACHE_NAME = "keyring-backend.json"
+#: Backends a test harness put in place of every other, the innermost last
+#: (see :func:`isolated_backend`); empty outside tests.
+_ISOLATED: list[KeyringBackend] = []
+
+
+@contextmanager
+def isolated_backend(backend: KeyringBackend) -> Iterator[KeyringBackend]:
+    """Make :func:`resolve_backend` return ``backend`` until the block ends.
+
+    A pinned ``keyring_backend:`` and ``PYTHON_KEYRING_BACKEND`` are ignored
+    meanwhile: the test harness (:func:`sessman.testing.isolated_keyring`)
+    passes its backend in, so that tests never reach a real keyring.
+    """
+    _ISOLATED.append(backend)
+    try:
+        yield backend
+    finally:
+        _ISOLATED.remove(backend)
+
+
+def process_local(backend: KeyringBackend) -> bool:
+    """Whether ``backend`` keeps its secrets in this process's memory only.
+
+    Such a backend is one a test harness isolated, or one whose class says
+    ``process_local = True``; no other process (a sessman agent) may hold
+    its secrets.
+    """
+    isolated = any(b is backend for b in _ISOLATED)
+    return isolated or getattr(type(backend), "process_local", False) is True
 
 
 def session_user(profile: str) -> str:
@@ -156,6 +192,8 @@ class KeyringStore:
         """What a running sessman agent holds for ``user`` of this backend (other backends)."""
         from .agent.client import backend_id, recall
 
+        if process_local(self.backend):
+            return None
         backend = backend_id(self.backend_name)
         return None if backend is None else recall(backend, self.service, user)
 
@@ -163,6 +201,8 @@ class KeyringStore:
         """Let a running agent hold ``value`` for the time to live (``None``: forget it)."""
         from .agent.client import backend_id, remember
 
+        if process_local(self.backend):
+            return
         backend = backend_id(self.backend_name)
         if backend is not None:
             remember(backend, self.service, user, value)
@@ -238,9 +278,9 @@ def resolve_backend(
     """
     import keyring.core
 
+    if _ISOLATED:
+        return _ISOLATED[-1]
     from_env = os.environ.get("PYTHON_KEYRING_BACKEND")
-    if from_env == TEST_KEYRING:
-        return keyring.get_keyring()  # sessman.testing isolates tests even from a pin
     if pinned:
         return _load(pinned, pinned=True)
     if from_env:

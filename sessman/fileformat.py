@@ -1,10 +1,15 @@
 """The one description of the profiles file format (version 1).
 
-Both the loader (:mod:`sessman.config`) and ``sessman schema`` are derived from
-the tables in this module, so the JSON Schema given to editors and the rules
-enforced at load time cannot drift apart. Rules that JSON Schema cannot say
-(source chains without cycles, source profiles that exist, ``${VAR}``
-expansion) are checked by the loader only.
+Each key is declared once here (type, limits, description, how its value
+may be shown), and the rest is derived from these tables: the loader's
+checks (:mod:`sessman.config`), the JSON Schema of ``sessman schema``, the
+rows of ``sessman show``, the shapes of values from outside
+(:mod:`sessman.shapes`) and the ``${VAR}`` references the loader expands
+(:mod:`sessman.yamlnodes`). The fields of :class:`sessman.model.Profile`
+are typed by hand, for mypy; tests/test_fileformat.py holds them equal to
+the declared ones. Rules that JSON Schema cannot say (source chains
+without cycles, source profiles that exist, ``${VAR}`` expansion) are
+checked by the loader only.
 """
 
 from __future__ import annotations
@@ -13,16 +18,26 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
+    "ACCESS_KEY_ID_PATTERN",
+    "ACCOUNT_PATTERN",
     "CREDENTIAL_SOURCES",
     "DEFAULTABLE",
+    "ENV_REF",
+    "MAX_ATTEMPTS",
     "PROFILE_FIELDS",
+    "PROFILE_NAME_PATTERN",
+    "PROFILE_PREFIX_PATTERN",
+    "REGION_PATTERN",
     "RETRY_MODES",
     "SECRET_KEYS",
+    "SESSION_DURATION",
     "SSO_PROFILE_KEYS",
     "SSO_SESSION_FIELDS",
     "SSO_SESSION_REQUIRED",
     "TOP_FIELDS",
+    "Exposure",
     "Field",
+    "bare",
     "json_schema",
 ]
 

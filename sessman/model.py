@@ -65,7 +65,12 @@ class SsoSession:
 
 @dataclass(frozen=True)
 class Profile:
-    """One validated profile, with ``defaults:`` and the built-in defaults merged in."""
+    """One validated profile, with ``defaults:`` and the built-in defaults merged in.
+
+    Its fields are its name, its kind and exactly the keys
+    :data:`sessman.fileformat.PROFILE_FIELDS` declares (typed here for mypy;
+    tests/test_fileformat.py holds the two equal).
+    """
 
     name: str
     kind: Kind

@@ -37,6 +37,21 @@ __all__ = [
 
 _PROFILE_NAME_RE = re.compile(fmt.PROFILE_NAME_PATTERN)
 _TAG_RE = re.compile(fmt.TAG_PATTERN)
+#: What a credential source without a key it requires is told.
+_SOURCE_NEEDS = {
+    "role_arn": "a role needs {key}: the profile whose credentials assume it",
+    "sso_session": "an sso_session profile needs {key}",
+}
+#: What a credential source with a key it rules out is told.
+_SOURCE_EXCLUDES = {
+    "aws_profile": "set MFA in ~/.aws/config for aws_profile profiles",
+    "sso_session": "IAM Identity Center asks for MFA at sign-in: sso profiles take no {key}",
+}
+#: The credential sources, each with the keys it requires.
+_SOURCES_HINT = "set exactly one of " + ", ".join(
+    source + (f" (+ {', '.join(needs)})" if (needs := fmt.DEPENDENCIES.get(source)) else "")
+    for source in fmt.CREDENTIAL_SOURCES
+)
 #: Values never quoted in messages: a secret pasted there must not be echoed.
 _UNQUOTED = frozenset(
     f.name
@@ -351,14 +366,13 @@ class _Loader(NodeReader):
         self.check_keys(entries, known, profile=name)
         own = {k: self.value(known[k], v, profile=name) for k, (_, v) in entries.items()}
 
-        for key, needs in (
-            ("source_profile", "role_arn"),
-            ("external_id", "role_arn"),
-            ("role_session_name", "role_arn"),
-            *((key, "sso_session") for key in fmt.SSO_PROFILE_KEYS),
-        ):
-            if key in own and needs not in own:
-                raise self.error(f"only goes with {needs}", entries[key][0], profile=name, key=key)
+        for key, needs in fmt.DEPENDENCIES.items():
+            if key in own and key not in fmt.CREDENTIAL_SOURCES:
+                for need in needs:
+                    if need not in own:
+                        raise self.error(
+                            f"only goes with {need}", entries[key][0], profile=name, key=key
+                        )
         sources = [s for s in fmt.CREDENTIAL_SOURCES if s in own]
         if len(sources) != 1:
             message = (
@@ -371,40 +385,25 @@ class _Loader(NodeReader):
                 entries[sources[1]][0] if len(sources) > 1 else name_node,
                 profile=name,
                 key=sources[1] if len(sources) > 1 else None,
-                hint="set exactly one of access_key_id, role_arn (+ source_profile), aws_profile,"
-                " sso_session (+ sso_account_id, sso_role_name)",
+                hint=_SOURCES_HINT,
             )
         source = sources[0]
-        if source == "role_arn" and "source_profile" not in own:
-            raise self.error(
-                "a role needs source_profile: the profile whose credentials assume it",
-                entries["role_arn"][0],
-                profile=name,
-                key="source_profile",
-            )
-        if source == "sso_session":
-            for key in fmt.SSO_PROFILE_KEYS:
-                if key not in own:
-                    raise self.error(
-                        f"an sso_session profile needs {key}",
-                        entries["sso_session"][0],
-                        profile=name,
-                        key=key,
-                    )
-            if "mfa_serial" in own:
+        for need in fmt.DEPENDENCIES.get(source, ()):
+            if need not in own:
                 raise self.error(
-                    "IAM Identity Center asks for MFA at sign-in: sso profiles take no mfa_serial",
-                    entries["mfa_serial"][0],
+                    _SOURCE_NEEDS[source].format(key=need),
+                    entries[source][0],
                     profile=name,
-                    key="mfa_serial",
+                    key=need,
                 )
-        if source == "aws_profile" and "mfa_serial" in own:
-            raise self.error(
-                "set MFA in ~/.aws/config for aws_profile profiles",
-                entries["mfa_serial"][0],
-                profile=name,
-                key="mfa_serial",
-            )
+        for other in fmt.EXCLUSIONS.get(source, ()):
+            if other in own:
+                raise self.error(
+                    _SOURCE_EXCLUDES[source].format(key=other),
+                    entries[other][0],
+                    profile=name,
+                    key=other,
+                )
 
         merged: dict[str, Any] = dict(BUILTIN_DEFAULTS)
         merged.update({k: v for k, (_, v) in defaults.items()})

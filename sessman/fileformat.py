@@ -22,7 +22,9 @@ __all__ = [
     "ACCOUNT_PATTERN",
     "CREDENTIAL_SOURCES",
     "DEFAULTABLE",
+    "DEPENDENCIES",
     "ENV_REF",
+    "EXCLUSIONS",
     "MAX_ATTEMPTS",
     "PROFILE_FIELDS",
     "PROFILE_NAME_PATTERN",
@@ -96,6 +98,10 @@ class Field:
     #: A profile key that may also be set under ``defaults:``.
     defaultable: bool = False
     exposure: Exposure = "plain"
+    #: Keys that must be set in the same profile when this one is.
+    requires: tuple[str, ...] = ()
+    #: Keys that must not be set in the same profile when this one is.
+    excludes: tuple[str, ...] = ()
 
 
 def bare(pattern: str) -> str:
@@ -135,32 +141,47 @@ PROFILE_FIELDS = (
         pattern=ACCESS_KEY_ID_PATTERN,
         exposure="masked",
     ),
-    Field("source_profile", "string", "sessman profile whose credentials assume role_arn."),
+    Field(
+        "source_profile",
+        "string",
+        "sessman profile whose credentials assume role_arn.",
+        requires=("role_arn",),
+    ),
     Field(
         "role_arn",
         "string",
         "Role to assume with the credentials of source_profile.",
         pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$",
+        requires=("source_profile",),
     ),
-    Field("aws_profile", "string", "A profile of ~/.aws/config (SSO, credential_process, ...)."),
+    Field(
+        "aws_profile",
+        "string",
+        "A profile of ~/.aws/config (SSO, credential_process, ...).",
+        excludes=("mfa_serial",),  # its MFA is set in ~/.aws/config
+    ),
     Field(
         "sso_session",
         "string",
         "IAM Identity Center: the entry of sso_sessions whose login gets this profile's"
         " credentials (GetRoleCredentials of sso_account_id and sso_role_name).",
         pattern=PROFILE_NAME_PATTERN,
+        requires=("sso_account_id", "sso_role_name"),
+        excludes=("mfa_serial",),  # IAM Identity Center asks for MFA at sign-in
     ),
     Field(
         "sso_account_id",
         "account",
         'IAM Identity Center: the 12-digit account id (best quoted: "012345678901").',
         pattern=ACCOUNT_PATTERN,
+        requires=("sso_session",),
     ),
     Field(
         "sso_role_name",
         "string",
         "IAM Identity Center: the permission set (role) name in that account.",
         pattern=r"^[\w+=,.@-]{1,64}$",
+        requires=("sso_session",),
     ),
     Field(
         "external_id",
@@ -168,6 +189,7 @@ PROFILE_FIELDS = (
         "ExternalId passed to AssumeRole.",
         pattern=r"^[\w+=,.@:/-]{2,1224}$",
         exposure="unquoted",
+        requires=("role_arn",),
     ),
     Field(
         "mfa_serial",
@@ -180,6 +202,7 @@ PROFILE_FIELDS = (
         "string",
         "RoleSessionName of AssumeRole (2-64 characters).",
         pattern=r"^[\w+=,.@-]{2,64}$",
+        requires=("role_arn",),
     ),
     Field(
         "connect_timeout",
@@ -239,7 +262,12 @@ DEFAULTABLE = tuple(f for f in PROFILE_FIELDS if f.defaultable)
 CREDENTIAL_SOURCES = ("access_key_id", "role_arn", "aws_profile", "sso_session")
 
 #: What an ``sso_session`` profile names besides it: each needs it, and it needs both.
-SSO_PROFILE_KEYS = ("sso_account_id", "sso_role_name")
+SSO_PROFILE_KEYS = next(f for f in PROFILE_FIELDS if f.name == "sso_session").requires
+
+#: Which keys need which others in one profile (``requires``), as JSON Schema says it.
+DEPENDENCIES = {f.name: f.requires for f in PROFILE_FIELDS if f.requires}
+#: Which keys rule out which others in one profile (``excludes``).
+EXCLUSIONS = {f.name: f.excludes for f in PROFILE_FIELDS if f.excludes}
 
 #: Keys of one entry of ``sso_sessions:`` (IAM Identity Center, SPEC 10.2).
 SSO_SESSION_FIELDS = (
@@ -359,16 +387,14 @@ def json_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": _properties(PROFILE_FIELDS),
         "oneOf": [{"required": [source]} for source in CREDENTIAL_SOURCES],
-        "dependentRequired": {
-            "role_arn": ["source_profile"],
-            "source_profile": ["role_arn"],
-            "external_id": ["role_arn"],
-            "role_session_name": ["role_arn"],
-            "sso_session": list(SSO_PROFILE_KEYS),
-            **{key: ["sso_session"] for key in SSO_PROFILE_KEYS},
-        },
-        "if": {"anyOf": [{"required": ["aws_profile"]}, {"required": ["sso_session"]}]},
-        "then": {"not": {"required": ["mfa_serial"]}},
+        "dependentRequired": {key: list(needs) for key, needs in DEPENDENCIES.items()},
+        "allOf": [
+            {
+                "if": {"required": [key]},
+                "then": {"not": {"anyOf": [{"required": [other]} for other in others]}},
+            }
+            for key, others in EXCLUSIONS.items()
+        ],
     }
     defaults: dict[str, Any] = {
         "type": "object",

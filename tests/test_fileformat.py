@@ -227,3 +227,18 @@ def test_env_references_are_the_declared_ones() -> None:
 
 def test_bound_fields_are_declared() -> None:
     assert set(BOUND_FIELDS) <= {"kind", *DECLARED}
+
+
+def test_rules_across_keys_are_declared_once() -> None:
+    from sessman import config
+
+    profile = fmt.json_schema()["$defs"]["profile"]
+    assert profile["dependentRequired"] == {k: list(v) for k, v in fmt.DEPENDENCIES.items()}
+    assert fmt.DEPENDENCIES["sso_session"] == fmt.SSO_PROFILE_KEYS
+    # The loader words these for credential sources; every one declared has its words.
+    assert set(fmt.EXCLUSIONS) <= set(fmt.CREDENTIAL_SOURCES)
+    assert set(config._SOURCE_EXCLUDES) == set(fmt.EXCLUSIONS)
+    sources_with_needs = {s for s in fmt.CREDENTIAL_SOURCES if s in fmt.DEPENDENCIES}
+    assert set(config._SOURCE_NEEDS) == sources_with_needs
+    for key, needs in fmt.DEPENDENCIES.items():
+        assert set(needs) <= set(DECLARED), key

@@ -14,7 +14,9 @@ checked by the loader only.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 __all__ = [
@@ -102,6 +104,9 @@ class Field:
     requires: tuple[str, ...] = ()
     #: Keys that must not be set in the same profile when this one is.
     excludes: tuple[str, ...] = ()
+    #: What a profile gets when neither it nor ``defaults:`` sets this key
+    #: (not compared: a mapping is not hashable, and the name says which field).
+    default: Any = dataclasses.field(default=None, compare=False)
 
 
 def bare(pattern: str) -> str:
@@ -211,6 +216,8 @@ PROFILE_FIELDS = (
         exclusive_minimum=0,
         maximum=3600,
         defaultable=True,
+        # boto3's own 60 s hangs a shell for a minute on a dead network.
+        default=10,
     ),
     Field(
         "read_timeout",
@@ -219,6 +226,7 @@ PROFILE_FIELDS = (
         exclusive_minimum=0,
         maximum=3600,
         defaultable=True,
+        default=60,
     ),
     Field(
         "retries",
@@ -226,6 +234,8 @@ PROFILE_FIELDS = (
         "Retry policy: mode (legacy, standard, adaptive) and max_attempts, the total number of"
         f" attempts ({MAX_ATTEMPTS[0]}-{MAX_ATTEMPTS[1]}), as in ~/.aws/config.",
         defaultable=True,
+        # Fail fast and retry the way the AWS CLI v2 does.
+        default=MappingProxyType({"mode": "standard", "max_attempts": 3}),
     ),
     Field(
         "max_pool_connections",
@@ -234,6 +244,7 @@ PROFILE_FIELDS = (
         minimum=1,
         maximum=1000,
         defaultable=True,
+        default=10,
     ),
     Field(
         "session_duration",
@@ -243,6 +254,7 @@ PROFILE_FIELDS = (
         minimum=SESSION_DURATION[0],
         maximum=SESSION_DURATION[1],
         defaultable=True,
+        default=3600,
     ),
     Field("tags", "tags", "Labels to select profiles with --tag."),
     Field("description", "string", "Free text shown by `sessman list`."),

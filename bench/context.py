@@ -25,14 +25,13 @@ from .harness import (
     Row,
     Workspace,
     check_run,
-    import_delta,
-    imports_of,
     key_name,
     key_profiles,
     profiles_file,
     progress,
     yes_no,
 )
+from .importtime import import_delta, imports_of
 
 BUILD_CHILD = str(BENCH_DIR / "build_child.py")
 KEYRING_PROBE = str(BENCH_DIR / "keyring_probe.py")

@@ -23,6 +23,7 @@ __all__ = [
     "RETRY_MODES",
     "SECRET_KEYS",
     "SESSION_DURATION",
+    "SSO_ROLE_NAME_PATTERN",
     "TAG_PATTERN",
     "URL_PATTERN",
     "Exposure",
@@ -104,6 +105,9 @@ def bare(pattern: str) -> str:
 #: or the start of a profile name.
 PROFILE_PREFIX_PATTERN = f"^(?:{bare(PROFILE_NAME_PATTERN)})?$"
 
+
+#: An IAM Identity Center permission set (role) name.
+SSO_ROLE_NAME_PATTERN = r"^[\w+=,.@-]{1,64}$"
 
 #: The lifetime, in seconds, that STS grants a session of temporary credentials.
 SESSION_DURATION = (900, 43200)

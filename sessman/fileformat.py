@@ -30,6 +30,7 @@ from .fields import (
     RETRY_MODES,
     SECRET_KEYS,
     SESSION_DURATION,
+    SSO_ROLE_NAME_PATTERN,
     TAG_PATTERN,
     URL_PATTERN,
     Exposure,
@@ -56,6 +57,7 @@ __all__ = [
     "SECRET_KEYS",
     "SESSION_DURATION",
     "SSO_PROFILE_KEYS",
+    "SSO_ROLE_NAME_PATTERN",
     "SSO_SESSION_FIELDS",
     "SSO_SESSION_REQUIRED",
     "TAG_PATTERN",
@@ -131,7 +133,7 @@ PROFILE_FIELDS = (
         "sso_role_name",
         "string",
         "IAM Identity Center: the permission set (role) name in that account.",
-        pattern=r"^[\w+=,.@-]{1,64}$",
+        pattern=SSO_ROLE_NAME_PATTERN,
         requires=("sso_session",),
     ),
     Field(
@@ -177,7 +179,7 @@ PROFILE_FIELDS = (
     Field(
         "retries",
         "retries",
-        "Retry policy: mode (legacy, standard, adaptive) and max_attempts, the total number of"
+        f"Retry policy: mode ({', '.join(RETRY_MODES)}) and max_attempts, the total number of"
         f" attempts ({MAX_ATTEMPTS[0]}-{MAX_ATTEMPTS[1]}), as in ~/.aws/config.",
         defaultable=True,
         # Fail fast and retry the way the AWS CLI v2 does.

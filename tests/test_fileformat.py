@@ -225,8 +225,12 @@ def test_env_references_are_the_declared_ones() -> None:
         parse_config(FILE.replace("eu-central-1", "${UNSET}"), Path("p.yaml"), env={})
 
 
-def test_bound_fields_are_declared() -> None:
+def test_field_subsets_elsewhere_are_declared_fields() -> None:
+    """Lists of some fields (what binds a session, what a generator owns) name declared ones."""
+    from sessman.lifecycle.organization import OWNED
+
     assert set(BOUND_FIELDS) <= {"kind", *DECLARED}
+    assert set(OWNED) <= set(DECLARED)
 
 
 def test_rules_across_keys_are_declared_once() -> None:

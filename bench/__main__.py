@@ -25,7 +25,8 @@ import traceback
 from importlib import metadata
 from pathlib import Path
 
-from .cases import BENCHMARKS, Context, Rounds
+from .cases import BENCHMARKS
+from .context import Context, Rounds
 from .harness import BenchError, progress, remove_tree, temp_root
 
 PACKAGES = ("sessman", "boto3", "botocore", "typer", "keyring", "PyYAML", "moto")

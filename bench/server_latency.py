@@ -34,7 +34,7 @@ from .harness import (
 )
 
 if TYPE_CHECKING:
-    from .cases import Context
+    from .context import Context
 
 #: Requests per side in each round.
 BLOCK = 50

@@ -20,7 +20,7 @@ from .harness import PYTHON, BenchError, Row, check_run, profiles_file, progress
 from .latency_proxy import LatencyProxy
 
 if TYPE_CHECKING:
-    from .cases import Context
+    from .context import Context
 
 __all__ = ["bench_short_roles"]
 

@@ -1,15 +1,54 @@
-"""Atomic, private file writes: the one way sessman writes user data."""
+"""Atomic, private file writes: the one way sessman writes user data.
+
+With the two primitives they need and :mod:`sessman.trust` builds on:
+directories made 0700 whatever the umask, and no symlink where sessman
+keeps a file of its own.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import glob
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["write_atomic"]
+from .errors import UnsafePath
+
+__all__ = ["link_refused", "make_dirs", "refuse_symlink", "write_atomic"]
+
+
+def make_dirs(path: Path) -> None:
+    """Create ``path`` and its missing parents, each mode 0700 whatever the umask."""
+    missing: list[Path] = []
+    current = path
+    while not os.path.lexists(current) and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            continue  # another process made it a moment ago: it is checked, not chmodded
+        os.chmod(directory, 0o700)  # the umask may have taken bits away, never added
+
+
+def link_refused(path: Path) -> UnsafePath:
+    """The refusal of a symlink where sessman keeps a file of its own."""
+    return UnsafePath(
+        path,
+        "this is a symlink where sessman keeps a file of its own; it was left untouched",
+        f"remove the link: rm {path}",
+    )
+
+
+def refuse_symlink(path: Path) -> None:
+    """Refuse a symlink at ``path`` (lstat: the link itself, never its target)."""
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            raise link_refused(path)
 
 
 def write_atomic(
@@ -35,8 +74,6 @@ def write_atomic(
     directories are made 0700 whatever the umask; existing ones are left
     alone.
     """
-    from .trust import make_dirs, refuse_symlink
-
     if follow_symlinks:
         path = Path(os.path.realpath(path)) if path.is_symlink() else path
     else:

@@ -8,7 +8,6 @@ ever a secret: the file is refused when it tries to hold one.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -18,9 +17,8 @@ from typing import Any
 
 from . import fileformat as fmt
 from .discovery import find_config, read_profiles
-from .errors import ConfigError
+from .fieldcheck import FieldReader
 from .model import BUILTIN_DEFAULTS, Config, Kind, Profile, Retries, SsoSession, did_you_mean
-from .yamlnodes import NodeReader
 
 __all__ = [
     "BUILTIN_DEFAULTS",
@@ -36,9 +34,21 @@ __all__ = [
 ]
 
 _PROFILE_NAME_RE = re.compile(fmt.PROFILE_NAME_PATTERN)
-_TAG_RE = re.compile(fmt.TAG_PATTERN)
-#: Values never quoted in messages: a secret pasted there must not be echoed.
-_UNQUOTED = frozenset({"access_key_id", "external_id"})
+#: What a credential source without a key it requires is told.
+_SOURCE_NEEDS = {
+    "role_arn": "a role needs {key}: the profile whose credentials assume it",
+    "sso_session": "an sso_session profile needs {key}",
+}
+#: What a credential source with a key it rules out is told.
+_SOURCE_EXCLUDES = {
+    "aws_profile": "set MFA in ~/.aws/config for aws_profile profiles",
+    "sso_session": "IAM Identity Center asks for MFA at sign-in: sso profiles take no {key}",
+}
+#: The credential sources, each with the keys it requires.
+_SOURCES_HINT = "set exactly one of " + ", ".join(
+    source + (f" (+ {', '.join(needs)})" if (needs := fmt.DEPENDENCIES.get(source)) else "")
+    for source in fmt.CREDENTIAL_SOURCES
+)
 
 
 def load_config(
@@ -67,7 +77,7 @@ def parse_config_tracked(
     return config, frozenset(loader.expanded)
 
 
-class _Loader(NodeReader):
+class _Loader(FieldReader):
     """Turns YAML nodes into a :class:`Config`: the rules of SPEC section 2."""
 
     # -- the format -------------------------------------------------------
@@ -79,7 +89,7 @@ class _Loader(NodeReader):
         values = {
             name: self.value(known[name], v, profile=None)
             for name, (_, v) in top.items()
-            if name not in ("defaults", "profiles", "sso_sessions")
+            if known[name].kind != "mapping"
         }
         sso_sessions = self.sso_sessions(top["sso_sessions"][1]) if "sso_sessions" in top else {}
         defaults: dict[str, Any] = {}
@@ -141,26 +151,6 @@ class _Loader(NodeReader):
             out[name] = SsoSession(name=name, **values)
         return out
 
-    def strings(self, spec: fmt.Field, node: Any, *, profile: str | None) -> tuple[str, ...]:
-        """A list of strings, each matching the field's pattern."""
-        import yaml
-
-        if not isinstance(node, yaml.SequenceNode) or not node.value:
-            raise self.error("must be a non-empty list", node, profile=profile, key=spec.name)
-        items: list[str] = []
-        for item in node.value:
-            value = self.scalar(item, profile=profile, key=spec.name)
-            if not isinstance(value, str) or not re.fullmatch(spec.pattern or ".+", value):
-                raise self.error(
-                    f"{getattr(item, 'value', '')!r} is not a valid entry",
-                    item,
-                    profile=profile,
-                    key=spec.name,
-                )
-            if value not in items:
-                items.append(value)
-        return tuple(items)
-
     def check_sso_references(
         self,
         profiles: Mapping[str, Profile],
@@ -181,159 +171,6 @@ class _Loader(NodeReader):
                 or "add it under sso_sessions: (start_url, region)",
             )
 
-    def check_keys(
-        self,
-        entries: dict[str, Any],
-        known: Mapping[str, fmt.Field],
-        *,
-        profile: str | None,
-        section: str | None = None,
-    ) -> None:
-        for key, (key_node, _) in entries.items():
-            if key.lower() in fmt.SECRET_KEYS:
-                raise self.error(
-                    "secrets never go in the profiles file",
-                    key_node,
-                    profile=profile,
-                    key=key,
-                    hint="remove it and store the secret with: sessman secret set "
-                    + (profile or "NAME"),
-                )
-            if key not in known:
-                where = f" in {section}" if section else ""
-                raise self.error(
-                    f"unknown key{where}",
-                    key_node,
-                    profile=profile,
-                    key=key,
-                    hint=did_you_mean(key, known),
-                )
-
-    def value(self, spec: fmt.Field, node: Any, *, profile: str | None) -> Any:
-        """Check one value against its :class:`~sessman.fileformat.Field`."""
-        key = spec.name
-        value = self.scalar(node, profile=profile, key=key)
-
-        def bad(message: str) -> ConfigError:
-            return self.error(message, node, profile=profile, key=key)
-
-        if spec.kind == "mapping":
-            return node
-        if spec.kind == "account":
-            return self.account(spec, node, value, profile=profile)
-        if spec.kind == "string":
-            if not isinstance(value, str) or not value:
-                raise bad("must be a non-empty string")
-            if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
-                # Quote the text as written, never what ${VAR} expanded to, and
-                # nothing of a key id field: a pasted secret must not be echoed.
-                shown = "" if key in _UNQUOTED else f"{node.value!r} "
-                raise bad(f"{shown}is not a valid {key.replace('_', ' ')}")
-            return value
-        if spec.kind in ("number", "integer"):
-            integer = spec.kind == "integer"
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or (integer and not isinstance(value, int))
-            ):
-                raise bad(f"must be {'a whole number' if integer else 'a number'}")
-            if not math.isfinite(value):
-                raise bad("must be a finite number")
-            if spec.choices is not None and value not in spec.choices:
-                raise bad(f"must be one of {', '.join(map(str, spec.choices))}")
-            if spec.exclusive_minimum is not None and value <= spec.exclusive_minimum:
-                raise bad(f"must be greater than {spec.exclusive_minimum:g}")
-            low, high = spec.minimum, spec.maximum
-            if (low is not None and value < low) or (high is not None and value > high):
-                if low is not None and high is not None:
-                    raise bad(f"must be between {low:g} and {high:g}")
-                raise bad(
-                    f"must be at most {high:g}" if high is not None else f"must be >= {low:g}"
-                )
-            return value
-        if spec.kind == "tags":
-            return self.tags(node, profile=profile)
-        if spec.kind == "strings":
-            return self.strings(spec, node, profile=profile)
-        return self.retries(node, profile=profile)
-
-    def account(self, spec: fmt.Field, node: Any, value: Any, *, profile: str | None) -> str:
-        """A 12-digit account id: a string, or an unquoted YAML integer of twelve digits."""
-        low, high = fmt.ACCOUNT_RANGE
-        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
-            return str(value)
-        if not isinstance(value, str) or not re.fullmatch(spec.pattern or "", value):
-            raise self.error(
-                "must be a 12-digit account id",
-                node,
-                profile=profile,
-                key=spec.name,
-                hint=f'quote it, leading zeros included: {spec.name}: "012345678901"',
-            )
-        return value
-
-    def tags(self, node: Any, *, profile: str | None) -> tuple[str, ...]:
-        import yaml
-
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.error("must be a list of tags", node, profile=profile, key="tags")
-        tags: list[str] = []
-        for item in node.value:
-            tag = self.scalar(item, profile=profile, key="tags")
-            if not isinstance(tag, str) or not _TAG_RE.fullmatch(tag):
-                written = item.value if isinstance(item, yaml.ScalarNode) else tag
-                raise self.error(
-                    f"invalid tag {written!r}: use letters, digits and _.:/=+-",
-                    item,
-                    profile=profile,
-                    key="tags",
-                )
-            if tag not in tags:
-                tags.append(tag)
-        return tuple(tags)
-
-    def retries(self, node: Any, *, profile: str | None) -> dict[str, Any]:
-        entries = self.mapping(node, "retries", profile=profile)
-        out: dict[str, Any] = {}
-        for key, (key_node, value_node) in entries.items():
-            if key.lower() in fmt.SECRET_KEYS:
-                raise self.error(
-                    "secrets never go in the profiles file",
-                    key_node,
-                    profile=profile,
-                    key=f"retries.{key}",
-                    hint="remove it and store the secret with: sessman secret set "
-                    + (profile or "NAME"),
-                )
-            value = self.scalar(value_node, profile=profile, key=f"retries.{key}")
-            if key == "mode":
-                if value not in fmt.RETRY_MODES:
-                    raise self.error(
-                        f"must be one of {', '.join(fmt.RETRY_MODES)}",
-                        value_node,
-                        profile=profile,
-                        key="retries.mode",
-                    )
-            elif key == "max_attempts":
-                if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 20:
-                    raise self.error(
-                        "must be a whole number from 1 to 20",
-                        value_node,
-                        profile=profile,
-                        key="retries.max_attempts",
-                    )
-            else:
-                raise self.error(
-                    "unknown key in retries",
-                    key_node,
-                    profile=profile,
-                    key=f"retries.{key}",
-                    hint=did_you_mean(key, ("mode", "max_attempts")),
-                )
-            out[key] = value
-        return out
-
     def profile(
         self, name: str, name_node: Any, node: Any, defaults: Mapping[str, tuple[Any, Any]]
     ) -> Profile:
@@ -342,14 +179,13 @@ class _Loader(NodeReader):
         self.check_keys(entries, known, profile=name)
         own = {k: self.value(known[k], v, profile=name) for k, (_, v) in entries.items()}
 
-        for key, needs in (
-            ("source_profile", "role_arn"),
-            ("external_id", "role_arn"),
-            ("role_session_name", "role_arn"),
-            *((key, "sso_session") for key in fmt.SSO_PROFILE_KEYS),
-        ):
-            if key in own and needs not in own:
-                raise self.error(f"only goes with {needs}", entries[key][0], profile=name, key=key)
+        for key, needs in fmt.DEPENDENCIES.items():
+            if key in own and key not in fmt.CREDENTIAL_SOURCES:
+                for need in needs:
+                    if need not in own:
+                        raise self.error(
+                            f"only goes with {need}", entries[key][0], profile=name, key=key
+                        )
         sources = [s for s in fmt.CREDENTIAL_SOURCES if s in own]
         if len(sources) != 1:
             message = (
@@ -362,40 +198,25 @@ class _Loader(NodeReader):
                 entries[sources[1]][0] if len(sources) > 1 else name_node,
                 profile=name,
                 key=sources[1] if len(sources) > 1 else None,
-                hint="set exactly one of access_key_id, role_arn (+ source_profile), aws_profile,"
-                " sso_session (+ sso_account_id, sso_role_name)",
+                hint=_SOURCES_HINT,
             )
         source = sources[0]
-        if source == "role_arn" and "source_profile" not in own:
-            raise self.error(
-                "a role needs source_profile: the profile whose credentials assume it",
-                entries["role_arn"][0],
-                profile=name,
-                key="source_profile",
-            )
-        if source == "sso_session":
-            for key in fmt.SSO_PROFILE_KEYS:
-                if key not in own:
-                    raise self.error(
-                        f"an sso_session profile needs {key}",
-                        entries["sso_session"][0],
-                        profile=name,
-                        key=key,
-                    )
-            if "mfa_serial" in own:
+        for need in fmt.DEPENDENCIES.get(source, ()):
+            if need not in own:
                 raise self.error(
-                    "IAM Identity Center asks for MFA at sign-in: sso profiles take no mfa_serial",
-                    entries["mfa_serial"][0],
+                    _SOURCE_NEEDS[source].format(key=need),
+                    entries[source][0],
                     profile=name,
-                    key="mfa_serial",
+                    key=need,
                 )
-        if source == "aws_profile" and "mfa_serial" in own:
-            raise self.error(
-                "set MFA in ~/.aws/config for aws_profile profiles",
-                entries["mfa_serial"][0],
-                profile=name,
-                key="mfa_serial",
-            )
+        for other in fmt.EXCLUSIONS.get(source, ()):
+            if other in own:
+                raise self.error(
+                    _SOURCE_EXCLUDES[source].format(key=other),
+                    entries[other][0],
+                    profile=name,
+                    key=other,
+                )
 
         merged: dict[str, Any] = dict(BUILTIN_DEFAULTS)
         merged.update({k: v for k, (_, v) in defaults.items()})

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .config import Profile
@@ -333,8 +333,3 @@ def caller_identity(sts: BaseClient, name: str) -> Identity:
         arn=check("Arn", response["Arn"], source),
         user_id=check("UserId", response["UserId"], source),
     )
-
-
-def expiry_after(seconds: float) -> datetime:
-    """An aware UTC datetime ``seconds`` from now."""
-    return datetime.now(timezone.utc) + timedelta(seconds=seconds)

@@ -1,152 +1,148 @@
 """The one description of the profiles file format (version 1).
 
-Both the loader (:mod:`sessman.config`) and ``sessman schema`` are derived from
-the tables in this module, so the JSON Schema given to editors and the rules
-enforced at load time cannot drift apart. Rules that JSON Schema cannot say
-(source chains without cycles, source profiles that exist, ``${VAR}``
-expansion) are checked by the loader only.
+Each key is declared once here (type, limits, description, how its value
+may be shown), and the rest is derived from these tables: the loader's
+checks (:mod:`sessman.config`), the JSON Schema of ``sessman schema``, the
+rows of ``sessman show``, the shapes of values from outside
+(:mod:`sessman.shapes`) and the ``${VAR}`` references the loader expands
+(:mod:`sessman.yamlnodes`). The fields of :class:`sessman.model.Profile`
+are typed by hand, for mypy; tests/test_fileformat.py holds them equal to
+the declared ones. Rules that JSON Schema cannot say (source chains
+without cycles, source profiles that exist, ``${VAR}`` expansion) are
+checked by the loader only. What a field is (:class:`Field`) and the shapes
+several fields share are in :mod:`sessman.fields`, re-exported here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any
+
+from .fields import (
+    ACCESS_KEY_ID_PATTERN,
+    ACCOUNT_PATTERN,
+    ACCOUNT_RANGE,
+    ENV_REF,
+    MAX_ATTEMPTS,
+    PROFILE_NAME_PATTERN,
+    PROFILE_PREFIX_PATTERN,
+    REGION_PATTERN,
+    RETRY_MODES,
+    SECRET_KEYS,
+    SESSION_DURATION,
+    SSO_ROLE_NAME_PATTERN,
+    TAG_PATTERN,
+    URL_PATTERN,
+    Exposure,
+    Field,
+    Kind,
+    bare,
+)
 
 __all__ = [
+    "ACCESS_KEY_ID_PATTERN",
+    "ACCOUNT_PATTERN",
+    "ACCOUNT_RANGE",
     "CREDENTIAL_SOURCES",
     "DEFAULTABLE",
+    "DEPENDENCIES",
+    "ENV_REF",
+    "EXCLUSIONS",
+    "MAX_ATTEMPTS",
     "PROFILE_FIELDS",
+    "PROFILE_NAME_PATTERN",
+    "PROFILE_PREFIX_PATTERN",
+    "REGION_PATTERN",
     "RETRY_MODES",
     "SECRET_KEYS",
+    "SESSION_DURATION",
     "SSO_PROFILE_KEYS",
+    "SSO_ROLE_NAME_PATTERN",
     "SSO_SESSION_FIELDS",
     "SSO_SESSION_REQUIRED",
+    "TAG_PATTERN",
     "TOP_FIELDS",
+    "URL_PATTERN",
+    "Exposure",
     "Field",
+    "Kind",
+    "bare",
     "json_schema",
 ]
 
-Kind = Literal["string", "number", "integer", "tags", "retries", "mapping", "strings", "account"]
-
-ENV_REF = r"\$\{[A-Za-z_][A-Za-z0-9_]*\}"
-REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d+$"
-PROFILE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/=+-]*$"
-RETRY_MODES = ("legacy", "standard", "adaptive")
-ACCOUNT_PATTERN = r"^\d{12}$"
-#: An unquoted account id is a YAML integer: one of twelve digits means the same.
-ACCOUNT_RANGE = (10**11, 10**12 - 1)
-
-#: Keys that would put a secret in the file. Always rejected, with a hint.
-SECRET_KEYS = frozenset(
-    {
-        "secret_access_key",
-        "aws_secret_access_key",
-        "secret_key",
-        "aws_secret_key",
-        "session_token",
-        "aws_session_token",
-        "security_token",
-        "password",
-        "passphrase",
-        "secret",
-    }
-)
-
-
-@dataclass(frozen=True)
-class Field:
-    """One key of the file: its type, its bounds and what it means."""
-
-    name: str
-    kind: Kind
-    description: str
-    pattern: str | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    exclusive_minimum: float | None = None
-    choices: tuple[str | int, ...] | None = None
-
-
-_SETTINGS = (
+#: Where a profile's credentials come from, its region and the settings of its
+#: clients. The order is the order of ``sessman show``.
+PROFILE_FIELDS = (
     Field(
         "region",
         "string",
         "AWS region, e.g. eu-central-1.",
         pattern=REGION_PATTERN,
-    ),
-    Field(
-        "connect_timeout",
-        "number",
-        "Seconds to wait for a connection (botocore Config.connect_timeout).",
-        exclusive_minimum=0,
-        maximum=3600,
-    ),
-    Field(
-        "read_timeout",
-        "number",
-        "Seconds to wait for a response (botocore Config.read_timeout).",
-        exclusive_minimum=0,
-        maximum=3600,
-    ),
-    Field(
-        "retries",
-        "retries",
-        "Retry policy: mode (legacy, standard, adaptive) and max_attempts, the total number of"
-        " attempts (1-20), as in ~/.aws/config.",
-    ),
-    Field(
-        "max_pool_connections",
-        "integer",
-        "Connections kept per client (botocore Config.max_pool_connections).",
-        minimum=1,
-        maximum=1000,
-    ),
-    Field(
-        "session_duration",
-        "integer",
-        "Lifetime in seconds of the temporary credentials `sessman open` asks for (900-43200).",
-        minimum=900,
-        maximum=43200,
+        defaultable=True,
     ),
     Field(
         "endpoint_url",
         "string",
         "Endpoint of any service that speaks the AWS APIs (moto, LocalStack).",
-        pattern=r"^https?://[^\s]+$",
+        pattern=URL_PATTERN,
+        defaultable=True,
     ),
-)
-
-#: Keys allowed under ``defaults:`` (merged under every profile; the profile wins).
-DEFAULTABLE = _SETTINGS
-
-#: Keys that say where a profile's credentials come from; exactly one is set.
-CREDENTIAL_SOURCES = ("access_key_id", "role_arn", "aws_profile", "sso_session")
-
-#: What an ``sso_session`` profile names besides it: each needs it, and it needs both.
-SSO_PROFILE_KEYS = ("sso_account_id", "sso_role_name")
-
-PROFILE_FIELDS = (
-    Field("description", "string", "Free text shown by `sessman list`."),
-    Field("tags", "tags", "Labels to select profiles with --tag."),
     Field(
         "access_key_id",
         "string",
         "Long-term access key id; the secret lives in the keyring (`sessman secret set`).",
-        pattern=r"^[A-Z0-9]{16,128}$",
+        pattern=ACCESS_KEY_ID_PATTERN,
+        exposure="masked",
+    ),
+    Field(
+        "source_profile",
+        "string",
+        "sessman profile whose credentials assume role_arn.",
+        requires=("role_arn",),
     ),
     Field(
         "role_arn",
         "string",
         "Role to assume with the credentials of source_profile.",
         pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$",
+        requires=("source_profile",),
     ),
-    Field("source_profile", "string", "sessman profile whose credentials assume role_arn."),
+    Field(
+        "aws_profile",
+        "string",
+        "A profile of ~/.aws/config (SSO, credential_process, ...).",
+        excludes=("mfa_serial",),  # its MFA is set in ~/.aws/config
+    ),
+    Field(
+        "sso_session",
+        "string",
+        "IAM Identity Center: the entry of sso_sessions whose login gets this profile's"
+        " credentials (GetRoleCredentials of sso_account_id and sso_role_name).",
+        pattern=PROFILE_NAME_PATTERN,
+        requires=("sso_account_id", "sso_role_name"),
+        excludes=("mfa_serial",),  # IAM Identity Center asks for MFA at sign-in
+    ),
+    Field(
+        "sso_account_id",
+        "account",
+        'IAM Identity Center: the 12-digit account id (best quoted: "012345678901").',
+        pattern=ACCOUNT_PATTERN,
+        requires=("sso_session",),
+    ),
+    Field(
+        "sso_role_name",
+        "string",
+        "IAM Identity Center: the permission set (role) name in that account.",
+        pattern=SSO_ROLE_NAME_PATTERN,
+        requires=("sso_session",),
+    ),
     Field(
         "external_id",
         "string",
         "ExternalId passed to AssumeRole.",
         pattern=r"^[\w+=,.@:/-]{2,1224}$",
+        exposure="unquoted",
+        requires=("role_arn",),
     ),
     Field(
         "mfa_serial",
@@ -159,27 +155,57 @@ PROFILE_FIELDS = (
         "string",
         "RoleSessionName of AssumeRole (2-64 characters).",
         pattern=r"^[\w+=,.@-]{2,64}$",
+        requires=("role_arn",),
     ),
     Field(
-        "sso_session",
-        "string",
-        "IAM Identity Center: the entry of sso_sessions whose login gets this profile's"
-        " credentials (GetRoleCredentials of sso_account_id and sso_role_name).",
-        pattern=PROFILE_NAME_PATTERN,
+        "connect_timeout",
+        "number",
+        "Seconds to wait for a connection (botocore Config.connect_timeout).",
+        exclusive_minimum=0,
+        maximum=3600,
+        defaultable=True,
+        # boto3's own 60 s hangs a shell for a minute on a dead network.
+        default=10,
     ),
     Field(
-        "sso_account_id",
-        "account",
-        'IAM Identity Center: the 12-digit account id (best quoted: "012345678901").',
-        pattern=ACCOUNT_PATTERN,
+        "read_timeout",
+        "number",
+        "Seconds to wait for a response (botocore Config.read_timeout).",
+        exclusive_minimum=0,
+        maximum=3600,
+        defaultable=True,
+        default=60,
     ),
     Field(
-        "sso_role_name",
-        "string",
-        "IAM Identity Center: the permission set (role) name in that account.",
-        pattern=r"^[\w+=,.@-]{1,64}$",
+        "retries",
+        "retries",
+        f"Retry policy: mode ({', '.join(RETRY_MODES)}) and max_attempts, the total number of"
+        f" attempts ({MAX_ATTEMPTS[0]}-{MAX_ATTEMPTS[1]}), as in ~/.aws/config.",
+        defaultable=True,
+        # Fail fast and retry the way the AWS CLI v2 does.
+        default=MappingProxyType({"mode": "standard", "max_attempts": 3}),
     ),
-    Field("aws_profile", "string", "A profile of ~/.aws/config (SSO, credential_process, ...)."),
+    Field(
+        "max_pool_connections",
+        "integer",
+        "Connections kept per client (botocore Config.max_pool_connections).",
+        minimum=1,
+        maximum=1000,
+        defaultable=True,
+        default=10,
+    ),
+    Field(
+        "session_duration",
+        "integer",
+        "Lifetime in seconds of the temporary credentials `sessman open` asks for"
+        f" ({SESSION_DURATION[0]}-{SESSION_DURATION[1]}).",
+        minimum=SESSION_DURATION[0],
+        maximum=SESSION_DURATION[1],
+        defaultable=True,
+        default=3600,
+    ),
+    Field("tags", "tags", "Labels to select profiles with --tag."),
+    Field("description", "string", "Free text shown by `sessman list`."),
     Field(
         "generated_by",
         "string",
@@ -187,8 +213,21 @@ PROFILE_FIELDS = (
         " a profile may be rewritten or pruned by that command. Remove it to keep the profile.",
         pattern=r"^[a-z][a-z-]*:[A-Za-z0-9][A-Za-z0-9_.-]*$",
     ),
-    *_SETTINGS,
 )
+
+#: Keys allowed under ``defaults:`` (merged under every profile; the profile wins).
+DEFAULTABLE = tuple(f for f in PROFILE_FIELDS if f.defaultable)
+
+#: Keys that say where a profile's credentials come from; exactly one is set.
+CREDENTIAL_SOURCES = ("access_key_id", "role_arn", "aws_profile", "sso_session")
+
+#: What an ``sso_session`` profile names besides it: each needs it, and it needs both.
+SSO_PROFILE_KEYS = next(f for f in PROFILE_FIELDS if f.name == "sso_session").requires
+
+#: Which keys need which others in one profile (``requires``), as JSON Schema says it.
+DEPENDENCIES = {f.name: f.requires for f in PROFILE_FIELDS if f.requires}
+#: Which keys rule out which others in one profile (``excludes``).
+EXCLUSIONS = {f.name: f.excludes for f in PROFILE_FIELDS if f.excludes}
 
 #: Keys of one entry of ``sso_sessions:`` (IAM Identity Center, SPEC 10.2).
 SSO_SESSION_FIELDS = (
@@ -197,7 +236,7 @@ SSO_SESSION_FIELDS = (
         "string",
         "The AWS access portal URL of IAM Identity Center, e.g."
         " https://d-1234567890.awsapps.com/start.",
-        pattern=r"^https?://[^\s]+$",
+        pattern=URL_PATTERN,
     ),
     Field("region", "string", "The region of IAM Identity Center.", pattern=REGION_PATTERN),
     Field(
@@ -212,7 +251,7 @@ SSO_SESSION_FIELDS = (
         "string",
         "One URL that replaces both the sso-oidc and the portal endpoint (fakes, private"
         " endpoints).",
-        pattern=r"^https?://[^\s]+$",
+        pattern=URL_PATTERN,
     ),
 )
 #: What every entry of ``sso_sessions:`` must say.
@@ -246,9 +285,8 @@ TOP_FIELDS = (
 def _string_schema(field: Field) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string", "minLength": 1}
     if field.pattern is not None:
-        bare = field.pattern.removeprefix("^").removesuffix("$")
         # A value may also be (or contain) ${VAR}, expanded at load time.
-        schema["pattern"] = f"^(?:(?:{bare})|.*{ENV_REF}.*)$"
+        schema["pattern"] = f"^(?:(?:{bare(field.pattern)})|.*{ENV_REF}.*)$"
     return schema
 
 
@@ -285,7 +323,11 @@ def _field_schema(field: Field) -> dict[str, Any]:
             "additionalProperties": False,
             "properties": {
                 "mode": {"enum": list(RETRY_MODES)},
-                "max_attempts": {"type": "integer", "minimum": 1, "maximum": 20},
+                "max_attempts": {
+                    "type": "integer",
+                    "minimum": MAX_ATTEMPTS[0],
+                    "maximum": MAX_ATTEMPTS[1],
+                },
             },
         }
     else:
@@ -305,16 +347,14 @@ def json_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": _properties(PROFILE_FIELDS),
         "oneOf": [{"required": [source]} for source in CREDENTIAL_SOURCES],
-        "dependentRequired": {
-            "role_arn": ["source_profile"],
-            "source_profile": ["role_arn"],
-            "external_id": ["role_arn"],
-            "role_session_name": ["role_arn"],
-            "sso_session": list(SSO_PROFILE_KEYS),
-            **{key: ["sso_session"] for key in SSO_PROFILE_KEYS},
-        },
-        "if": {"anyOf": [{"required": ["aws_profile"]}, {"required": ["sso_session"]}]},
-        "then": {"not": {"required": ["mfa_serial"]}},
+        "dependentRequired": {key: list(needs) for key, needs in DEPENDENCIES.items()},
+        "allOf": [
+            {
+                "if": {"required": [key]},
+                "then": {"not": {"anyOf": [{"required": [other]} for other in others]}},
+            }
+            for key, others in EXCLUSIONS.items()
+        ],
     }
     defaults: dict[str, Any] = {
         "type": "object",

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from .errors import ProfileNotFound, UsageError
+from .fileformat import PROFILE_FIELDS
 
 __all__ = [
     "BUILTIN_DEFAULTS",
@@ -24,17 +25,10 @@ __all__ = [
     "did_you_mean",
 ]
 
-#: What a profile gets when neither it nor ``defaults:`` says otherwise.
-#: boto3's own 60 s connect timeout hangs a shell for a minute on a dead
-#: network; these fail fast and retry the way the AWS CLI v2 does.
+#: What a profile gets when neither it nor ``defaults:`` says otherwise (each
+#: field's ``default`` in :mod:`sessman.fileformat`).
 BUILTIN_DEFAULTS: Mapping[str, Any] = MappingProxyType(
-    {
-        "connect_timeout": 10,
-        "read_timeout": 60,
-        "retries": {"mode": "standard", "max_attempts": 3},
-        "max_pool_connections": 10,
-        "session_duration": 3600,
-    }
+    {f.name: f.default for f in PROFILE_FIELDS if f.default is not None}
 )
 
 Kind = Literal["keys", "role", "aws-profile", "sso"]
@@ -65,7 +59,12 @@ class SsoSession:
 
 @dataclass(frozen=True)
 class Profile:
-    """One validated profile, with ``defaults:`` and the built-in defaults merged in."""
+    """One validated profile, with ``defaults:`` and the built-in defaults merged in.
+
+    Its fields are its name, its kind and exactly the keys
+    :data:`sessman.fileformat.PROFILE_FIELDS` declares (typed here for mypy;
+    tests/test_fileformat.py holds the two equal).
+    """
 
     name: str
     kind: Kind

@@ -32,8 +32,10 @@ if TYPE_CHECKING:
 __all__ = [
     "KeyringStore",
     "SecretStore",
+    "isolated_backend",
     "log_note",
     "open_store",
+    "process_local",
     "resolve_backend",
     "session_user",
 ]
@@ -41,8 +43,36 @@ __all__ = [
 logger = get_logger(__name__)
 
 FILE_KEYRING = "sessman.filekeyring.EncryptedFileKeyring"
-TEST_KEYRING = "sessman.testing.MemoryKeyring"
 _CACHE_NAME = "keyring-backend.json"
+#: Backends a test harness put in place of every other, the innermost last
+#: (see :func:`isolated_backend`); empty outside tests.
+_ISOLATED: list[KeyringBackend] = []
+
+
+@contextmanager
+def isolated_backend(backend: KeyringBackend) -> Iterator[KeyringBackend]:
+    """Make :func:`resolve_backend` return ``backend`` until the block ends.
+
+    A pinned ``keyring_backend:`` and ``PYTHON_KEYRING_BACKEND`` are ignored
+    meanwhile: the test harness (:func:`sessman.testing.isolated_keyring`)
+    passes its backend in, so that tests never reach a real keyring.
+    """
+    _ISOLATED.append(backend)
+    try:
+        yield backend
+    finally:
+        _ISOLATED.remove(backend)
+
+
+def process_local(backend: KeyringBackend) -> bool:
+    """Whether ``backend`` keeps its secrets in this process's memory only.
+
+    Such a backend is one a test harness isolated, or one whose class says
+    ``process_local = True``; no other process (a sessman agent) may hold
+    its secrets.
+    """
+    isolated = any(b is backend for b in _ISOLATED)
+    return isolated or getattr(type(backend), "process_local", False) is True
 
 
 def session_user(profile: str) -> str:
@@ -166,6 +196,8 @@ class KeyringStore:
         """What a running sessman agent holds for ``user`` of this backend (other backends)."""
         from .agent.client import backend_id, recall
 
+        if process_local(self.backend):
+            return None
         backend = backend_id(self.backend_name)
         return None if backend is None else recall(backend, self.service, user)
 
@@ -173,6 +205,8 @@ class KeyringStore:
         """Let a running agent hold ``value`` for the time to live (``None``: forget it)."""
         from .agent.client import backend_id, remember
 
+        if process_local(self.backend):
+            return
         backend = backend_id(self.backend_name)
         if backend is not None:
             remember(backend, self.service, user, value)
@@ -237,7 +271,9 @@ def resolve_backend(
 ) -> KeyringBackend:
     """Return the keyring backend sessman uses.
 
-    ``pinned`` (``keyring_backend:`` in the profiles file) wins. Otherwise the
+    ``pinned`` (``keyring_backend:`` in the profiles file) wins, except over a
+    process-local backend named by ``PYTHON_KEYRING_BACKEND`` (a test
+    harness's, see :func:`process_local`). Otherwise the
     one ``keyring`` resolves (``PYTHON_KEYRING_BACKEND``, keyringrc.cfg, the
     system keyring); where that is keyring's "fail" backend, sessman's
     encrypted file keyring, announced once through ``note``.
@@ -248,10 +284,15 @@ def resolve_backend(
     """
     import keyring.core
 
+    if _ISOLATED:
+        return _ISOLATED[-1]
     from_env = os.environ.get("PYTHON_KEYRING_BACKEND")
-    if from_env == TEST_KEYRING:
-        return keyring.get_keyring()  # sessman.testing isolates tests even from a pin
     if pinned:
+        # A process-local backend in the environment is a test harness's,
+        # handed down to the processes a test starts: it wins over a pin, so
+        # that no process of a test ever reaches a real keyring.
+        if from_env and _names_process_local(from_env):
+            return _load(from_env, pinned=False)
         return _load(pinned, pinned=True)
     if from_env:
         return _load(from_env, pinned=False)
@@ -317,6 +358,21 @@ def _is_failing(backend: KeyringBackend) -> bool:
     if isinstance(backend, fail.Keyring):
         return True
     return isinstance(backend, chainer.ChainerBackend) and not backend.backends
+
+
+def _names_process_local(name: str) -> bool:
+    """Whether ``name`` (module.Class) is a backend class that says ``process_local``.
+
+    The class is not instantiated; a name that does not import is not one.
+    """
+    import importlib
+
+    module, _, attr = name.rpartition(".")
+    try:
+        loaded = importlib.import_module(module)
+    except Exception:
+        return False
+    return getattr(getattr(loaded, attr, None), "process_local", False) is True
 
 
 def _load(name: str, *, pinned: bool) -> KeyringBackend:

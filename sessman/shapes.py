@@ -15,17 +15,19 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from .errors import MalformedValue
+from .fileformat import ACCESS_KEY_ID_PATTERN, ACCOUNT_PATTERN, REGION_PATTERN
 
 __all__ = ["MAX_SESSION", "MalformedValue", "check", "expiration", "malformed", "server_text"]
 
 _SHAPES: dict[str, re.Pattern[str]] = {
-    "AccessKeyId": re.compile(r"[A-Z0-9]{16,128}"),
+    # The shapes the profiles file also takes are the file format's own.
+    "AccessKeyId": re.compile(ACCESS_KEY_ID_PATTERN),
     "SecretAccessKey": re.compile(r"[A-Za-z0-9/+=_.-]{16,256}"),
     "SessionToken": re.compile(r"[A-Za-z0-9/+=_.-]{16,16384}"),
-    "Account": re.compile(r"\d{12}"),
+    "Account": re.compile(ACCOUNT_PATTERN),
     "Arn": re.compile(r"arn:aws[a-z-]*:[!-~]{1,2048}"),
     "UserId": re.compile(r"[!-~]{1,512}"),
-    "region": re.compile(r"[a-z]{2}(-[a-z]+)+-\d+"),
+    "region": re.compile(REGION_PATTERN),
 }
 
 

@@ -161,8 +161,3 @@ class StateFile:
         if self._warn is not None and not self._warned:
             self._warned = True
             self._warn(message)
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware (UTC)."""
-    return datetime.now(timezone.utc)

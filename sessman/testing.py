@@ -133,6 +133,8 @@ class MemoryKeyring(KeyringBackend):
     """
 
     priority = -1  # never chosen by keyring on its own
+    #: Its secrets are in this process only: a sessman agent never holds them.
+    process_local = True
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -285,8 +287,9 @@ def isolated_keyring() -> Iterator[MemoryKeyring]:
     """Make a fresh :class:`MemoryKeyring` *the* keyring until the block ends.
 
     ``keyring.get_keyring()`` returns it, and so does sessman's own backend
-    resolution (``SessionManager.load``, the CLI run in-process), because
-    ``PYTHON_KEYRING_BACKEND`` names it. ``SESSMAN_STATE_DIR`` and
+    resolution (``SessionManager.load``, the CLI run in-process), which it is
+    passed to (:func:`sessman.secretstore.isolated_backend`), a pinned
+    ``keyring_backend:`` notwithstanding; ``PYTHON_KEYRING_BACKEND`` names it. ``SESSMAN_STATE_DIR`` and
     ``SESSMAN_KEYRING_FILE`` point into a temporary directory, so nothing
     is written under the user's home. On exit the previous backend and
     variables come back and the directory is removed.
@@ -294,6 +297,7 @@ def isolated_keyring() -> Iterator[MemoryKeyring]:
     import keyring.core
 
     from ._keyring import chosen_backend, forget_chosen_backend
+    from .secretstore import isolated_backend
 
     previous: KeyringBackend | None = chosen_backend()
     saved = {name: os.environ.get(name) for name in _ISOLATED_ENV}
@@ -304,7 +308,8 @@ def isolated_keyring() -> Iterator[MemoryKeyring]:
         os.environ["SESSMAN_KEYRING_FILE"] = str(Path(tmp) / "keyring.enc")
         keyring.core.set_keyring(backend)
         try:
-            yield backend
+            with isolated_backend(backend):
+                yield backend
         finally:
             if previous is None:
                 # keyring had not chosen a backend yet: let it choose again later.

@@ -27,6 +27,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from ._atomic import link_refused, make_dirs, refuse_symlink, write_atomic
 from .errors import UnsafePath
 
 __all__ = [
@@ -91,21 +92,6 @@ def check_dir(path: Path) -> None:
     if not stat.S_ISDIR(st.st_mode):
         raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path))
     _check_stat(path, st, "directory")
-
-
-def make_dirs(path: Path) -> None:
-    """Create ``path`` and its missing parents, each mode 0700 whatever the umask."""
-    missing: list[Path] = []
-    current = path
-    while not os.path.lexists(current) and current != current.parent:
-        missing.append(current)
-        current = current.parent
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory, 0o700)
-        except FileExistsError:
-            continue  # another process made it a moment ago: it is checked, not chmodded
-        os.chmod(directory, 0o700)  # the umask may have taken bits away, never added
 
 
 def private_dir(path: Path) -> Path:
@@ -187,21 +173,6 @@ def _private_group(gid: int) -> bool:
     return all(member == me for member in members)
 
 
-def _link_refused(path: Path) -> UnsafePath:
-    return UnsafePath(
-        path,
-        "this is a symlink where sessman keeps a file of its own; it was left untouched",
-        f"remove the link: rm {path}",
-    )
-
-
-def refuse_symlink(path: Path) -> None:
-    """Refuse a symlink at ``path`` (lstat: the link itself, never its target)."""
-    with contextlib.suppress(FileNotFoundError):
-        if stat.S_ISLNK(os.lstat(path).st_mode):
-            raise _link_refused(path)
-
-
 def _refuse_link(path: Path) -> None:
     """Refuse a symlink, or a file of someone else's, where sessman will write."""
     try:
@@ -209,7 +180,7 @@ def _refuse_link(path: Path) -> None:
     except FileNotFoundError:
         return
     if stat.S_ISLNK(st.st_mode):
-        raise _link_refused(path)
+        raise link_refused(path)
     if not stat.S_ISREG(st.st_mode):
         raise UnsafePath(path, "this is not a regular file", f"move it away: mv {path} {path}.old")
     _check_stat(path, st, "file")
@@ -244,8 +215,6 @@ def read_private(path: Path, *, limit: int = MAX_BYTES) -> bytes | None:
 
 def write_private(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     """Atomically replace one of sessman's own files, never through a symlink."""
-    from ._atomic import write_atomic
-
     private_dir(path.parent)
     _refuse_link(path)
     write_atomic(path, data, mode=mode, follow_symlinks=False)

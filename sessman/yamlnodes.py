@@ -14,16 +14,27 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .fileformat import ENV_REF
 from .model import Config
 
-__all__ = ["ENV_RE", "NodeReader"]
+__all__ = ["ENV_RE", "NodeReader", "env_names"]
 
-ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+ENV_RE = re.compile(ENV_REF)
 #: libyaml's C composer recurses once per nesting level and overflows the C
 #: stack (a segfault) somewhere past 20,000 levels; refuse far earlier.
 _MAX_DEPTH = 5000
 #: Keys of mappings visited while resolving merge keys, at most, per file.
 _MAX_VISITS = 100_000
+
+
+def _name(match: re.Match[str]) -> str:
+    """The variable of a ``${NAME}`` that :data:`ENV_RE` found."""
+    return match.group(0)[2:-1]
+
+
+def env_names(text: str) -> set[str]:
+    """The names of the variables ``text`` references as ``${NAME}``."""
+    return {_name(match) for match in ENV_RE.finditer(text)}
 
 
 class NodeReader:
@@ -175,7 +186,7 @@ class NodeReader:
 
     def expand(self, value: str, node: Any, *, profile: str | None, key: str) -> str:
         def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
+            name = _name(match)
             if name not in self.env:
                 raise self.error(
                     f"environment variable ${{{name}}} is not set",

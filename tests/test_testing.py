@@ -416,3 +416,61 @@ def test_a_pinned_backend_is_not_reached_under_the_fixture(
     store = SessionManager.load(path).store
     assert store.get("a") == "the-secret-value"
     assert "MemoryKeyring" in store.backend_name
+
+
+def test_production_code_never_names_the_test_backend() -> None:
+    """The harness passes its backend in; the package does not look for it by name."""
+    package = Path(sessman.testing.__file__).parent
+    harness = {package / "testing.py", package / "pytest_plugin.py"}
+    naming = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path not in harness
+        and (
+            "MemoryKeyring" in (text := path.read_text(encoding="utf-8"))
+            or '"sessman.testing' in text
+        )
+    ]
+    assert naming == []
+
+
+def test_a_process_local_backend_never_reaches_the_agent(
+    sessman_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sessman.agent import client
+    from sessman.secretstore import isolated_backend, process_local
+
+    def no_agent(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an in-memory keyring's secret went to the agent")
+
+    monkeypatch.setattr(client, "backend_id", no_agent)
+    assert process_local(sessman_keyring)
+    assert process_local(MemoryKeyring())  # its class says so, isolated or not
+    store = KeyringStore("sessman", MemoryKeyring())
+    store.put("a", "the-secret-value")
+    assert KeyringStore("sessman", store.backend).get("a") == "the-secret-value"
+    other = null.Keyring()
+    assert not process_local(other)
+    with isolated_backend(other):
+        assert process_local(other)
+    assert not process_local(other)
+
+
+def test_a_process_a_test_starts_gets_no_pinned_backend(
+    sessman_keyring: Any, tmp_path: Path
+) -> None:
+    """The harness's backend, named in the environment, wins over a pin in a child too."""
+    path = tmp_path / "pinned.yaml"
+    path.write_text(
+        "keyring_backend: keyring.backends.SecretService.Keyring\n"
+        "profiles:\n  a: {access_key_id: AKIAIOSFODNN7EXAMPLE, region: us-east-1}\n"
+    )
+    code = (
+        "import sys; from sessman import SessionManager;"
+        " print(SessionManager.load(sys.argv[1]).store.backend_name)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("MemoryKeyring")

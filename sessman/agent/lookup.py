@@ -132,7 +132,7 @@ def credential_process(
     from sessman.locations import keyring_file, state_dir
     from sessman.manager import SessionManager
     from sessman.secretstore import backend_label, resolve_backend
-    from sessman.yamlnodes import ENV_RE as _ENV_RE
+    from sessman.yamlnodes import env_names
 
     bad = _checked(request)
     if bad is not None:
@@ -152,7 +152,7 @@ def credential_process(
         data = where.read_bytes()
     except OSError:
         return _refusal("miss", "the profiles file cannot be read")
-    names = sorted(set(_ENV_RE.findall(data.decode("utf-8", "replace"))))
+    names = sorted(env_names(data.decode("utf-8", "replace")))
     if names and not request.get("env_complete"):
         return _refusal("need-env", "the profiles file references variables", names=names)
     state = Path(os.path.abspath(state_dir(env)))

@@ -173,31 +173,25 @@ def _short_time(stamp: str | None) -> str:
 
 
 def show_data(p: Profile) -> dict[str, Any]:
-    """The resolved profile as ``show --json`` prints it (SPEC 6)."""
-    return {
-        "name": p.name,
-        "kind": p.kind,
-        "region": p.region,
-        "endpoint_url": p.endpoint_url,
-        "access_key_id": mask(p.access_key_id),
-        "source_profile": p.source_profile,
-        "role_arn": p.role_arn,
-        "aws_profile": p.aws_profile,
-        "sso_session": p.sso_session,
-        "sso_account_id": p.sso_account_id,
-        "sso_role_name": p.sso_role_name,
-        "external_id": p.external_id,
-        "mfa_serial": p.mfa_serial,
-        "role_session_name": p.role_session_name,
-        "connect_timeout": p.connect_timeout,
-        "read_timeout": p.read_timeout,
-        "retries": {"mode": p.retries.mode, "max_attempts": p.retries.max_attempts},
-        "max_pool_connections": p.max_pool_connections,
-        "session_duration": p.session_duration,
-        "tags": list(p.tags),
-        "description": p.description,
-        "generated_by": p.generated_by,
-    }
+    """The resolved profile as ``show --json`` prints it (SPEC 6).
+
+    Its keys are the name, the kind and every declared profile field, in the
+    order :mod:`sessman.fileformat` declares them; a masked field shows only
+    enough to recognise it.
+    """
+    from sessman.fileformat import PROFILE_FIELDS
+
+    data: dict[str, Any] = {"name": p.name, "kind": p.kind}
+    for spec in PROFILE_FIELDS:
+        value = getattr(p, spec.name)
+        if spec.exposure == "masked":
+            value = mask(value)
+        elif spec.kind == "retries":
+            value = {"mode": value.mode, "max_attempts": value.max_attempts}
+        elif spec.kind == "tags":
+            value = list(value)
+        data[spec.name] = value
+    return data
 
 
 def show(

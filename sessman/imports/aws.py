@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sessman.errors import UsageError
-from sessman.fileformat import PROFILE_FIELDS, PROFILE_NAME_PATTERN, REGION_PATTERN
+from sessman.fileformat import (
+    PROFILE_FIELDS,
+    PROFILE_NAME_PATTERN,
+    REGION_PATTERN,
+    SESSION_DURATION,
+)
 
 from .dotenv import ImportedKey
 
@@ -236,7 +241,8 @@ def _role(
         settings.append(("region", region))
     duration = section.get("duration_seconds", "").strip()
     if duration:
-        if not duration.isdigit() or not 900 <= int(duration) <= 43200:
-            return Skipped(name, "its duration_seconds is not 900-43200")
+        low, high = SESSION_DURATION
+        if not duration.isdigit() or not low <= int(duration) <= high:
+            return Skipped(name, f"its duration_seconds is not {low}-{high}")
         settings.append(("session_duration", int(duration)))
     return imported[source], tuple(settings)

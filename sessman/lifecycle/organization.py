@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sessman.config import parse_config
 from sessman.credentials import translating
 from sessman.errors import SessmanError, UsageError
+from sessman.fileformat import ACCOUNT_PATTERN, PROFILE_PREFIX_PATTERN
 from sessman.lifecycle.org_tags import account_tags, ou_tags
 from sessman.profiles_text import (
     change_lines,
@@ -49,8 +50,8 @@ __all__ = ["Account", "GenerateResult", "close_session", "describe", "generate_o
 
 TagSource = Literal["ou", "tags"]
 _ROLE_NAME = re.compile(r"^(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
-_PREFIX = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_PREFIX = re.compile(PROFILE_PREFIX_PATTERN)
+_ACCOUNT_ID = re.compile(ACCOUNT_PATTERN)
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(.+)$")
 _MFA_CODE = re.compile(r"^\d{6}$")
 #: The keys a generated profile's generator writes; any other key is the user's.

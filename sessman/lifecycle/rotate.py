@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from sessman import credentials as cr
 from sessman.credentials import Keys, translating
 from sessman.errors import SecretNotFound, SessmanError, UsageError
+from sessman.fileformat import ACCESS_KEY_ID_PATTERN
 from sessman.profiles_text import editing, read_text, replace_value, save
 
 from ._clients import client_with
@@ -39,7 +40,7 @@ MAX_DELAY = 8.0
 #: How long IAM calls signed with the new key are tried again while IAM does
 #: not know it yet (it may lag behind STS).
 NEW_KEY_GRACE = 20.0
-_KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
+_KEY_ID = re.compile(ACCESS_KEY_ID_PATTERN)
 _SECRET = re.compile(r"^[\x21-\x7e]{16,256}$")
 _USER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)$")
 

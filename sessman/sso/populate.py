@@ -25,6 +25,7 @@ from typing import Any
 
 from sessman.config import Config, Profile, SsoSession, parse_config
 from sessman.errors import UsageError
+from sessman.fileformat import PROFILE_PREFIX_PATTERN
 from sessman.profiles_text import (
     change_lines,
     edit_profiles,
@@ -43,7 +44,7 @@ from .portal import Account, accounts, roles
 
 __all__ = ["PopulateResult", "describe", "populate", "profile_name"]
 
-_PREFIX = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
+_PREFIX = re.compile(PROFILE_PREFIX_PATTERN)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sessman.config import Config, Profile, SsoSession
 from sessman.credentials import TemporaryCredentials
 from sessman.errors import AuthenticationFailed, SessmanError
+from sessman.fileformat import ACCOUNT_PATTERN, SSO_ROLE_NAME_PATTERN
 from sessman.secretstore import SecretStore
 
 from .http import Endpoint, RateLimiter, ServiceError, portal_endpoint
@@ -28,8 +29,8 @@ __all__ = ["Account", "accounts", "role_credentials", "roles"]
 _ACCESS_KEY_ID = re.compile(r"^[A-Za-z0-9_+/=.-]{1,128}$")
 #: Below this, an expiration is in seconds, not the milliseconds the API sends.
 _MILLIS = 10**11
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_ACCOUNT_ID = re.compile(ACCOUNT_PATTERN)
+_ROLE_NAME = re.compile(SSO_ROLE_NAME_PATTERN)
 #: Page size asked of ListAccounts / ListAccountRoles (the service's maximum).
 _PAGE = 100
 

@@ -81,7 +81,7 @@ unit-pythons: $(STAMP)
 system-deps:
 	sh scripts/system-deps.sh
 
-## bench: the budgets of SPEC section 8, as ratios against reference commands
+## bench: the budgets of docs/performance.md, as ratios against reference commands
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

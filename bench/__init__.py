@@ -1,1 +1,1 @@
-"""Benchmarks for sessman's budgets (SPEC section 8), run with ``python -m bench``."""
+"""Benchmarks for sessman's budgets (docs/performance.md), run with ``python -m bench``."""

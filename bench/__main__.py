@@ -1,6 +1,6 @@
-"""``python -m bench`` (``make bench``): sessman against the budgets of SPEC section 8.
+"""``python -m bench`` (``make bench``): sessman against the budgets of docs/performance.md.
 
-Runs the benchmarks of issue #7 side by side, A (sessman) and B (the
+Runs the benchmarks side by side, A (sessman) and B (the
 baseline) interleaved over several rounds, and prints medians, ratios and
 PASS/MISS per budget. A MISS is a finding, not a failure: the exit status is
 0 unless a benchmark could not run at all (then 1). See docs/performance.md.
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     report = ctx.report
 
     print()
-    print("sessman benchmarks (SPEC 8) -- A is sessman, B the baseline; medians of whole processes")
+    print("sessman benchmarks -- A is sessman, B the baseline; medians of whole processes")
     print(
         f"{info['date']}; nproc {info['nproc']}; Python {info['python']}; {info['platform']}"
         f"; {'quick' if args.quick else 'full'} run in {elapsed:.0f} s"

@@ -145,7 +145,7 @@ def bench_credential_process(ctx: Context) -> None:
 
 
 def bench_agent(ctx: Context) -> None:
-    """`sessman credential-process` through the agent vs `python -c "import json"` (SPEC 8)."""
+    """`sessman credential-process` through the agent vs `python -c "import json"`."""
     import shutil
     import tempfile
 

@@ -1,6 +1,6 @@
 """Benchmark 6: a request to the credential server vs one to a bare ``http.server``.
 
-SPEC 8: the credential server (``sessman serve``) answers a request within
+The budget: the credential server (``sessman serve``) answers a request within
 1.5x the time of a round trip to a bare ``python -m http.server`` on
 loopback, and no request waits on STS. Both servers run as their own
 processes; this process is the client, opening a new connection for every

@@ -1,4 +1,4 @@
-"""Benchmark 6 (SPEC 8): STS requests of short roles and of concurrent processes.
+"""Benchmark 6: STS requests of short roles and of concurrent processes.
 
 Counted at the endpoint, by a proxy in front of moto_server that notes the
 Action of every request (nothing in sessman or botocore is patched):

@@ -84,8 +84,8 @@ _ISOLATED: dict[str, object] = {
 def core_session(aws_profile: str | None = None) -> Any:
     """A botocore session on the shared loader, for ``aws_profile`` or for none.
 
-    With no AWS profile the session is isolated from the environment (SPEC
-    section 4): ``AWS_PROFILE``, ``AWS_CONFIG_FILE``, the shared credentials
+    With no AWS profile the session is isolated from the environment:
+    ``AWS_PROFILE``, ``AWS_CONFIG_FILE``, the shared credentials
     file and every configured endpoint (``AWS_ENDPOINT_URL``,
     ``AWS_ENDPOINT_URL_<SERVICE>``, ``endpoint_url`` in ~/.aws/config) are
     ignored: sessman's sessions get their credentials, settings and endpoint

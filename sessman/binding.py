@@ -1,4 +1,4 @@
-"""Which profile definition an open session belongs to (SPEC section 3).
+"""Which profile definition an open session belongs to.
 
 An open session is bound to everything that decided whose credentials it
 holds and where they may be sent: the profile's kind, access key id,

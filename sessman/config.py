@@ -78,7 +78,7 @@ def parse_config_tracked(
 
 
 class _Loader(FieldReader):
-    """Turns YAML nodes into a :class:`Config`: the rules of SPEC section 2."""
+    """Turns YAML nodes into a :class:`Config`: the rules of the profiles file (README, "The profiles file")."""
 
     # -- the format -------------------------------------------------------
 

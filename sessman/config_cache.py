@@ -3,8 +3,7 @@
 ``sessman credential-process`` runs every time an SDK wants credentials;
 importing PyYAML and validating every profile would be most of its cost.
 The validated :class:`~sessman.config.Config` is kept as JSON in the state
-directory. A cache is an optimisation, never a source of truth (SPEC
-section 1), so an entry is used only when all of these hold:
+directory. A cache is an optimisation, never a source of truth, so an entry is used only when all of these hold:
 
 - its key matches: sessman's version, the SHA-256 of the file's bytes, and
   the names and values of the ``${VAR}`` the loader really expanded (not a
@@ -209,7 +208,7 @@ def _profile_ok(p: Profile) -> bool:
 
 
 def _ok(spec: fmt.Field, value: Any) -> bool:
-    """Whether ``value`` passes the loader's check for ``spec`` (SPEC section 2)."""
+    """Whether ``value`` passes the loader's check for ``spec`` (:mod:`sessman.fieldcheck`)."""
     if spec.kind == "tags":
         return isinstance(value, str) and re.fullmatch(fmt.TAG_PATTERN, value) is not None
     if spec.kind == "retries":

@@ -86,7 +86,7 @@ class TemporaryCredentials:
         return (self.expires - (now or datetime.now(timezone.utc))).total_seconds()
 
     def to_json(self) -> str:
-        """The keyring form of SPEC section 3."""
+        """The form kept in the keyring (see :mod:`sessman.secretstore`)."""
         return json.dumps(
             {
                 "AccessKeyId": self.access_key_id,

@@ -3,7 +3,7 @@
 SDKs know how to refresh from a local endpoint that speaks the ECS
 container-credentials protocol (``AWS_CONTAINER_CREDENTIALS_FULL_URI`` plus
 ``Authorization: <token>``), so a 12-hour job asks again by itself. This
-module decides what that endpoint answers and when it renews (SPEC 10.1):
+module decides what that endpoint answers and when it renews:
 
 - :class:`RenewingCredentials` holds the answer ready (one JSON document,
   built once per renewal) and renews it from a background thread well

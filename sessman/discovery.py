@@ -1,7 +1,7 @@
 """Where the profiles file is, and reading it safely.
 
 ``--config`` / ``SESSMAN_CONFIG`` / the user config dir, never the current
-directory (SPEC section 1); a file another user could change is refused.
+directory; a file another user could change is refused.
 """
 
 from __future__ import annotations

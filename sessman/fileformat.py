@@ -229,7 +229,7 @@ DEPENDENCIES = {f.name: f.requires for f in PROFILE_FIELDS if f.requires}
 #: Which keys rule out which others in one profile (``excludes``).
 EXCLUSIONS = {f.name: f.excludes for f in PROFILE_FIELDS if f.excludes}
 
-#: Keys of one entry of ``sso_sessions:`` (IAM Identity Center, SPEC 10.2).
+#: Keys of one entry of ``sso_sessions:`` (IAM Identity Center).
 SSO_SESSION_FIELDS = (
     Field(
         "start_url",

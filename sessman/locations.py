@@ -19,7 +19,7 @@ def config_candidates(env: Mapping[str, str] | None = None) -> list[Path]:
 
     ``SESSMAN_CONFIG`` when set, else the one in the user config directory.
     Never the current directory: a ``profiles.yaml`` in a cloned repository
-    must not decide where the user's credentials are sent (SPEC section 1).
+    must not decide where the user's credentials are sent.
     """
     env = os.environ if env is None else env
     if env.get("SESSMAN_CONFIG"):

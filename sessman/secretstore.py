@@ -1,6 +1,6 @@
 """Where secrets live: a small store interface over ``keyring``.
 
-Layout (SPEC section 3): service ``keyring_service``; user name ``<profile>``
+Layout: service ``keyring_service``; user name ``<profile>``
 for a long-term secret access key, ``<profile>:session`` for the JSON of an
 open session's temporary credentials.
 

@@ -3,7 +3,7 @@
 An endpoint (a hostile or broken one: any ``endpoint_url``), an imported
 ``~/.aws/credentials`` or ``.env`` file can hand sessman any text. What it
 stores in the keyring, writes into YAML or prints for a shell must look like
-what it claims to be (SPEC section 1), so a newline, a quote or a control
+what it claims to be, so a newline, a quote or a control
 character never reaches a shell, a YAML file or a terminal. A value that
 fails is never quoted back: the error names the field and where it came
 from.

@@ -1,4 +1,4 @@
-"""The trust rules of sessman's own files (SPEC section 1), in one place.
+"""The trust rules of sessman's own files, in one place.
 
 Every reader and writer of the state directory, the caches, the lock files
 and the file keyring goes through here, so that another local user can

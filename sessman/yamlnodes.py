@@ -131,7 +131,7 @@ class NodeReader:
 
         # Each mapping is expanded once, whatever the number of aliases to it,
         # and the nodes visited are budgeted: a few hundred bytes of nested
-        # merge keys must not take exponential time (SPEC section 1).
+        # merge keys must not take exponential time.
         done = self.expanded_pairs.get(id(node))
         if done is not None:
             return done

@@ -1,6 +1,6 @@
 """Profile tags for accounts of an AWS Organization: OU paths and account tags.
 
-Each becomes a valid profile tag (SPEC section 2's pattern) or is left out.
+Each becomes a valid profile tag (the pattern :mod:`sessman.fileformat` declares) or is left out.
 """
 
 from __future__ import annotations

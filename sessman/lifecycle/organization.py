@@ -379,7 +379,7 @@ def _reduce_xml(exc: Exception) -> None:
 
 
 def _checked(raw: Mapping[str, Any]) -> Account | None:
-    """An ACTIVE account with a well-formed id, else None (SPEC 1: shape-check outside data)."""
+    """An ACTIVE account with a well-formed id, else None (outside data is shape-checked)."""
     status = raw.get("State") or raw.get("Status")
     account_id = str(raw.get("Id", ""))
     if str(status).upper() != "ACTIVE":

@@ -70,7 +70,7 @@ def parse_time(value: Any) -> datetime:
 
 
 def member(data: Mapping[str, Any], key: str, *, optional: bool = False) -> Any:
-    """A non-empty printable string member of an answer or entry (shape check, SPEC 1)."""
+    """A non-empty printable string member of an answer or entry (a shape check)."""
     value = data.get(key)
     if value is None and optional:
         return None

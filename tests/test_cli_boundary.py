@@ -19,8 +19,8 @@ from conftest import PASSPHRASE
 from test_config import EXAMPLE
 
 from sessman.cli import main
-from sessman.cli.boundary import UNEXPECTED_HINT, interrupted_means, run
-from sessman.errors import ProfileNotFound
+from sessman.cli.boundary import UNEXPECTED_HINT, fail_after, interrupted_means, run
+from sessman.errors import ProfileNotFound, SecretNotFound
 
 
 @pytest.fixture
@@ -190,3 +190,19 @@ def test_one_builder_of_the_credential_process_document() -> None:
         if '"Version": 1' in path.read_text(encoding="utf-8")
     )
     assert builders == ["exports.py"]
+
+
+def test_fail_after_reports_each_error_once_with_the_worst_code(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    errors = [
+        SecretNotFound("no secret for 'a'", hint="sessman secret set a"),
+        ProfileNotFound("no profile 'b'"),
+        SecretNotFound("no secret for 'a'", hint="sessman secret set a"),
+    ]
+    assert run(lambda: fail_after(errors)) == 2
+    assert capsys.readouterr().err == (
+        "sessman: error: no secret for 'a'\nhint: sessman secret set a\n"
+        "sessman: error: no profile 'b'\n"
+    )
+    assert run(lambda: fail_after([])) == 0

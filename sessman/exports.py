@@ -8,17 +8,22 @@ can use them without the rest of the command line.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import timezone
 
-from .config import Profile
-from .credentials import TemporaryCredentials
+TYPE_CHECKING = False  # typing itself costs the credential-process fast path
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from .config import Profile
+    from .credentials import TemporaryCredentials
 
 __all__ = [
     "CREDENTIAL_PROCESS_MIN_TTL",
     "EXEC_MARKER",
     "KEPT",
+    "PROCESS_FIELDS",
     "child_environment",
+    "process_document",
+    "process_fields",
     "process_json",
     "process_min_ttl",
     "to_unset",
@@ -85,6 +90,8 @@ def process_min_ttl(profile: Profile) -> float:
 
 
 def _iso(creds: TemporaryCredentials) -> str:
+    from datetime import timezone
+
     return creds.expires.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -107,14 +114,29 @@ def variables(
     return env
 
 
+#: The credential fields of the ``credential_process`` document, in its order.
+PROCESS_FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
+
+
+def process_fields(creds: TemporaryCredentials) -> dict[str, str]:
+    """The credential fields of the document: what the agent hands back over its socket."""
+    return {
+        "AccessKeyId": creds.access_key_id,
+        "SecretAccessKey": creds.secret_access_key,
+        "SessionToken": creds.session_token,
+        "Expiration": _iso(creds),
+    }
+
+
+def process_document(fields: Mapping[str, str]) -> str:
+    """The ``credential_process`` document of ``fields``: the one place it is written.
+
+    ``Version`` is the integer 1; ``fields`` are :data:`PROCESS_FIELDS`
+    (from :func:`process_fields`, here or in the agent).
+    """
+    return json.dumps({"Version": 1, **{name: fields[name] for name in PROCESS_FIELDS}})
+
+
 def process_json(creds: TemporaryCredentials) -> str:
-    """The ``credential_process`` document (``Version`` is the integer 1)."""
-    return json.dumps(
-        {
-            "Version": 1,
-            "AccessKeyId": creds.access_key_id,
-            "SecretAccessKey": creds.secret_access_key,
-            "SessionToken": creds.session_token,
-            "Expiration": _iso(creds),
-        }
-    )
+    """The ``credential_process`` document of ``creds``."""
+    return process_document(process_fields(creds))

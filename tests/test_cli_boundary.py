@@ -19,8 +19,16 @@ from conftest import PASSPHRASE
 from test_config import EXAMPLE
 
 from sessman.cli import main
-from sessman.cli.boundary import UNEXPECTED_HINT, interrupted_means, run
-from sessman.errors import ProfileNotFound
+from sessman.cli.boundary import UNEXPECTED_HINT, fail_after, interrupted_means, run
+from sessman.errors import ProfileNotFound, SecretNotFound
+from sessman.exports import PROCESS_FIELDS, process_document
+
+FIELDS = {
+    "AccessKeyId": "ASIAEXAMPLEFIELDS001",
+    "SecretAccessKey": "secret-of-the-test",
+    "SessionToken": "token-of-the-test",
+    "Expiration": "2030-01-01T00:00:00Z",
+}
 
 
 @pytest.fixture
@@ -190,3 +198,50 @@ def test_one_builder_of_the_credential_process_document() -> None:
         if '"Version": 1' in path.read_text(encoding="utf-8")
     )
     assert builders == ["exports.py"]
+
+
+def test_fail_after_reports_each_error_once_with_the_worst_code(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    errors = [
+        SecretNotFound("no secret for 'a'", hint="sessman secret set a"),
+        ProfileNotFound("no profile 'b'"),
+        SecretNotFound("no secret for 'a'", hint="sessman secret set a"),
+    ]
+    assert run(lambda: fail_after(errors)) == 2
+    assert capsys.readouterr().err == (
+        "sessman: error: no secret for 'a'\nhint: sessman secret set a\n"
+        "sessman: error: no profile 'b'\n"
+    )
+    assert run(lambda: fail_after([])) == 0
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ({"ok": True, "credentials": dict(FIELDS)}, FIELDS),
+        ({"ok": True, "document": '{"Version": 1}'}, None),  # an agent of another version
+        ({"ok": True, "credentials": {**FIELDS, "Extra": "x"}}, None),
+        ({"ok": True, "credentials": {**FIELDS, "SessionToken": 1}}, None),
+        ({"ok": True, "credentials": {**FIELDS, "Expiration": ""}}, None),
+        ({"ok": True, "credentials": "text"}, None),
+        ({"error": "miss"}, None),
+    ],
+)
+def test_the_agent_hands_back_fields_never_a_document(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: dict[str, object],
+    expected: dict[str, str] | None,
+) -> None:
+    from sessman.agent import client, protocol
+
+    socket = tmp_path / "agent.sock"
+    socket.touch()
+    monkeypatch.setattr(protocol, "socket_path", lambda *a: str(socket))
+    monkeypatch.setattr(client, "_quiet_call", lambda request: answer)
+    got = client.credential_process(None, "dev", None)
+    assert got == expected
+    if got is not None:
+        assert list(got) == list(PROCESS_FIELDS)
+        assert json.loads(process_document(got)) == {"Version": 1, **FIELDS}

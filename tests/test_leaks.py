@@ -21,8 +21,10 @@ the ``X-Amz-Security-Token`` of every request signed with a session do appear
 in botocore's own DEBUG records, when a program turns that logging on
 (``logging.basicConfig(level=logging.DEBUG)``, ``boto3.set_stream_logger``).
 The long-term secret never does: it is only ever used to compute a
-signature. sessman itself logs nothing, and ``SESSMAN_DEBUG=1`` only turns
-on tracebacks; it does not enable botocore's logging.
+signature. sessman itself logs only its notes for people (a damaged state
+file, a failed renewal; searched like every other record), and
+``SESSMAN_DEBUG=1`` only turns on tracebacks; it does not enable botocore's
+logging.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ Each library check runs in a fresh interpreter, as a program would.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -94,3 +95,22 @@ def test_the_command_line_prints_the_notes(tmp_path: Path) -> None:
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("sessman: note: session state ") and "is damaged" in lines[0]
+
+
+def test_the_cli_printer_keeps_each_line_as_it_was(capsys: pytest.CaptureFixture[str]) -> None:
+    from sessman.cli.render import show_library_notes
+
+    show_library_notes()
+    show_library_notes()  # installed once: every note still printed once
+    logging.getLogger("sessman.secretstore").warning("using the file keyring")
+    logging.getLogger("sessman.credserver").info("credentials of profile 'x' renewed again")
+    logging.getLogger("sessman._http").error(
+        "the credential server failed to answer a request (%s)", "ValueError"
+    )
+    logging.getLogger("sessman.anything").debug("not for people")
+    logging.getLogger("elsewhere").warning("not sessman's")
+    assert capsys.readouterr().err == (
+        "sessman: note: using the file keyring\n"
+        "sessman: note: credentials of profile 'x' renewed again\n"
+        "sessman: the credential server failed to answer a request (ValueError)\n"
+    )

@@ -7,8 +7,9 @@ clear error). A socket or directory that is not private to the current
 user, or a server of another uid, is never talked to.
 
 Only the standard library is imported (plus ``platformdirs`` when neither
-XDG_RUNTIME_DIR nor SESSMAN_STATE_DIR is set): the ``credential-process`` fast path
-must stay within 2x of ``python -c "import json"``.
+XDG_RUNTIME_DIR nor SESSMAN_STATE_DIR is set, and :mod:`sessman.exports`,
+which imports only ``json``, for the credential fields): the
+``credential-process`` fast path must stay within 2x of ``python -c "import json"``.
 """
 
 from __future__ import annotations
@@ -216,8 +217,10 @@ def remember(backend: str, service: str, user: str, value: str | None) -> None:
     _quiet_call({**request, "value": value})
 
 
-def credential_process(config: str | None, profile: str, min_ttl: float | None) -> str | None:
-    """The open session's ``credential_process`` JSON from the agent, or ``None``.
+def credential_process(
+    config: str | None, profile: str, min_ttl: float | None
+) -> dict[str, str] | None:
+    """The open session's credentials from the agent (the document's fields), or ``None``.
 
     ``None`` (take the ordinary path) when there is no unlocked agent, no
     open unexpired session with ``min_ttl`` seconds left, or anything that
@@ -251,5 +254,11 @@ def credential_process(config: str | None, profile: str, min_ttl: float | None) 
         _fall_back(_LOCKED_HINT)
     if answer is None or answer.get("ok") is not True:
         return None
-    document = answer.get("document")
-    return document if isinstance(document, str) else None
+    from sessman.exports import PROCESS_FIELDS  # only json: no yaml, no keyring
+
+    fields = answer.get("credentials")
+    if not isinstance(fields, dict) or sorted(fields) != sorted(PROCESS_FIELDS):
+        return None  # an agent of another version: the ordinary path
+    if not all(isinstance(value, str) and value for value in fields.values()):
+        return None
+    return {name: fields[name] for name in PROCESS_FIELDS}

@@ -121,14 +121,17 @@ def credential_process(
     recall: Callable[[str, str, str], str | None],
     request: dict[str, Any],
 ) -> dict[str, Any]:
-    """The ``credential_process`` JSON of the stored session the request names, or a miss.
+    """The credentials of the stored session the request names (their fields), or a miss.
+
+    The client writes the ``credential_process`` document from them
+    (:func:`sessman.exports.process_document`): the agent never does.
 
     ``keyring`` is the agent's unlocked file keyring (if any); ``recall``
     what it holds of other backends.
     """
     from sessman.config_cache import load_cached
     from sessman.errors import SessmanError
-    from sessman.exports import process_json, process_min_ttl
+    from sessman.exports import process_fields, process_min_ttl
     from sessman.locations import keyring_file, state_dir
     from sessman.manager import SessionManager
     from sessman.secretstore import backend_label, resolve_backend
@@ -175,4 +178,4 @@ def credential_process(
         return _refusal("miss", " ".join(str(exc).split()))
     if creds is None:
         return _refusal("miss", "no open session with enough time left")
-    return {"ok": True, "document": process_json(creds)}
+    return {"ok": True, "credentials": process_fields(creds)}

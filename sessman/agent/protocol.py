@@ -15,7 +15,7 @@ has ``"error"`` (a short code) and ``"message"`` (one line for people)::
     {"op": "recall", "backend", "service", "user"} -> {"ok", "value": str | null}
     {"op": "remember", "backend", "service", "user", "value": str | null} -> {"ok"}
     {"op": "credential_process", "config", "cwd", "env", "profile", "min_ttl",
-     "env_complete"?}      -> {"ok", "document": str} | {"error": "miss"}
+     "env_complete"?}      -> {"ok", "credentials": {name: str}} | {"error": "miss"}
                               | {"error": "need-env", "names": [variables the file references]}
 
 ``get``/``put``/``delete`` work on the keyring file the agent was unlocked

@@ -23,10 +23,10 @@ from .render import emit_error, hint_with_config
 
 TYPE_CHECKING = False  # typing itself costs the credential-process fast path
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
-__all__ = ["UNEXPECTED_HINT", "interrupted_means", "run"]
+__all__ = ["UNEXPECTED_HINT", "fail_after", "interrupted_means", "run"]
 
 #: The hint of an exception nobody foresaw.
 UNEXPECTED_HINT = "run again with SESSMAN_DEBUG=1 for the traceback, and report it"
@@ -42,6 +42,8 @@ def run(body: Callable[[], int | None], *, config: Path | None = None) -> int:
     debug = os.environ.get("SESSMAN_DEBUG") == "1"
     try:
         code = body()
+    except _Reported as exc:
+        return exc.exit_code
     except SessmanError as exc:
         if debug:
             raise
@@ -75,3 +77,25 @@ class interrupted_means:
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
         if kind is not None and issubclass(kind, KeyboardInterrupt):
             raise Interrupted(self.message) from None
+
+
+class _Reported(SessmanError):
+    """Failures :func:`fail_after` has printed already: only the exit code is left."""
+
+
+def fail_after(errors: Sequence[SessmanError]) -> None:
+    """Report the errors of some profiles after the others succeeded, each once.
+
+    For commands over many profiles (``open a b c``): the results of those
+    that worked are printed first, then each distinct error, and the
+    command exits with the highest of their exit codes.
+    """
+    if not errors:
+        return
+    if os.environ.get("SESSMAN_DEBUG") == "1":
+        raise errors[0]
+    for message, hint in dict.fromkeys((e.message, e.hint) for e in errors):
+        emit_error(message, hint)
+    reported = _Reported("reported above")
+    reported.exit_code = max(e.exit_code for e in errors)
+    raise reported

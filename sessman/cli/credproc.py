@@ -3,9 +3,8 @@
 The typer command (``handover.py``) and the typer-free fast path
 (``fast.py``) both call :func:`issue` inside the one error boundary
 (:mod:`sessman.cli.boundary`), and print what it returns. The document is
-built by :func:`sessman.exports.process_json` only: here from the
-manager's credentials, or in the agent (which holds the unlocked keyring)
-from the same function.
+written by :mod:`sessman.exports` only (``process_document``): from the
+manager's credentials, or from those an unlocked agent hands back.
 
 SDKs run ``credential_process`` every time they need credentials: through
 an unlocked agent this imports neither typer, rich, keyring nor boto3, and
@@ -34,13 +33,13 @@ def issue(
     one profile share one new session (see :mod:`sessman.locks`).
     """
     from sessman.agent.client import credential_process as via_agent
+    from sessman.exports import process_document, process_json, process_min_ttl
 
-    document = via_agent(None if config is None else str(config), name, min_ttl)
-    if document is not None:
-        return document
+    fields = via_agent(None if config is None else str(config), name, min_ttl)
+    if fields is not None:
+        return process_document(fields)
     # Only now, past the agent: the handler costs the import of logging.
     show_library_notes()
-    from sessman.exports import process_json, process_min_ttl
     from sessman.manager import SessionManager
     from sessman.prompts import mfa_source
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Annotated, Any
 
@@ -12,9 +11,10 @@ from sessman.errors import SessmanError, UsageError
 from sessman.manager import Outcome, SessionManager
 
 from ._typer import PlainText, SessmanCommand
+from .boundary import fail_after
 from .complete import NameArgument, complete_names, complete_tags
 from .options import ConfigOption, JsonOption, MfaCodeOption, load_manager
-from .render import emit_error, emit_json, emit_status, emit_table, emit_text, iso
+from .render import emit_json, emit_status, emit_table, emit_text, iso
 from .selection import tagged
 
 NamesArgument = Annotated[
@@ -57,16 +57,6 @@ def _chosen(manager: SessionManager, names: list[str] | None, tag: str | None) -
     if not chosen:
         raise UsageError("name at least one profile (or --tag TAG)")
     return chosen
-
-
-def _fail_after(errors: list[SessmanError]) -> None:
-    """Report the errors of some profiles after the others succeeded, each once."""
-    if errors and os.environ.get("SESSMAN_DEBUG") == "1":
-        raise errors[0]
-    for message, hint in dict.fromkeys((e.message, e.hint) for e in errors):
-        emit_error(message, hint)
-    if errors:
-        raise typer.Exit(max(e.exit_code for e in errors))
 
 
 def open_(
@@ -116,7 +106,7 @@ def open_(
             keep=("NAME", "ACCOUNT", "ARN", "EXPIRES"),
             below=("ARN",),
         )
-    _fail_after(errors)
+    fail_after(errors)
 
 
 def close(

@@ -173,7 +173,7 @@ def _short_time(stamp: str | None) -> str:
 
 
 def show_data(p: Profile) -> dict[str, Any]:
-    """The resolved profile as ``show --json`` prints it (SPEC 6).
+    """The resolved profile as ``show --json`` prints it.
 
     Its keys are the name, the kind and every declared profile field, in the
     order :mod:`sessman.fileformat` declares them; a masked field shows only
@@ -241,7 +241,7 @@ def doctor(
     else:
         _print_report(report)
     if report.get("state_dir_error"):
-        raise typer.Exit(1)  # not private: nothing else is checked (SPEC 1)
+        raise typer.Exit(1)  # not private: nothing else is checked
     if not report["config"]["ok"]:
         raise typer.Exit(2)  # the profiles file is wrong, as for every command
     if not report["keyring"]["ok"] or any(p["problems"] for p in report["profiles"]):

@@ -18,7 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "sessman"
 
 
-
 def _modules() -> dict[str, tuple[Path, bool]]:
     found = {}
     for path in sorted(PACKAGE.rglob("*.py")):

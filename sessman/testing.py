@@ -288,7 +288,7 @@ def isolated_keyring() -> Iterator[MemoryKeyring]:
 
     ``keyring.get_keyring()`` returns it, and so does sessman's own backend
     resolution (``SessionManager.load``, the CLI run in-process), which it is
-    passed to (:func:`sessman.secretstore.isolated_backend`), a pinned
+    passed to (:func:`sessman.backends.isolated_backend`), a pinned
     ``keyring_backend:`` notwithstanding; ``PYTHON_KEYRING_BACKEND`` names it. ``SESSMAN_STATE_DIR`` and
     ``SESSMAN_KEYRING_FILE`` point into a temporary directory, so nothing
     is written under the user's home. On exit the previous backend and
@@ -297,7 +297,7 @@ def isolated_keyring() -> Iterator[MemoryKeyring]:
     import keyring.core
 
     from ._keyring import chosen_backend, forget_chosen_backend
-    from .secretstore import isolated_backend
+    from .backends import isolated_backend
 
     previous: KeyringBackend | None = chosen_backend()
     saved = {name: os.environ.get(name) for name in _ISOLATED_ENV}

@@ -438,7 +438,7 @@ def test_a_process_local_backend_never_reaches_the_agent(
     sessman_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sessman.agent import client
-    from sessman.secretstore import isolated_backend, process_local
+    from sessman.backends import isolated_backend, process_local
 
     def no_agent(*args: object, **kwargs: object) -> None:
         raise AssertionError("an in-memory keyring's secret went to the agent")

@@ -25,13 +25,13 @@ from clitools import assert_one_error, cli
 from conftest import FAKE_SECRET, PASSPHRASE
 from keyring.backend import KeyringBackend
 
+from sessman.backends import resolve_backend
 from sessman.filekeyring import (
     EncryptedFileKeyring,
     FileKeyringError,
     KeyringFileDamaged,
     WrongPassphrase,
 )
-from sessman.secretstore import resolve_backend
 from sessman.state import SessionRecord, StateFile
 
 PROFILES = (
@@ -80,7 +80,7 @@ def test_a_forged_cached_backend_name_is_ignored(
     code = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from sessman.secretstore import _fingerprint, resolve_backend, backend_label\n"
+        "from sessman.backends import _fingerprint, resolve_backend, backend_label\n"
         "state = Path(sys.argv[1]); state.mkdir(mode=0o700, exist_ok=True)\n"
         "(state / 'keyring-backend.json').write_text(json.dumps("
         "{'fingerprint': _fingerprint(), 'backend': sys.argv[2]}))\n"
@@ -288,7 +288,7 @@ def test_resolve_backend_never_imports_a_cached_module_outside_keyring(tmp_path:
     state.mkdir(mode=0o700)
     assert "antigravity" not in sys.modules
     os.environ.pop("PYTHON_KEYRING_BACKEND")  # restored by clean_env
-    from sessman.secretstore import _fingerprint
+    from sessman.backends import _fingerprint
 
     (state / "keyring-backend.json").write_text(
         json.dumps({"fingerprint": _fingerprint(), "backend": "antigravity.Keyring"})

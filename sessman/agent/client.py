@@ -182,7 +182,7 @@ def keyring_op(op: str, file: str, service: str, user: str, value: str | None = 
 
 #: Backends the agent never holds secrets of: its own file keyring (the agent
 #: opens the file itself) and keyrings that hold nothing. Keyrings in one
-#: process's memory never reach it (:func:`sessman.secretstore.process_local`).
+#: process's memory never reach it (:func:`sessman.backends.process_local`).
 _NOT_REMEMBERED = frozenset(
     {
         _FILE_KEYRING,

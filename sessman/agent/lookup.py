@@ -129,12 +129,12 @@ def credential_process(
     ``keyring`` is the agent's unlocked file keyring (if any); ``recall``
     what it holds of other backends.
     """
+    from sessman.backends import backend_label, resolve_backend
     from sessman.config_cache import load_cached
     from sessman.errors import SessmanError
     from sessman.exports import process_fields, process_min_ttl
     from sessman.locations import keyring_file, state_dir
     from sessman.manager import SessionManager
-    from sessman.secretstore import backend_label, resolve_backend
     from sessman.yamlnodes import env_names
 
     bad = _checked(request)

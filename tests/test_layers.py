@@ -1,4 +1,4 @@
-"""The package's imports go one way: no import cycle, and nothing below the CLI imports it.
+"""The package's imports go one way: no import cycle, nothing up a layer of docs/architecture.md.
 
 The graph is read from the source (``ast``), so a cycle is found even when
 it would only bite at run time. Two graphs are checked: the imports a
@@ -163,3 +163,91 @@ def test_nothing_below_the_cli_imports_it() -> None:
     edges = graph(lazy=True)
     offenders = {m: t for m in below if (t := {x for x in edges[m] if x.startswith("sessman.cli")})}
     assert offenders == {}
+
+
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+#: Where a line of the diagram leaves its layer's label and names its rooms.
+_ROOMS_COLUMN = 12
+
+
+def documented_layers(text: str) -> list[tuple[str, list[str]]]:
+    """The layers of the diagram in docs/architecture.md, top first, with the rooms each names.
+
+    A row names its rooms (``x.py`` files and ``x/`` folders under
+    ``sessman/``) from the rooms column on, until the first word that is no
+    room; a row indented past that column only continues a description.
+    """
+    block = text.split("```\n", 2)[1]
+    layers: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if not line.strip() or line.startswith("─"):
+            continue
+        label = line[:_ROOMS_COLUMN].strip()
+        if label:
+            layers.append((label, []))
+        rest = line[_ROOMS_COLUMN:]
+        if rest.startswith(" "):
+            continue
+        for word in rest.split():
+            if not (word.endswith(".py") or word.endswith("/")):
+                break
+            layers[-1][1].append(word)
+    return layers
+
+
+def _room_module(room: str) -> str:
+    """The dotted name a room stands for (a folder: the prefix of its modules)."""
+    name = "sessman." + room.removesuffix("/").removesuffix(".py").replace("/", ".")
+    return name.removesuffix(".__init__")
+
+
+def layer_of() -> dict[str, int]:
+    """Each module's layer (0 at the top): its own row's, else its nearest folder's."""
+    files: dict[str, int] = {}
+    folders: dict[str, int] = {}
+    for depth, (_, named) in enumerate(documented_layers(ARCHITECTURE.read_text("utf-8"))):
+        for room in named:
+            (folders if room.endswith("/") else files)[_room_module(room)] = depth
+    placed = {}
+    for module in MODULES:
+        if module in files:
+            placed[module] = files[module]
+            continue
+        name = module
+        while name and name not in folders:
+            name = name.rpartition(".")[0]
+        if name:
+            placed[module] = folders[name]
+    return placed
+
+
+def test_the_diagram_is_read() -> None:
+    # Control: the parser sees the rows as they are written.
+    layers = dict(documented_layers(ARCHITECTURE.read_text("utf-8")))
+    assert list(layers)[0] == "entry" and list(layers)[-1] == "leaves"
+    assert "manager.py" in layers["front"] and "sources/" in layers["sessions"]
+    assert "credproc.py" not in sum(layers.values(), [])  # in a description, not a room
+    assert layer_of()["sessman.sources.role"] == layer_of()["sessman.botosessions"]
+
+
+def test_every_room_of_the_diagram_exists() -> None:
+    rooms = [r for _, named in documented_layers(ARCHITECTURE.read_text("utf-8")) for r in named]
+    missing = [r for r in rooms if not (PACKAGE / r).exists()]
+    assert missing == []
+    assert len(rooms) == len(set(rooms))
+
+
+def test_every_module_is_in_the_diagram() -> None:
+    placed = layer_of()
+    assert [m for m in MODULES if m not in placed] == []
+
+
+def test_imports_never_go_up_a_layer() -> None:
+    placed = layer_of()
+    upward = [
+        f"{module} -> {target}"
+        for module, targets in graph(lazy=True).items()
+        for target in sorted(targets)
+        if module in placed and target in placed and placed[target] < placed[module]
+    ]
+    assert upward == []

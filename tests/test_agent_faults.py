@@ -21,15 +21,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from agenttools import (
+from support.agent import (
     agent_status,
     alive,
     env_without_passphrase,
     start_agent,
     wait_dead,
 )
-from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET, PASSPHRASE
+from support.cli import assert_one_error, cli, sessman
+from support.fakes import FAKE_SECRET, PASSPHRASE
 
 from sessman.agent import client, protocol
 

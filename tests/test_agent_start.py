@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from agenttools import (
+from support.agent import (
     agent_status,
     env_without_passphrase,
     on_terminal,
@@ -25,8 +25,8 @@ from agenttools import (
     start_agent,
     wait_dead,
 )
-from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET, PASSPHRASE
+from support.cli import assert_one_error, cli, sessman
+from support.fakes import FAKE_SECRET, PASSPHRASE
 
 SERVICE = "agent-start"
 

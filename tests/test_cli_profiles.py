@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FAKE_SECRET
-from test_config import BAD_FILES, EXAMPLE, KEY_ID, Bad, keys_profile, y
+from support.bad_files import BAD_FILES, Bad
+from support.fakes import FAKE_SECRET
+from support.profiles import EXAMPLE, KEY_ID, keys_profile, y
 from typer.testing import CliRunner, Result
 
 from sessman import __version__

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from clitools import all_bytes_under, assert_one_error, cli, sessman
-from conftest import FAKE_SECRET, PASSPHRASE
+from support.cli import all_bytes_under, assert_one_error, cli, sessman
+from support.fakes import FAKE_SECRET, PASSPHRASE
 
 OTHER_SECRET = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"
 

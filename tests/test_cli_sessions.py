@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import FAKE_SECRET
-from infra import MotoAuthServer, MotoServer
-from test_manager import RecordingProxy, serving
+from support.fakes import FAKE_SECRET
+from support.infra import MotoAuthServer, MotoServer
+from support.proxies import RecordingProxy, serving
 from typer.testing import CliRunner
 
 from sessman.cli.app import app

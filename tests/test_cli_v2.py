@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET
-from infra import MotoServer
+from support.cli import assert_one_error, cli, sessman
+from support.fakes import FAKE_SECRET
+from support.infra import MotoServer
 
 
 @pytest.fixture

@@ -22,9 +22,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
-from conftest import FAKE_SECRET
-from faultproxy import FaultProxy, proxying
-from infra import MotoServer
+from support.fakes import FAKE_SECRET
+from support.infra import MotoServer
+from support.proxies import FaultProxy, proxying
 from typer.testing import CliRunner
 
 from sessman.cli.app import app

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET
+from support.cli import assert_one_error, cli, sessman
+from support.fakes import FAKE_SECRET
 
 BIN = Path(sys.executable).parent
 

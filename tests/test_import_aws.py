@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import yaml
-from clitools import assert_one_error, cli
-from conftest import FAKE_SECRET
+from support.cli import assert_one_error, cli
+from support.fakes import FAKE_SECRET
 
 OTHER_SECRET = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agenttools import env_without_passphrase, plant_session, start_agent
-from conftest import PASSPHRASE
-from test_config import EXAMPLE
+from support.agent import env_without_passphrase, plant_session, start_agent
+from support.fakes import PASSPHRASE
+from support.profiles import EXAMPLE
 
 HEAVY = ("boto3", "botocore")
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import FAKE_SECRET, PASSPHRASE
-from infra import MotoServer
+from support.fakes import FAKE_SECRET, PASSPHRASE
+from support.infra import MotoServer
 
 pytestmark = pytest.mark.slow
 

@@ -42,9 +42,9 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from clitools import all_bytes_under, assert_one_error, cli, sessman
-from conftest import FAKE_SECRET, PASSPHRASE
-from infra import MotoAuthServer, MotoServer
+from support.cli import all_bytes_under, assert_one_error, cli, sessman
+from support.fakes import FAKE_SECRET, PASSPHRASE
+from support.infra import MotoAuthServer, MotoServer
 
 from sessman.filekeyring import EncryptedFileKeyring
 

@@ -18,11 +18,11 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-from clitools import assert_one_error
-from conftest import FAKE_SECRET
-from faultproxy import Reject, proxying
-from infra import MotoServer
-from test_profiles_text import edit_while_locked
+from support.cli import assert_one_error
+from support.fakes import FAKE_SECRET
+from support.infra import MotoServer
+from support.profiles import edit_while_locked
+from support.proxies import Reject, proxying
 from typer.testing import CliRunner
 
 from sessman.cli.app import app

@@ -33,11 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET, PASSPHRASE
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from infra import MotoServer
+from support.cli import assert_one_error, cli, sessman
+from support.fakes import FAKE_SECRET, PASSPHRASE
+from support.infra import MotoServer
 
 from sessman.errors import SessmanError
 from sessman.filekeyring import EncryptedFileKeyring
@@ -521,7 +521,7 @@ def test_a_damaged_keyring_file_is_one_line_exit_1_and_never_overwritten(
 @pytest.fixture
 def private_secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A gnome-keyring of its own on a private bus, so locking it disturbs no other test."""
-    import infra
+    from support import infra
 
     missing = [b for b in ("dbus-daemon", "gnome-keyring-daemon") if shutil.which(b) is None]
     if missing:

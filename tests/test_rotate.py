@@ -19,10 +19,10 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from clitools import all_bytes_under
-from faultproxy import FaultProxy, Reject, proxying
-from infra import MotoAuthServer, MotoServer
-from test_profiles_text import edit_while_locked
+from support.cli import all_bytes_under
+from support.infra import MotoAuthServer, MotoServer
+from support.profiles import edit_while_locked
+from support.proxies import FaultProxy, Reject, proxying
 from typer.testing import CliRunner
 
 from sessman.cli.app import app

@@ -15,17 +15,9 @@ from typing import Any
 import pytest
 import yaml
 from hypothesis import given
-from test_config import (
-    BAD_FILES,
-    FUZZ,
-    GOOD_FILES,
-    Bad,
-    Good,
-    base_document,
-    dump,
-    mutate,
-    mutations,
-)
+from support.bad_files import BAD_FILES, Bad
+from support.fuzz import FUZZ, base_document, dump, mutate, mutations
+from support.profiles import GOOD_FILES, Good
 from typer.testing import CliRunner
 
 from sessman.cli.app import app

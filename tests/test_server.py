@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET
-from infra import MotoServer
+from support.cli import assert_one_error, cli, sessman
+from support.fakes import FAKE_SECRET
+from support.infra import MotoServer
 
 from sessman._http import LoopbackServer, _Server
 from sessman.credentials import TemporaryCredentials

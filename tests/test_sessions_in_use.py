@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 import yaml
-from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET, PASSPHRASE
-from infra import MotoServer
-from test_manager import RecordingProxy, serving
+from support.cli import assert_one_error, cli, sessman
+from support.fakes import FAKE_SECRET, PASSPHRASE
+from support.infra import MotoServer
+from support.proxies import RecordingProxy, serving
 
 from sessman.errors import AuthenticationFailed, SessmanError
 from sessman.filekeyring import EncryptedFileKeyring

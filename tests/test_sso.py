@@ -1,6 +1,6 @@
 """IAM Identity Center (SPEC 10.2): login, tokens in the keyring only, sso profiles, hand-over.
 
-Everything runs against tests/ssofake.py (sso-oidc and portal on loopback),
+Everything runs against tests/support/ssofake.py (sso-oidc and portal on loopback),
 whose role credentials come from moto_server: what sessman hands over is used
 for real there (GetCallerIdentity).
 """
@@ -18,97 +18,16 @@ from typing import Any
 
 import boto3
 import pytest
-from ssofake import USER_CODE, VERIFICATION_URI, SsoFake
+from support.cli import sessman
+from support.sso import DEV_ACCOUNT, START_URL, assert_nowhere, login, manager
+from support.ssofake import USER_CODE, VERIFICATION_URI, SsoFake
 from typer.testing import CliRunner
 
 from sessman.cli.app import app
 from sessman.config import load_config
-from sessman.manager import SessionManager
 from sessman.sso import tokens
 from sessman.sso.storage import Entry, keyring_user
 from sessman.sso.tokens import LoginRequired
-
-START_URL = "https://corp.awsapps.example.invalid/start"
-DEV_ACCOUNT = "111111111111"
-
-
-def profiles_text(fake: SsoFake) -> str:
-    return f"""\
-# Corporate sign-in (this comment must survive)
-version: 1
-keyring_service: sessman-sso-test
-defaults:
-  region: us-east-1
-  endpoint_url: {fake.moto_url}   # STS and clients go to moto
-sso_sessions:
-  corp:                           # our Identity Center
-    start_url: {START_URL}
-    region: eu-west-1
-    endpoint_url: {fake.url}
-profiles:
-  # hand-written sso profile
-  dev:
-    sso_session: corp
-    sso_account_id: "{DEV_ACCOUNT}"
-    sso_role_name: Developer
-  chained:                        # a role assumed with dev's credentials
-    source_profile: dev
-    role_arn: arn:aws:iam::123456789012:role/Chained
-# trailing comment
-"""
-
-
-@pytest.fixture
-def setup(sso_fake: SsoFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SsoFake:
-    """The fake with one assignment, and a profiles file pointing at it (SESSMAN_CONFIG)."""
-    sso_fake.assignments = {DEV_ACCOUNT: ("Development", ["Developer"])}
-    path = tmp_path / "profiles.yaml"
-    path.write_text(profiles_text(sso_fake))
-    monkeypatch.setenv("SESSMAN_CONFIG", str(path))
-    for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY"):
-        monkeypatch.delenv(name, raising=False)
-    return sso_fake
-
-
-def manager() -> SessionManager:
-    return SessionManager.load(os.environ["SESSMAN_CONFIG"], note=None)
-
-
-def login(sleeps: list[float] | None = None, **options: Any) -> tokens.LoginResult:
-    """Sign in through the library, recording the polling sleeps instead of sleeping."""
-    mgr = manager()
-    recorded = sleeps if sleeps is not None else []
-    return tokens.login(
-        mgr.config.sso_session("corp"),
-        mgr.store,
-        show=lambda line: None,
-        sleep=recorded.append,
-        **options,
-    )
-
-
-def files_under(*roots: Path) -> list[Path]:
-    return [p for root in roots for p in root.rglob("*") if p.is_file()]
-
-
-def assert_nowhere(secrets: list[str], *roots: Path) -> None:
-    assert secrets
-    for path in files_under(*roots):
-        data = path.read_bytes()
-        for secret in secrets:
-            assert secret.encode() not in data, f"{secret} found in {path}"
-
-
-def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sessman", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=timeout,
-        check=False,
-    )
-
 
 # -- login -------------------------------------------------------------------
 
@@ -117,7 +36,7 @@ def test_login_shows_the_code_waits_and_keeps_tokens_only_in_the_keyring(
     setup: SsoFake, clean_env: Path, tmp_path: Path
 ) -> None:
     setup.polls = ["pending", "pending"]
-    proc = run_cli("sso", "login", "corp", "--json")
+    proc = sessman("sso", "login", "corp", "--json")
     assert proc.returncode == 0, proc.stderr
     assert USER_CODE in proc.stderr and VERIFICATION_URI in proc.stderr
     assert USER_CODE not in proc.stdout
@@ -214,7 +133,7 @@ def test_an_expired_login_without_refresh_asks_to_sign_in(setup: SsoFake) -> Non
 
 
 def test_no_login_is_a_clear_error_with_the_hint(setup: SsoFake) -> None:
-    proc = run_cli("credential-process", "dev")
+    proc = sessman("credential-process", "dev")
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [
         "sessman: error: sso session 'corp' is not signed in",
@@ -252,7 +171,7 @@ def test_credential_process_hands_over_the_role_credentials(
     setup: SsoFake, clean_env: Path, tmp_path: Path
 ) -> None:
     login()
-    proc = run_cli("credential-process", "dev")
+    proc = sessman("credential-process", "dev")
     assert proc.returncode == 0, proc.stderr
     creds = json.loads(proc.stdout)
     assert creds["Version"] == 1
@@ -265,7 +184,7 @@ def test_credential_process_hands_over_the_role_credentials(
     assert dev["kind"] == "sso" and dev["session"]["state"] == "open" and dev["secret"] is None
     assert_nowhere([creds["SecretAccessKey"], creds["SessionToken"]], clean_env, tmp_path)
     # A second call uses the open session: no second GetRoleCredentials.
-    again = run_cli("credential-process", "dev")
+    again = sessman("credential-process", "dev")
     assert json.loads(again.stdout)["AccessKeyId"] == creds["AccessKeyId"]
     assert setup.role_credentials == 1
     closed = CliRunner().invoke(app, ["close", "dev", "--json"])
@@ -277,7 +196,7 @@ def test_exec_runs_a_child_as_the_role(setup: SsoFake) -> None:
     child = (
         "import boto3, json; print(json.dumps(boto3.client('sts').get_caller_identity()['Arn']))"
     )
-    proc = run_cli("exec", "dev", "--", sys.executable, "-c", child)
+    proc = sessman("exec", "dev", "--", sys.executable, "-c", child)
     assert proc.returncode == 0, proc.stderr
     assert "assumed-role/Developer/" in json.loads(proc.stdout)
 
@@ -315,11 +234,11 @@ def test_a_configured_browser_is_opened_and_none_otherwise(
     browser = tmp_path / "browser.sh"
     browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> {opened}\n')
     browser.chmod(0o700)
-    proc = run_cli("sso", "login", "corp")  # no BROWSER, no display: the URL is only printed
+    proc = sessman("sso", "login", "corp")  # no BROWSER, no display: the URL is only printed
     assert proc.returncode == 0, proc.stderr
     assert not opened.exists()
     monkeypatch.setenv("BROWSER", str(browser))
-    proc = run_cli("sso", "login", "corp")
+    proc = sessman("sso", "login", "corp")
     assert proc.returncode == 0, proc.stderr
     assert opened.read_text().splitlines() == [f"{VERIFICATION_URI}?user_code={USER_CODE}"]
     assert USER_CODE in proc.stderr  # shown in every case
@@ -358,7 +277,7 @@ def test_sso_help_and_credential_process_of_an_open_session_skip_boto3(
         report = run_sessman(args, tmp_path)
         assert report["code"] == 0 and report["heavy"] == []
     login()
-    assert run_cli("open", "dev").returncode == 0
+    assert sessman("open", "dev").returncode == 0
     report = run_sessman(["credential-process", "dev"], tmp_path)
     assert report["code"] == 0 and report["heavy"] == []
     assert json.loads(report["stdout"])["Version"] == 1

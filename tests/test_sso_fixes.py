@@ -1,6 +1,6 @@
 """IAM Identity Center (SPEC 10.2): what a new user's test run found (fix-17).
 
-Against tests/ssofake.py, like tests/test_sso.py, whose helpers are reused.
+Against tests/support/ssofake.py, like tests/test_sso.py, with the helpers of tests/support/sso.py.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from ssofake import USER_CODE, SsoFake
-from test_sso import assert_nowhere, login, manager, run_cli, setup  # noqa: F401 - the fixture is used by name
-from test_sso_populate import populated, quick  # noqa: F401 - the fixture is used by name
+from support.cli import sessman
+from support.sso import assert_nowhere, login, manager, quick
+from support.ssofake import USER_CODE, SsoFake
 from typer.testing import CliRunner
 
 from sessman.cli.app import app
@@ -38,7 +38,7 @@ def _add_profiles(path: Path, names: list[str]) -> None:
     path.write_text(text)
 
 
-def test_parallel_credential_processes_refresh_the_token_once(setup: SsoFake) -> None:  # noqa: F811
+def test_parallel_credential_processes_refresh_the_token_once(setup: SsoFake) -> None:
     """Four processes at once with a near-expiry token and rotating refresh tokens."""
     setup.assignments = {"111111111111": ("Development", ROLES)}
     _add_profiles(Path(os.environ["SESSMAN_CONFIG"]), ROLES)
@@ -66,7 +66,7 @@ def test_parallel_credential_processes_refresh_the_token_once(setup: SsoFake) ->
 
 
 def test_populate_without_a_prefix_leaves_prefixed_profiles_alone(
-    populated: Path,  # noqa: F811
+    populated: Path,
     sso_fake: SsoFake,
 ) -> None:
     sso_fake.throttle_every = 0
@@ -85,7 +85,7 @@ def test_populate_without_a_prefix_leaves_prefixed_profiles_alone(
 
 
 def test_account_names_are_written_literally(
-    setup: SsoFake,  # noqa: F811
+    setup: SsoFake,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LEAKY", "SECRETVALUEFROMENV")
@@ -111,7 +111,7 @@ def test_account_names_are_written_literally(
 
 
 def test_a_login_without_aws_cache_removes_the_file_an_earlier_one_wrote(
-    setup: SsoFake,  # noqa: F811
+    setup: SsoFake,
     clean_env: Path,
 ) -> None:
     path = clean_env / ".aws" / "sso" / "cache" / (hashlib.sha1(b"corp").hexdigest() + ".json")
@@ -147,7 +147,7 @@ def test_an_unreachable_endpoint_fails_at_once() -> None:
 
 
 def test_populate_against_an_unreachable_endpoint_is_quick(
-    setup: SsoFake,  # noqa: F811
+    setup: SsoFake,
 ) -> None:
     login()
     path = Path(os.environ["SESSMAN_CONFIG"])
@@ -171,7 +171,7 @@ def test_throttling_is_retried_for_at_most_ten_seconds(sso_fake: SsoFake) -> Non
 
 
 def test_the_browser_openers_complaints_stay_off_stderr(
-    setup: SsoFake,  # noqa: F811
+    setup: SsoFake,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -184,14 +184,14 @@ def test_the_browser_openers_complaints_stay_off_stderr(
     browser.chmod(0o700)
     monkeypatch.setenv("BROWSER", str(browser))
     monkeypatch.setenv("DISPLAY", ":99")
-    proc = run_cli("sso", "login", "corp")
+    proc = sessman("sso", "login", "corp")
     assert proc.returncode == 0, proc.stderr
     assert opened.exists()  # it ran
     assert "Operation not supported" not in proc.stderr
     assert USER_CODE in proc.stderr and "Waiting for approval" in proc.stderr
 
 
-def test_logout_closes_the_sessions_of_its_profiles(setup: SsoFake) -> None:  # noqa: F811
+def test_logout_closes_the_sessions_of_its_profiles(setup: SsoFake) -> None:
     login()
     with manager() as mgr:
         mgr.open("dev")
@@ -204,14 +204,14 @@ def test_logout_closes_the_sessions_of_its_profiles(setup: SsoFake) -> None:  # 
         "dev": "closed",
         "chained": "closed",
     }
-    proc = run_cli("credential-process", "dev")  # nothing left to hand out
+    proc = sessman("credential-process", "dev")  # nothing left to hand out
     assert proc.returncode == 1
     assert "hint: sign in with: sessman sso login corp" in proc.stderr
     again = CliRunner().invoke(app, ["sso", "logout", "corp", "--json"])
     assert json.loads(again.stdout)["closed"] == []
 
 
-def test_populate_says_one_role(setup: SsoFake) -> None:  # noqa: F811
+def test_populate_says_one_role(setup: SsoFake) -> None:
     login()
     result = CliRunner().invoke(app, ["sso", "populate", "corp"])
     assert result.exit_code == 0, result.stderr

@@ -1,6 +1,6 @@
 """``sessman sso populate`` (SPEC 10.2): a profile per account and role, comments kept.
 
-Against tests/ssofake.py with paging (accounts and roles), throttling (429)
+Against tests/support/ssofake.py with paging (accounts and roles), throttling (429)
 and Identity Center's 20 requests a second, measured on the fake's side.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ssofake import SsoFake
-from test_sso import DEV_ACCOUNT, login, profiles_text
+from support.sso import login, profiles_text, quick
+from support.ssofake import SsoFake
 from typer.testing import CliRunner
 
 from sessman.cli.app import app
@@ -21,36 +21,6 @@ from sessman.config import load_config
 from sessman.manager import SessionManager
 from sessman.secretstore import session_user
 from sessman.sso.http import RateLimiter
-from sessman.sso.populate import populate as run
-
-HAND_WRITTEN = """\
-  sso-Account-01.ReadOnly:        # a hand-written profile that holds a generated name
-    access_key_id: AKIAIOSFODNN7EXAMPLE
-"""
-
-
-def assignments(count: int) -> dict[str, tuple[str, list[str]]]:
-    out: dict[str, tuple[str, list[str]]] = {}
-    for i in range(1, count + 1):
-        roles = ["ReadOnly"] + (["Admin+Ops"] if i % 3 == 0 else [])
-        out[f"2000000000{i:02d}"] = (f"Account {i:02d}", roles)
-    out[DEV_ACCOUNT] = ("Development", [f"Role{n}" for n in range(6)])  # two pages of roles
-    return out
-
-
-@pytest.fixture
-def populated(sso_fake: SsoFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    sso_fake.assignments = assignments(24)
-    sso_fake.page_size = 4
-    sso_fake.throttle_every = 7
-    path = tmp_path / "profiles.yaml"
-    text = profiles_text(sso_fake).replace(
-        "# trailing comment\n", HAND_WRITTEN + "# trailing comment\n"
-    )
-    path.write_text(text)
-    monkeypatch.setenv("SESSMAN_CONFIG", str(path))
-    login()
-    return path
 
 
 def populate(*args: str) -> dict[str, Any]:
@@ -59,13 +29,6 @@ def populate(*args: str) -> dict[str, Any]:
     assert result.exit_code == 0, result.stderr
     data: dict[str, Any] = json.loads(result.stdout)
     return data
-
-
-def quick(**options: Any) -> dict[str, Any]:
-    """The same through the library, with the rate limit lifted so the test stays short."""
-    mgr = SessionManager.load(os.environ["SESSMAN_CONFIG"], note=None)
-    result = run(mgr.config, mgr.store, "corp", limiter=RateLimiter(1000), **options)
-    return result.to_json()
 
 
 def is_subsequence(old: list[str], new: list[str]) -> bool:

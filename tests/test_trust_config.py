@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli
+from support.cli import assert_one_error, cli
 
 from sessman import SessionManager, __version__
 

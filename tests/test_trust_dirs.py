@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli
-from conftest import FAKE_SECRET
+from support.cli import assert_one_error, cli
+from support.fakes import FAKE_SECRET
 
 from sessman._atomic import write_atomic
 from sessman.agent.listen import bind

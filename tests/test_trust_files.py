@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli
-from conftest import FAKE_SECRET
-from infra import MotoServer
+from support.cli import assert_one_error, cli
+from support.fakes import FAKE_SECRET
+from support.infra import MotoServer
 
 from sessman.trust import UnsafePath, read_private, write_private
 

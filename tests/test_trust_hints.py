@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli
-from conftest import FAKE_SECRET
+from support.cli import assert_one_error, cli
+from support.fakes import FAKE_SECRET
 
 OTHER_UID = 4242
 PROFILES = (

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clitools import cli
-from conftest import FAKE_SECRET
-from infra import MotoServer
-from test_manager import RecordingProxy, serving
+from support.cli import cli
+from support.fakes import FAKE_SECRET
+from support.infra import MotoServer
+from support.proxies import RecordingProxy, serving
 
 REAL_AWS_PROFILE = (
     "keyring_service: iso\n"

@@ -21,9 +21,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli
-from conftest import FAKE_SECRET, PASSPHRASE
 from keyring.backend import KeyringBackend
+from support.cli import assert_one_error, cli
+from support.fakes import FAKE_SECRET, PASSPHRASE
 
 from sessman.filekeyring import (
     EncryptedFileKeyring,

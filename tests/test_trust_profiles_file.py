@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli
+from support.cli import assert_one_error, cli
 
 from sessman import SessionManager, load_config
 from sessman.errors import UnsafePath

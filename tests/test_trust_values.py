@@ -21,9 +21,9 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-from clitools import assert_one_error, cli
-from conftest import FAKE_SECRET, PASSPHRASE
-from test_manager import serving
+from support.cli import assert_one_error, cli
+from support.fakes import FAKE_SECRET, PASSPHRASE
+from support.proxies import serving
 
 from sessman.filekeyring import EncryptedFileKeyring
 

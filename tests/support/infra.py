@@ -12,7 +12,7 @@ The suite tests sessman against real collaborators instead of patched ones:
 - ``secret_service``: a private D-Bus session bus with an unlocked
   gnome-keyring Secret Service on it.
 
-``tests/conftest.py`` imports the fixtures by name (``from infra import ...``).
+``tests/conftest.py`` imports the fixtures by name (``from support.infra import ...``).
 Every process started here is stopped by its own id when its scope ends.
 """
 

@@ -23,7 +23,7 @@ from support.agent import (
     start_agent,
     wait_dead,
 )
-from support.cli import assert_one_error, cli, sessman
+from support.cli import assert_error_line, cli, sessman
 from support.fakes import FAKE_SECRET, PASSPHRASE
 
 
@@ -118,14 +118,14 @@ def test_ttl_locks_the_agent(runtime_dir: Path, keyring_file: Path) -> None:
 def test_start_refusals(runtime_dir: Path, keyring_file: Path) -> None:
     no_pass = sessman("agent", "start", env=env_without_passphrase())
     assert no_pass.returncode == 1
-    assert_one_error(no_pass.stderr, "passphrase")
+    assert_error_line(no_pass, contains="passphrase")
     wrong = sessman("agent", "start", env={**os.environ, "SESSMAN_KEYRING_PASSPHRASE": "nope"})
     assert wrong.returncode == 1
-    assert_one_error(wrong.stderr, "wrong passphrase")
+    assert_error_line(wrong, contains="wrong passphrase")
     assert "nope" not in wrong.stderr
     bad_ttl = sessman("agent", "start", "--ttl", "soon")
     assert bad_ttl.returncode == 2
-    assert_one_error(bad_ttl.stderr, "--ttl")
+    assert_error_line(bad_ttl, contains="--ttl")
     assert agent_status()["running"] is False
     # One agent per socket: one for another file is not silently taken for ours.
     start_agent()
@@ -133,7 +133,7 @@ def test_start_refusals(runtime_dir: Path, keyring_file: Path) -> None:
         "agent", "start", env={**os.environ, "SESSMAN_KEYRING_FILE": str(keyring_file) + ".2"}
     )
     assert other.returncode == 1
-    assert_one_error(other.stderr, "another keyring file", str(keyring_file))
+    assert_error_line(other, contains=("another keyring file", str(keyring_file)))
 
 
 def test_credential_process_through_the_agent(runtime_dir: Path, config: Path) -> None:
@@ -181,7 +181,7 @@ def test_credential_process_through_the_agent(runtime_dir: Path, config: Path) -
     locked = sessman("credential-process", "dev", "-c", str(config), env=plain)
     assert locked.returncode == 1
     assert locked.stdout == ""
-    assert_one_error(locked.stderr, "passphrase")
+    assert_error_line(locked, contains="passphrase")
     assert PASSPHRASE not in locked.stderr
 
 
@@ -277,7 +277,7 @@ def test_the_agent_reads_variables_the_profiles_file_references_from_the_client(
     # passphrase the ordinary path cannot open one (it fails cleanly).
     other = sessman("credential-process", "dev", "-c", str(config), env={**plain, "SVC": "svc-b"})
     assert other.returncode == 1
-    assert_one_error(other.stderr)
+    assert_error_line(other)
     assert "ASIAPLANTED" not in other.stdout
 
 

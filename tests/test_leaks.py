@@ -42,7 +42,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from support.cli import all_bytes_under, assert_one_error, cli, sessman
+from support.cli import all_bytes_under, assert_error_line, cli, sessman
 from support.fakes import FAKE_SECRET, PASSPHRASE
 from support.infra import MotoAuthServer, MotoServer
 
@@ -166,7 +166,7 @@ class World:
             return
         assert code == expected, f"{label}: exit {code}, expected {expected}: {stderr}"
         if expected != 0 and not label.startswith(("check", "doctor")):
-            assert_one_error(stderr)  # check and doctor report in their table instead
+            assert_error_line(stderr)  # check and doctor report in their table instead
 
     def cli(
         self,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.cli import assert_one_error, cli
+from support.cli import assert_error_line, cli
 from support.profiles import edit_while_locked
 
 from sessman.errors import ConfigError
@@ -158,7 +158,7 @@ def test_the_edit_lock_is_private_and_never_a_symlink(tmp_path: Path) -> None:
     args = ["--config", str(path), "import", "dotenv", str(dotenv), "--profile", "e"]
     refused = cli(*args)
     assert refused.exit_code == 1
-    assert_one_error(refused.stderr, str(lock), "symlink")
+    assert_error_line(refused, contains=(str(lock), "symlink"))
     assert victim.read_text() == "precious\n" and path.read_text() == TEXT
     lock.unlink()
     mine.chmod(0o775)  # the user's directory need not be private, as for the file

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.cli import assert_one_error, cli, sessman
+from support.cli import assert_error_line, cli, sessman
 from support.fakes import FAKE_SECRET
 from support.infra import MotoServer
 
@@ -358,7 +358,7 @@ def test_roles_behind_mfa_are_renewed_without_a_prompt(config: Path) -> None:
     # No terminal, no session: a clear error, not a prompt.
     refused_ = sessman("exec", "--server", "mfaops", "-c", str(config), "--", "true")
     assert refused_.returncode == 2
-    assert_one_error(refused_.stderr, "MFA code")
+    assert_error_line(refused_, contains="MFA code")
     assert "sessman open mfaops --mfa-code" in refused_.stderr
     opened = cli("open", "mfaops", "--mfa-code", "123456", "-c", str(config))
     assert opened.exit_code == 0, opened.stderr
@@ -602,16 +602,16 @@ def test_bad_timing_variables_are_one_clear_error(
         monkeypatch.setenv(name, value)
         bad = cli("exec", "--server", "ops", "-c", str(config), "--", "true")
         assert bad.exit_code == 2, bad.stderr
-        assert_one_error(bad.stderr, name)
+        assert_error_line(bad, contains=name)
         monkeypatch.setenv("SESSMAN_SERVER_RENEW_AHEAD", "897")
         monkeypatch.setenv("SESSMAN_SERVER_RETRY", "1")
     monkeypatch.setenv("SESSMAN_SERVER_RENEW_AHEAD", "900")
     impossible = cli("serve", "ops", "-c", str(config))
     assert impossible.exit_code == 2
-    assert_one_error(impossible.stderr, "900")
+    assert_error_line(impossible, contains="900")
     unknown = cli("exec", "--server", "nope", "-c", str(config), "--", "true")
     assert unknown.exit_code == 2
-    assert_one_error(unknown.stderr, "nope")
+    assert_error_line(unknown, contains="nope")
 
 
 def test_timing_fits_the_session_length() -> None:
@@ -926,7 +926,7 @@ def test_exec_server_hands_over_the_region_and_uses_the_mfa_code(config: Path) -
     assert with_code.returncode == 0, with_code.stderr
     bad = sessman("exec", "--server", "mfaops", "--mfa-code", "12", "-c", str(config), "--", "true")
     assert bad.returncode == 2
-    assert_one_error(bad.stderr, "MFA")
+    assert_error_line(bad, contains="MFA")
 
 
 def test_programs_that_cannot_run_exit_as_in_a_shell(
@@ -946,7 +946,7 @@ def test_programs_that_cannot_run_exit_as_in_a_shell(
         ):
             done = cli("exec", *server, "ops", "-c", str(config), "--", program)
             assert done.exit_code == code, (server, program, done.stderr)
-            assert_one_error(done.stderr, needle, program)
+            assert_error_line(done, contains=(needle, program))
 
 
 @pytest.mark.slow
@@ -957,7 +957,7 @@ def test_a_program_the_system_cannot_start_is_126(config: Path, tmp_path: Path) 
     for server in (["--server"], []):
         done = sessman("exec", *server, "ops", "-c", str(config), "--", str(garbage))
         assert done.returncode == 126, done.stderr
-        assert_one_error(done.stderr, "cannot run", str(garbage), "format")
+        assert_error_line(done, contains=("cannot run", str(garbage), "format"))
 
 
 @pytest.mark.slow
@@ -974,7 +974,7 @@ def test_serve_to_a_full_stdout_is_one_clear_error(config: Path, format_: str) -
             check=False,
         )
     assert done.returncode == 1, done.stderr
-    assert_one_error(done.stderr, "standard output", "No space left")
+    assert_error_line(done, contains=("standard output", "No space left"))
     assert "unexpected" not in done.stderr
 
 
@@ -995,4 +995,4 @@ def test_serve_to_a_closed_pipe_is_one_clear_error(config: Path) -> None:
     finally:
         os.close(write)
     assert done.returncode == 1, done.stderr
-    assert_one_error(done.stderr, "standard output", "Broken pipe")
+    assert_error_line(done, contains=("standard output", "Broken pipe"))

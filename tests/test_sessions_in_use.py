@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
-from support.cli import assert_one_error, cli, sessman
+from support.cli import assert_error_line, cli, sessman
 from support.fakes import FAKE_SECRET, PASSPHRASE
 from support.infra import MotoServer
 from support.proxies import RecordingProxy, serving
@@ -141,7 +141,7 @@ def test_a_min_ttl_longer_than_the_session_is_refused_by_every_command(
     config = short_role_config(tmp_path, recorder.url)
     refused = cli(*argv[:2], "--min-ttl", "1000", "-c", str(config), *argv[2:])
     assert refused.exit_code == 2, refused.stderr
-    assert_one_error(refused.stderr, "1000 s left cannot be met by sessions of 900 s")
+    assert_error_line(refused, contains="1000 s left cannot be met by sessions of 900 s")
     assert recorder.signers("AssumeRole") == []
 
 
@@ -302,7 +302,7 @@ def test_a_credential_process_loop_ends_at_once_naming_the_chain(
     done = sessman("credential-process", "looped", "--config", str(config), timeout=60)
     elapsed = time.monotonic() - started
     assert done.returncode == 2, done.stderr
-    line = assert_one_error(done.stderr, "aws_profile loop", "'looped'", "'via-sessman'")
+    line = assert_error_line(done, contains=("aws_profile loop", "'looped'", "'via-sessman'"))
     assert "custom-process" not in line  # the child's error, relayed as ours
     assert elapsed < 30  # one level of children, not processes without end
 
@@ -337,7 +337,7 @@ def test_a_three_hop_loop_names_the_aws_profile_that_closes_it(
     )
     done = sessman("credential-process", "loop3a", "--config", str(config), timeout=90)
     assert done.returncode == 2, done.stderr
-    line = assert_one_error(done.stderr, "'loop3a'", "'hop-b'", "'loop3b'", "'hop-a'")
+    line = assert_error_line(done, contains=("'loop3a'", "'hop-b'", "'loop3b'", "'hop-a'"))
     assert line.startswith("sessman: error: aws_profile loop: "), line  # nothing before it
     (hint,) = [h for h in done.stderr.splitlines() if h.startswith("hint: ")]
     assert "AWS profile 'hop-a' in ~/.aws/config runs sessman for profile 'loop3a'" in hint
@@ -384,7 +384,7 @@ def test_errors_name_the_endpoint_actually_contacted(
     store_secret(config, "slow")
     done = sessman("whoami", "slow", "--config", str(config))
     assert done.returncode == 1
-    line = assert_one_error(done.stderr, hanging_endpoint)
+    line = assert_error_line(done, contains=hanging_endpoint)
     assert "127.0.0.1:9/" not in line and "127.0.0.1:9 " not in line
 
 
@@ -442,7 +442,7 @@ def test_a_malformed_mfa_code_is_a_usage_error_before_any_call(
     store_secret(config, "src")
     done = sessman(command, "role", "--mfa-code", "12345", "--config", str(config))
     assert done.returncode == 2, done.stderr
-    assert_one_error(done.stderr, "six digits")
+    assert_error_line(done, contains="six digits")
     assert recorder.calls == []
 
 
@@ -462,7 +462,7 @@ def test_commands_that_may_open_a_session_take_mfa_code(
     store_secret(config, "src")
     missing = sessman(command, "role", "--config", str(config))
     assert missing.returncode == 2
-    assert_one_error(missing.stderr, device)
+    assert_error_line(missing, contains=device)
     assert "--mfa-code" in missing.stderr
     done = sessman(command, "role", "--mfa-code", "123456", "--config", str(config))
     assert done.returncode == 0, done.stderr
@@ -790,7 +790,7 @@ def test_without_a_controlling_terminal_nothing_is_asked(
         start_new_session=True,
     )
     assert done.returncode == 2, done.stderr
-    assert_one_error(done.stderr, "MFA code")
+    assert_error_line(done, contains="MFA code")
     assert recorder.signers("GetSessionToken") == []
 
 
@@ -814,7 +814,7 @@ def test_lock_files_are_private_and_never_followed_through_a_symlink(
     planted.symlink_to(target)
     refused = sessman("credential-process", "short", "--config", str(config))
     assert refused.returncode == 1
-    assert_one_error(refused.stderr, str(planted))
+    assert_error_line(refused, contains=str(planted))
     assert target.read_text() == "untouched"
     planted.unlink()
 
@@ -822,7 +822,7 @@ def test_lock_files_are_private_and_never_followed_through_a_symlink(
     lock.parent.chmod(0o777)
     refused = sessman("credential-process", "short", "--config", str(config))
     assert refused.returncode == 1
-    assert_one_error(refused.stderr, str(lock.parent))
+    assert_error_line(refused, contains=str(lock.parent))
     assert f"chmod 700 {lock.parent}" in refused.stderr
     assert recorder.signers("AssumeRole") == []
 

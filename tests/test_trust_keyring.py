@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from keyring.backend import KeyringBackend
-from support.cli import assert_one_error, cli
+from support.cli import assert_error_line, cli
 from support.fakes import FAKE_SECRET, PASSPHRASE
 
 from sessman.filekeyring import (
@@ -103,7 +103,7 @@ def test_a_backend_that_cannot_keep_secrets_is_refused(
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     result = cli("--config", str(config), "secret", "set", "dev", "--stdin", input=FAKE_SECRET)
     assert result.exit_code == 1
-    assert_one_error(result.stderr, "keyring.backends.null.Keyring", "cannot keep secrets")
+    assert_error_line(result, contains=("keyring.backends.null.Keyring", "cannot keep secrets"))
     assert FAKE_SECRET not in result.stdout + result.stderr
     doctor = cli("--config", str(config), "doctor", "--json")
     assert doctor.exit_code == 1
@@ -173,7 +173,7 @@ def test_a_wrong_passphrase_changes_nothing_delete_included(
     ):
         result = cli("--config", str(config), *args, input=FAKE_SECRET)
         assert result.exit_code == 1, (args, result.stdout, result.stderr)
-        assert_one_error(result.stderr, "wrong passphrase")
+        assert_error_line(result, contains="wrong passphrase")
         assert keyring_path().read_bytes() == before
     with pytest.raises(WrongPassphrase):
         EncryptedFileKeyring(keyring_path(), passphrase="nope").delete_password("ktrust", "dev")

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-from support.cli import assert_one_error, cli
+from support.cli import assert_error_line, cli
 from support.fakes import FAKE_SECRET, PASSPHRASE
 from support.proxies import serving
 
@@ -124,7 +124,7 @@ def test_malformed_sts_answers_are_neither_stored_nor_printed(
     for args in (["open", "dev"], ["env", "dev"], ["credential-process", "dev"]):
         result = cli("--config", str(config), *args)
         assert result.exit_code == 1, (args, result.stdout)
-        assert_one_error(result.stderr, "not shaped like one")
+        assert_error_line(result, contains="not shaped like one")
         assert EVIL not in result.stdout + result.stderr
         assert FAKE_SECRET not in result.stdout + result.stderr
     ring = EncryptedFileKeyring(Path(os.environ["SESSMAN_KEYRING_FILE"]), passphrase=PASSPHRASE)
@@ -163,7 +163,7 @@ def test_a_tags_error_quotes_what_was_written_not_the_expansion(
     )
     result = cli("--config", str(config), "list")
     assert result.exit_code == 2
-    assert_one_error(result.stderr, "${TEAM}")
+    assert_error_line(result, contains="${TEAM}")
     assert FAKE_SECRET not in result.stderr
 
 
@@ -230,7 +230,7 @@ def test_a_server_error_never_echoes_a_secret_or_a_second_line(tmp_path: Path) -
         assert stored.exit_code == 0, stored.stderr
         result = cli("--config", str(config), "whoami", "dev")
     assert result.exit_code == 1
-    line = assert_one_error(result.stderr, "InvalidClientTokenId", "the token you sent was")
+    line = assert_error_line(result, contains=("InvalidClientTokenId", "the token you sent was"))
     assert FAKE_SECRET not in result.stderr
     assert EVIL in line  # kept, but on the one error line, never a line of its own
 
@@ -267,7 +267,7 @@ def test_a_hostile_expiration_is_refused_without_being_shown(
         for args in (["open", "dev"], ["credential-process", "admin"], ["env", "dev"]):
             result = cli("--config", str(config), *args)
             assert result.exit_code == 1, (args, result.stdout, result.stderr)
-            assert_one_error(result.stderr, "gave an Expiration that", "not stored or shown")
+            assert_error_line(result, contains=("gave an Expiration that", "not stored or shown"))
             for part in expiration.split():
                 assert part not in result.stdout + result.stderr
             assert FAKE_SECRET not in result.stdout + result.stderr
@@ -287,4 +287,4 @@ def test_shape_errors_use_the_right_article(tmp_path: Path) -> None:
         config = hostile_profiles(tmp_path, server.url)
         result = cli("--config", str(config), "open", "dev")
     assert result.exit_code == 1
-    assert_one_error(result.stderr, "gave an AccessKeyId that is not shaped like one")
+    assert_error_line(result, contains="gave an AccessKeyId that is not shaped like one")

@@ -1,24 +1,65 @@
-"""Small helpers to drive the command line in tests: in-process and as a real process."""
+"""Driving the command line in tests: in-process, as a real process, and its one error format.
+
+- ``cli``: ``sessman ARGS`` in-process (typer's CliRunner, stdout and stderr
+  apart); fast, and what most tests use.
+- ``sessman``: ``python -m sessman ARGS`` as a real process, run to its end;
+  ``running``: the same started in the background, for tests that signal,
+  time or talk to it; ``sessman_argv``: the argv for anything else (a terminal).
+- ``assert_error_line``: a failed run printed the one error format, a
+  ``sessman: error: ...`` line and maybe a ``hint: ...`` line; ``hint_line``
+  is that hint.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from sessman.cli.app import app
+
+#: A finished run: in-process, a real process, or just what it wrote to stderr.
+Run = Union[Result, "subprocess.CompletedProcess[str]", str]
+
+ERROR_PREFIX = "sessman: error: "
+HINT_PREFIX = "hint: "
+NOTE_PREFIX = "sessman: note:"
 
 _runner = CliRunner()
 
 
-def cli(*args: str, input: str | None = None) -> Any:
-    """Run ``sessman ARGS`` in-process; returns typer's Result (stdout, stderr, exit_code)."""
-    return _runner.invoke(app, list(args), input=input)
+def cli(
+    *args: str,
+    input: str | None = None,
+    config: Path | str | None = None,
+    never: Iterable[str] = (),
+) -> Result:
+    """Run ``sessman ARGS`` in-process; typer's Result (stdout, stderr, exit_code apart).
+
+    With ``config``, ``--config FILE`` goes before ``ARGS``. Every run is
+    checked for what no run may do: print a traceback, end in an exception
+    other than its exit, or show any of the strings in ``never`` (secrets).
+    """
+    argv = [*(["--config", str(config)] if config is not None else []), *args]
+    result = _runner.invoke(app, argv, input=input)
+    both = result.stdout + result.stderr
+    assert "Traceback" not in both, both
+    for secret in never:
+        assert secret not in both
+    if result.exit_code != 0:
+        assert isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def sessman_argv(*args: str) -> list[str]:
+    """The argv of ``python -m sessman ARGS`` with the tests' Python."""
+    return [sys.executable, "-m", "sessman", *args]
 
 
 def sessman(
@@ -33,7 +74,7 @@ def sessman(
     the tests, so a prompt is never waiting there.
     """
     return subprocess.run(
-        [sys.executable, "-m", "sessman", *args],
+        sessman_argv(*args),
         input=input,
         stdin=None if input is not None else subprocess.DEVNULL,
         capture_output=True,
@@ -45,18 +86,82 @@ def sessman(
     )
 
 
-def assert_one_error(stderr: str, *needles: str) -> str:
-    """stderr is one ``sessman: error:`` line (plus maybe a ``hint:``), holding ``needles``."""
-    lines = stderr.strip().splitlines()
+@contextmanager
+def running(argv: Sequence[str], **extra: Any) -> Iterator[subprocess.Popen[str]]:
+    """``sessman ARGV`` as a process with pipes; stopped (SIGTERM, then SIGKILL) if still alive."""
+    proc = subprocess.Popen(
+        sessman_argv(*argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **extra,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def _streams(run: Run) -> tuple[int | None, str | None, str]:
+    """(exit code, stdout, stderr) of ``run``; no exit code or stdout for a bare stderr."""
+    if isinstance(run, str):
+        return None, None, run
+    if isinstance(run, subprocess.CompletedProcess):
+        return run.returncode, run.stdout, run.stderr or ""
+    return run.exit_code, run.stdout, run.stderr
+
+
+def assert_error_line(
+    run: Run,
+    exit_code: int | None = None,
+    *,
+    contains: str | Sequence[str] = (),
+    stdout: str | None = None,
+    notes: bool = True,
+) -> str:
+    """``run`` printed one ``sessman: error:`` line, maybe one ``hint:`` after it; that line.
+
+    ``exit_code``: what the run must have exited with. ``contains``: what the
+    error line must hold. ``stdout``: what stdout must be exactly (``""``:
+    nothing). ``notes``: whether ``sessman: note:`` lines may stand beside
+    the error (False: stderr is the error and its hint, nothing else). A
+    traceback is never allowed.
+    """
+    code, out, err = _streams(run)
+    if exit_code is not None:
+        assert code == exit_code, (code, out, err)
+    if stdout is not None:
+        assert out == stdout, (out, err)
+    assert "Traceback" not in err, err
+    lines = err.strip().splitlines() if notes else err.splitlines()
+    if notes:
+        lines = [line for line in lines if not line.startswith(NOTE_PREFIX)]
     assert lines, "no error printed"
-    assert "Traceback" not in stderr
-    notes = [line for line in lines if line.startswith("sessman: note:")]
-    rest = [line for line in lines if line not in notes]
-    assert rest[0].startswith("sessman: error: "), stderr
-    assert len(rest) == 1 or (len(rest) == 2 and rest[1].startswith("hint: ")), stderr
-    for needle in needles:
-        assert needle in rest[0], f"{needle!r} not in {rest[0]!r}"
-    return rest[0]
+    assert lines[0].startswith(ERROR_PREFIX), err
+    assert len(lines) == 1 or (len(lines) == 2 and lines[1].startswith(HINT_PREFIX)), err
+    for needle in (contains,) if isinstance(contains, str) else contains:
+        assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
+    return lines[0]
+
+
+def hint_line(run: Run) -> str:
+    """The ``hint:`` line under the error line, the second and last line on stderr."""
+    _, _, err = _streams(run)
+    lines = err.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(ERROR_PREFIX), err
+    assert lines[1].startswith(HINT_PREFIX), err
+    return lines[1]
 
 
 def all_bytes_under(*roots: Path) -> bytes:

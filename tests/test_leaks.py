@@ -177,7 +177,9 @@ class World:
         config: Path | None = None,
     ) -> Run:
         label = " ".join(args)
-        result = cli(*args, "--config", str(config or self.config), input=stdin)
+        result = cli(
+            *args, "--config", str(config or self.config), input=stdin, checked=not self.debug
+        )
         error = result.exception
         text = ""
         if error is not None and not isinstance(error, SystemExit):

@@ -18,12 +18,10 @@ from typing import Any
 
 import boto3
 import pytest
-from support.cli import sessman
+from support.cli import cli, sessman
 from support.sso import DEV_ACCOUNT, START_URL, assert_nowhere, login, manager
 from support.ssofake import USER_CODE, VERIFICATION_URI, SsoFake
-from typer.testing import CliRunner
 
-from sessman.cli.app import app
 from sessman.config import load_config
 from sessman.sso import tokens
 from sessman.sso.storage import Entry, keyring_user
@@ -71,7 +69,7 @@ def test_login_that_expires_or_is_denied_is_one_clear_error(
     setup: SsoFake, step: str, message: str
 ) -> None:
     setup.polls = ["pending", step]
-    result = CliRunner().invoke(app, ["sso", "login", "corp"])
+    result = cli("sso", "login", "corp")
     assert result.exit_code == 1
     assert message in result.stderr
     assert "hint: " in result.stderr and "sessman sso login corp" in result.stderr
@@ -88,7 +86,7 @@ def test_client_registration_is_kept_and_reused(setup: SsoFake) -> None:
 def test_aws_cache_file_is_private_and_readable_by_botocore(
     setup: SsoFake, clean_env: Path
 ) -> None:
-    result = CliRunner().invoke(app, ["sso", "login", "--aws-cache", "--json"])
+    result = cli("sso", "login", "--aws-cache", "--json")
     assert result.exit_code == 0, result.stderr
     path = clean_env / ".aws" / "sso" / "cache" / (hashlib.sha1(b"corp").hexdigest() + ".json")
     assert json.loads(result.stdout)["aws_cache"] == str(path)
@@ -100,7 +98,7 @@ def test_aws_cache_file_is_private_and_readable_by_botocore(
     assert cached["accessToken"] in setup.secrets()
     assert cached["startUrl"] == START_URL and cached["region"] == "eu-west-1"
     # logout removes both the keyring entry and the file.
-    result = CliRunner().invoke(app, ["sso", "logout", "corp", "--json"])
+    result = cli("sso", "logout", "corp", "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {
         "session": "corp",
@@ -126,7 +124,7 @@ def test_an_expired_login_without_refresh_asks_to_sign_in(setup: SsoFake) -> Non
     setup.token_lifetime = 30
     setup.issue_refresh_token = False
     login()
-    result = CliRunner().invoke(app, ["credential-process", "dev"])
+    result = cli("credential-process", "dev")
     assert result.exit_code == 1
     assert "has expired" in result.stderr
     assert "hint: sign in with: sessman sso login corp" in result.stderr
@@ -144,7 +142,7 @@ def test_no_login_is_a_clear_error_with_the_hint(setup: SsoFake) -> None:
 def test_a_revoked_token_is_forgotten_and_login_is_asked(setup: SsoFake) -> None:
     login()
     setup.revoked.update(setup.issued)
-    result = CliRunner().invoke(app, ["open", "dev"])
+    result = cli("open", "dev")
     assert result.exit_code == 1
     assert "expired or revoked" in result.stderr and "sessman sso login corp" in result.stderr
     with pytest.raises(LoginRequired, match="not signed in"):
@@ -179,7 +177,7 @@ def test_credential_process_hands_over_the_role_credentials(
     who = identity(creds, setup.moto_url)
     assert "assumed-role/Developer/" in who["Arn"]
     # The session is open and listed; its credentials are not in any file.
-    listed = json.loads(CliRunner().invoke(app, ["list", "--json"]).stdout)
+    listed = json.loads(cli("list", "--json").stdout)
     dev = next(p for p in listed if p["name"] == "dev")
     assert dev["kind"] == "sso" and dev["session"]["state"] == "open" and dev["secret"] is None
     assert_nowhere([creds["SecretAccessKey"], creds["SessionToken"]], clean_env, tmp_path)
@@ -187,7 +185,7 @@ def test_credential_process_hands_over_the_role_credentials(
     again = sessman("credential-process", "dev")
     assert json.loads(again.stdout)["AccessKeyId"] == creds["AccessKeyId"]
     assert setup.role_credentials == 1
-    closed = CliRunner().invoke(app, ["close", "dev", "--json"])
+    closed = cli("close", "dev", "--json")
     assert json.loads(closed.stdout) == [{"name": "dev", "was_open": True}]
 
 
@@ -212,7 +210,7 @@ def test_a_role_chained_from_an_sso_profile(setup: SsoFake) -> None:
 
 
 def test_show_and_schema_know_the_sso_kind(setup: SsoFake) -> None:
-    shown = CliRunner().invoke(app, ["show", "dev", "--json"])
+    shown = cli("show", "dev", "--json")
     data = json.loads(shown.stdout)
     assert data["kind"] == "sso"
     assert (data["sso_session"], data["sso_account_id"], data["sso_role_name"]) == (
@@ -290,7 +288,7 @@ def test_malformed_role_credentials_are_refused(setup: SsoFake) -> None:
     login()
     bad = {"accessKeyId": "ASIA\nINJECTED", "secretAccessKey": "s", "sessionToken": "t"}
     setup.override["/federation/credentials"] = (200, {"roleCredentials": bad}, {})
-    result = CliRunner().invoke(app, ["credential-process", "dev"])
+    result = cli("credential-process", "dev")
     assert result.exit_code == 1
     assert "malformed credentials" in result.stderr
     assert result.stdout == "" and "INJECTED" not in result.stderr
@@ -299,7 +297,7 @@ def test_malformed_role_credentials_are_refused(setup: SsoFake) -> None:
 def test_a_verification_url_that_is_no_url_is_never_printed(setup: SsoFake) -> None:
     answer = {"deviceCode": "d", "userCode": "CODE-1", "verificationUri": "javascript:alert(1)"}
     setup.override["/device_authorization"] = (200, answer, {})
-    result = CliRunner().invoke(app, ["sso", "login"])
+    result = cli("sso", "login")
     assert result.exit_code == 1
     assert "javascript" not in result.stderr and "CODE-1" not in result.stderr
     assert "is not IAM Identity Center's answer" in result.stderr
@@ -309,7 +307,7 @@ def test_redirects_are_not_followed_with_the_bearer_token(setup: SsoFake) -> Non
     login()
     elsewhere = f"{setup.url}/elsewhere"
     setup.override["/federation/credentials"] = (302, {}, {"Location": elsewhere})
-    result = CliRunner().invoke(app, ["credential-process", "dev"])
+    result = cli("credential-process", "dev")
     assert result.exit_code == 1
     assert "HTTP 302" in result.stderr
     assert "/elsewhere" not in setup.bearer

@@ -15,12 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
-from support.cli import sessman
+from support.cli import cli, sessman
 from support.sso import assert_nowhere, login, manager, quick
 from support.ssofake import USER_CODE, SsoFake
-from typer.testing import CliRunner
 
-from sessman.cli.app import app
 from sessman.config import load_config
 from sessman.errors import EndpointUnreachable
 from sessman.sso.http import Endpoint, ServiceError
@@ -115,17 +113,17 @@ def test_a_login_without_aws_cache_removes_the_file_an_earlier_one_wrote(
     clean_env: Path,
 ) -> None:
     path = clean_env / ".aws" / "sso" / "cache" / (hashlib.sha1(b"corp").hexdigest() + ".json")
-    first = CliRunner().invoke(app, ["sso", "login", "--aws-cache", "--json"])
+    first = cli("sso", "login", "--aws-cache", "--json")
     assert first.exit_code == 0, first.stderr
     assert path.exists()
-    again = CliRunner().invoke(app, ["sso", "login", "--json"])
+    again = cli("sso", "login", "--json")
     assert again.exit_code == 0, again.stderr
     assert json.loads(again.stdout)["aws_cache"] is None
     assert not path.exists()
     assert_nowhere(setup.secrets(), clean_env)
     # A cache file sessman did not write (the AWS CLI's own) is not sessman's to remove.
     path.write_text(json.dumps({"startUrl": "https://corp.awsapps.example.invalid/start"}))
-    third = CliRunner().invoke(app, ["sso", "login", "--json"])
+    third = cli("sso", "login", "--json")
     assert third.exit_code == 0, third.stderr
     assert path.exists()
 
@@ -153,7 +151,7 @@ def test_populate_against_an_unreachable_endpoint_is_quick(
     path = Path(os.environ["SESSMAN_CONFIG"])
     path.write_text(path.read_text().replace(setup.url, _dead_url()))
     started = time.monotonic()
-    result = CliRunner().invoke(app, ["sso", "populate", "corp"])
+    result = cli("sso", "populate", "corp")
     assert result.exit_code == 1
     assert "cannot reach IAM Identity Center" in result.stderr
     assert time.monotonic() - started < 30  # not 8 tries doubling to 32 s (64 s)
@@ -196,10 +194,10 @@ def test_logout_closes_the_sessions_of_its_profiles(setup: SsoFake) -> None:
     with manager() as mgr:
         mgr.open("dev")
         mgr.open("chained")  # a role whose source is the sso profile
-    result = CliRunner().invoke(app, ["sso", "logout", "corp"])
+    result = cli("sso", "logout", "corp")
     assert result.exit_code == 0, result.stderr
     assert "signed out; 2 open sessions closed" in result.stdout
-    listed = json.loads(CliRunner().invoke(app, ["list", "--json"]).stdout)
+    listed = json.loads(cli("list", "--json").stdout)
     assert {p["name"]: p["session"]["state"] for p in listed} == {
         "dev": "closed",
         "chained": "closed",
@@ -207,12 +205,12 @@ def test_logout_closes_the_sessions_of_its_profiles(setup: SsoFake) -> None:
     proc = sessman("credential-process", "dev")  # nothing left to hand out
     assert proc.returncode == 1
     assert "hint: sign in with: sessman sso login corp" in proc.stderr
-    again = CliRunner().invoke(app, ["sso", "logout", "corp", "--json"])
+    again = cli("sso", "logout", "corp", "--json")
     assert json.loads(again.stdout)["closed"] == []
 
 
 def test_populate_says_one_role(setup: SsoFake) -> None:
     login()
-    result = CliRunner().invoke(app, ["sso", "populate", "corp"])
+    result = cli("sso", "populate", "corp")
     assert result.exit_code == 0, result.stderr
     assert "1 role; 1 added" in result.stdout

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.cli import cli
 from support.sso import login, profiles_text, quick
 from support.ssofake import SsoFake
-from typer.testing import CliRunner
 
-from sessman.cli.app import app
 from sessman.config import load_config
 from sessman.manager import SessionManager
 from sessman.secretstore import session_user
@@ -25,7 +24,7 @@ from sessman.sso.http import RateLimiter
 
 def populate(*args: str) -> dict[str, Any]:
     """``sso populate corp --json ARGS`` through the command line (20 requests a second)."""
-    result = CliRunner().invoke(app, ["sso", "populate", "corp", "--json", *args])
+    result = cli("sso", "populate", "corp", "--json", *args)
     assert result.exit_code == 0, result.stderr
     data: dict[str, Any] = json.loads(result.stdout)
     return data
@@ -111,13 +110,13 @@ def test_populate_without_a_login_or_with_a_bad_session(
     path = tmp_path / "profiles.yaml"
     path.write_text(profiles_text(sso_fake))
     monkeypatch.setenv("SESSMAN_CONFIG", str(path))
-    result = CliRunner().invoke(app, ["sso", "populate", "corp"])
+    result = cli("sso", "populate", "corp")
     assert result.exit_code == 1
     assert "hint: sign in with: sessman sso login corp" in result.stderr
-    result = CliRunner().invoke(app, ["sso", "populate", "crop"])
+    result = cli("sso", "populate", "crop")
     assert result.exit_code == 2
     assert "no sso session 'crop'" in result.stderr and "did you mean 'corp'" in result.stderr
-    result = CliRunner().invoke(app, ["sso", "populate", "corp", "--prefix", "-x"])
+    result = cli("sso", "populate", "corp", "--prefix", "-x")
     assert result.exit_code == 2
     assert path.read_text() == profiles_text(sso_fake)
     assert os.environ["SESSMAN_CONFIG"] == str(path)
@@ -141,15 +140,15 @@ def test_a_file_with_only_sso_sessions_gets_its_first_profiles(
     assert "profiles:   # sso populate fills this\n  corp-Prod.Admin:\n" in after
     assert after.endswith("# the end\n")
     assert set(load_config(path).profiles) == {"corp-Prod.Admin", "corp-Prod.ReadOnly"}
-    result = CliRunner().invoke(app, ["list", "--json"])
+    result = cli("list", "--json")
     assert [p["kind"] for p in json.loads(result.stdout)] == ["sso", "sso"]
-    again = CliRunner().invoke(app, ["sso", "populate", "corp", "--prefix", "corp-", "--dry-run"])
+    again = cli("sso", "populate", "corp", "--prefix", "corp-", "--dry-run")
     assert again.exit_code == 0, again.stderr
     assert again.stdout.splitlines()[-1].startswith(
         "dry run: nothing written; 2 roles; 0 added, 0 updated, 2 unchanged, 0 removed in"
     )
     sso_fake.assignments["200000000001"][1].append("Billing")
-    text_out = CliRunner().invoke(app, ["sso", "populate", "corp", "--prefix", "corp-"]).stdout
+    text_out = cli("sso", "populate", "corp", "--prefix", "corp-").stdout
     assert "add corp-Prod.Billing (200000000001, Prod, Billing)" in text_out
 
 
@@ -173,7 +172,7 @@ def test_prune_closes_the_removed_profiles_session(populated: Path, sso_fake: Ss
     sso_fake.throttle_every = 0
     sso_fake.assignments = {"200000000001": ("Prod", ["Admin", "ReadOnly"])}
     populate("--prefix", "p-")
-    opened = CliRunner().invoke(app, ["open", "p-Prod.Admin", "p-Prod.ReadOnly"])
+    opened = cli("open", "p-Prod.Admin", "p-Prod.ReadOnly")
     assert opened.exit_code == 0, opened.stderr
     manager = SessionManager.load(populated, note=None)
     assert manager.state.get("p-Prod.ReadOnly") is not None

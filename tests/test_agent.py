@@ -23,7 +23,7 @@ from support.agent import (
     start_agent,
     wait_dead,
 )
-from support.cli import assert_error_line, cli, sessman
+from support.cli import assert_error_line, cli, sessman, sessman_argv
 from support.fakes import FAKE_SECRET, PASSPHRASE
 
 
@@ -231,7 +231,7 @@ def test_foreground_starts_locked_without_a_passphrase_and_stops_on_sigterm(
     log = tmp_path / "agent.log"
     with log.open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sessman", "agent", "start", "--foreground"],
+            sessman_argv("agent", "start", "--foreground"),
             env=env_without_passphrase(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from support.agent import (
     start_agent,
     wait_dead,
 )
-from support.cli import assert_error_line, cli, sessman
+from support.cli import assert_error_line, cli, sessman, sessman_argv
 from support.fakes import FAKE_SECRET, PASSPHRASE
 
 SERVICE = "agent-start"
@@ -149,7 +148,7 @@ def test_a_wrong_passphrase_for_a_locked_agent_says_it_did_not_unlock(
 
 def test_agents_started_at_the_same_moment_all_exit_0(runtime_dir: Path, config: Path) -> None:
     plant_session(SERVICE, "dev", PASSPHRASE, config)
-    argv = [sys.executable, "-m", "sessman", "agent", "start"]
+    argv = sessman_argv("agent", "start")
     procs = [
         subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE

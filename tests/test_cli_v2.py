@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support.cli import assert_error_line, cli, sessman
+from support.cli import assert_error_line, cli, sessman, sessman_argv
 from support.fakes import FAKE_SECRET
 from support.infra import MotoServer
 
@@ -160,7 +160,7 @@ def on_terminal(args: list[str], answer: bytes, env: dict[str, str]) -> tuple[in
     """Run ``sessman ARGS`` with a terminal on stdin/stdout/stderr; type ``answer``."""
     main, child = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessman", *args],
+        sessman_argv(*args),
         stdin=child,
         stdout=child,
         stderr=child,
@@ -210,7 +210,7 @@ def test_the_delete_question_never_goes_to_stdout(config: Path) -> None:
     assert stored.exit_code == 0
     main, child = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessman", "secret", "delete", "dev", "--json", "-c", str(config)],
+        sessman_argv("secret", "delete", "dev", "--json", "-c", str(config)),
         stdin=child,
         stdout=subprocess.PIPE,
         stderr=child,

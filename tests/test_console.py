@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
-from support.cli import cli
+from support.cli import cli, sessman
 from support.fakes import FAKE_SECRET
 from support.infra import MotoServer
 from support.proxies import FaultProxy, proxying
@@ -271,15 +270,7 @@ def test_without_print_a_browser_is_opened(
     )
     browser.chmod(browser.stat().st_mode | stat.S_IXUSR)
     env = {**os.environ, "BROWSER": str(browser), "SESSMAN_SIGNIN_ENDPOINT": stub.url}
-    proc = subprocess.run(
-        [sys.executable, "-m", "sessman", "--config", str(console.path), "console", "dev"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = sessman("--config", str(console.path), "console", "dev", env=env)
     assert proc.returncode == 0, proc.stderr
     url = opened.read_text()
     assert url.startswith(stub.url + "?Action=login&") and "SigninToken=stub-signin-token-1" in url
@@ -318,15 +309,7 @@ def test_without_a_browser_the_url_is_not_shown(
     env = {**os.environ, "BROWSER": str(browser), "PATH": str(bin_dir)}
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "sessman", "--config", str(console.path), "console", "dev"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = sessman("--config", str(console.path), "console", "dev", env=env)
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.splitlines() == [
         "sessman: error: no web browser could be opened",

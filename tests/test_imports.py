@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from support.agent import env_without_passphrase, plant_session, start_agent
+from support.cli import sessman
 from support.fakes import PASSPHRASE
 from support.profiles import EXAMPLE
 
@@ -214,12 +215,7 @@ def test_credential_process_through_the_agent_imports_no_keyring(
     assert "sessman.agent.client" in data["sessman"]  # it went through the agent
     assert data["heavy"] == []
     # Control: after `agent lock` the same call cannot use the agent, and fails cleanly.
-    assert (
-        subprocess.run(
-            [sys.executable, "-m", "sessman", "agent", "lock"], capture_output=True, check=False
-        ).returncode
-        == 0
-    )
+    assert sessman("agent", "lock").returncode == 0
     locked = subprocess.run(
         [sys.executable, "-c", harness],
         capture_output=True,

@@ -18,10 +18,9 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-from support.cli import assert_error_line, cli
+from support.cli import assert_error_line, cli, edit_while_locked
 from support.fakes import FAKE_SECRET
 from support.infra import MotoServer
-from support.profiles import edit_while_locked
 from support.proxies import Reject, proxying
 
 from sessman.lifecycle.organization import generate_organization

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.cli import assert_error_line, cli
-from support.profiles import edit_while_locked
+from support.cli import assert_error_line, cli, edit_while_locked
 
 from sessman.errors import ConfigError
 from sessman.profiles_text import (

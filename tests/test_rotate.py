@@ -19,9 +19,8 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from support.cli import all_bytes_under, cli
+from support.cli import all_bytes_under, cli, edit_while_locked
 from support.infra import MotoAuthServer, MotoServer
-from support.profiles import edit_while_locked
 from support.proxies import FaultProxy, Reject, proxying
 
 from sessman.lifecycle.rotate import RotationFailed, delete_other, rotate

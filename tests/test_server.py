@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.cli import assert_error_line, cli, sessman
+from support.cli import assert_error_line, cli, running, sessman, sessman_argv
 from support.fakes import FAKE_SECRET
 from support.infra import MotoServer
 
@@ -264,32 +264,6 @@ def test_exec_server_serves_the_javascript_sdk_across_renewals(
         first, last = seen[way]
         assert first["arn"] == last["arn"] == ROLE_ARN
         assert first["key"] != last["key"], seen
-
-
-@contextlib.contextmanager
-def running(argv: list[str], **extra: Any) -> Iterator[subprocess.Popen[str]]:
-    """``sessman ARGV`` as a process with pipes; stopped (SIGTERM, then SIGKILL) if still alive."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sessman", *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **extra,
-    )
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
 
 
 @pytest.mark.slow
@@ -551,7 +525,7 @@ def test_a_failing_renewal_keeps_serving_and_says_so_once(
     first_moto.enter_context(moto_on(port, tmp_path / "moto.log"))
     with stderr_file.open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sessman", "serve", "ops", "--format", "json", "-c", str(own)],
+            sessman_argv("serve", "ops", "--format", "json", "-c", str(own)),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=err,
@@ -965,7 +939,7 @@ def test_a_program_the_system_cannot_start_is_126(config: Path, tmp_path: Path) 
 def test_serve_to_a_full_stdout_is_one_clear_error(config: Path, format_: str) -> None:
     with open("/dev/full", "w") as full:
         done = subprocess.run(
-            [sys.executable, "-m", "sessman", "serve", "ops", "-f", format_, "-c", str(config)],
+            sessman_argv("serve", "ops", "-f", format_, "-c", str(config)),
             stdin=subprocess.DEVNULL,
             stdout=full,
             stderr=subprocess.PIPE,
@@ -984,7 +958,7 @@ def test_serve_to_a_closed_pipe_is_one_clear_error(config: Path) -> None:
     os.close(read)  # as `sessman serve ops | true` once true has gone
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "sessman", "serve", "ops", "-c", str(config)],
+            sessman_argv("serve", "ops", "-c", str(config)),
             stdin=subprocess.DEVNULL,
             stdout=write,
             stderr=subprocess.PIPE,

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
-from support.cli import assert_error_line, cli, sessman
+from support.cli import assert_error_line, cli, running, sessman, sessman_argv
 from support.fakes import FAKE_SECRET, PASSPHRASE
 from support.infra import MotoServer
 from support.proxies import RecordingProxy, serving
@@ -265,7 +265,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
         assert lock_path(state_dir, "sessman", "src").exists()
         waiter = subprocess.Popen(
-            [sys.executable, "-m", "sessman", "credential-process", "src", "-c", str(config)],
+            sessman_argv("credential-process", "src", "-c", str(config)),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -505,24 +505,14 @@ def test_a_failed_check_of_temporary_credentials_names_that_step(
 
 def interrupt(argv: list[str], wait: float = 2.0) -> tuple[int, str, float]:
     """Start ``sessman ARGV``, send SIGINT after ``wait`` s; (exit code, stderr, seconds to exit)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sessman", *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(wait)
-    assert proc.poll() is None, proc.communicate()
-    proc.send_signal(signal.SIGINT)
-    sent = time.monotonic()
-    try:
+    with running(argv) as proc:
+        time.sleep(wait)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
         _out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return proc.returncode, err, time.monotonic() - sent
+        took = time.monotonic() - sent
+    return proc.returncode, err, took
 
 
 @pytest.mark.slow
@@ -780,15 +770,8 @@ def test_without_a_controlling_terminal_nothing_is_asked(
         {"src": {"access_key_id": "AKIAEXAMPLEMFANOTTY1", "mfa_serial": device}},
     )
     store_secret(config, "src")
-    done = subprocess.run(  # setsid: no controlling terminal, as in CI
-        [sys.executable, "-m", "sessman", "credential-process", "src", "--config", str(config)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        start_new_session=True,
-    )
+    # sessman() starts a session of its own: no controlling terminal, as in CI
+    done = sessman("credential-process", "src", "--config", str(config))
     assert done.returncode == 2, done.stderr
     assert_error_line(done, contains="MFA code")
     assert recorder.signers("GetSessionToken") == []

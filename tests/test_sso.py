@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
-from support.cli import cli, sessman
+from support.cli import cli, sessman, sessman_argv
 from support.sso import DEV_ACCOUNT, START_URL, assert_nowhere, login, manager
 from support.ssofake import USER_CODE, VERIFICATION_URI, SsoFake
 
@@ -248,7 +248,7 @@ def test_ctrl_c_while_waiting_is_one_line_and_130(setup: SsoFake) -> None:
 
     setup.polls = ["pending"] * 100_000
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessman", "sso", "login", "corp"],
+        sessman_argv("sso", "login", "corp"),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -10,12 +10,11 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from support.cli import cli, sessman
+from support.cli import cli, sessman, sessman_argv
 from support.sso import assert_nowhere, login, manager, quick
 from support.ssofake import USER_CODE, SsoFake
 
@@ -47,7 +46,7 @@ def test_parallel_credential_processes_refresh_the_token_once(setup: SsoFake) ->
     setup.rotate_refresh_tokens = True
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "sessman", "credential-process", f"p{role}"],
+            sessman_argv("credential-process", f"p{role}"),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -4,7 +4,8 @@
   apart); fast, and what most tests use.
 - ``sessman``: ``python -m sessman ARGS`` as a real process, run to its end;
   ``running``: the same started in the background, for tests that signal,
-  time or talk to it; ``sessman_argv``: the argv for anything else (a terminal).
+  time or talk to it; ``sessman_argv``: the argv for anything else (a terminal);
+  ``edit_while_locked``: a command that must wait for another process's edit.
 - ``assert_error_line``: a failed run printed the one error format, a
   ``sessman: error: ...`` line and maybe a ``hint: ...`` line; ``hint_line``
   is that hint.
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -179,3 +181,56 @@ def all_bytes_under(*roots: Path) -> bytes:
             if path.is_file():
                 chunks.append(path.read_bytes())
     return b"\n".join(chunks)
+
+
+#: Holds the profiles file's edit lock (the documented ``.<name>.lock``
+#: beside it), reads the file, waits for a line on stdin, then appends to what
+#: it read: an edit that ignored the lock meanwhile would be lost.
+_HOLDER = """\
+import sys
+from pathlib import Path
+from filelock import FileLock
+path = Path(sys.argv[1])
+with FileLock(str(path.parent / f".{path.name}.lock")):
+    text = path.read_text()
+    print("locked", flush=True)
+    sys.stdin.readline()
+    path.write_text(text + sys.argv[2])
+"""
+
+
+def edit_while_locked(path: Path, addition: str, command: Sequence[str]) -> None:
+    """Run ``sessman COMMAND`` while another process edits ``path`` under the lock.
+
+    The holder writes only after the command finished or had 5 s to try, so
+    without the lock the command's edit would be overwritten; with it, the
+    command waits, reads the holder's edit and adds its own.
+    """
+    with subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(path), addition],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdin is not None and holder.stdout is not None
+        try:
+            assert holder.stdout.readline() == "locked\n"
+            with subprocess.Popen(
+                sessman_argv("--config", str(path), *command),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            ) as editor:
+                try:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        editor.wait(timeout=5)
+                    holder.stdin.write("go\n")
+                    holder.stdin.close()
+                    assert holder.wait(timeout=60) == 0
+                    _, err = editor.communicate(timeout=120)
+                    assert editor.returncode == 0, err
+                finally:
+                    editor.kill()
+        finally:
+            holder.kill()

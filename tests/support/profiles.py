@@ -2,16 +2,12 @@
 
 ``GOOD_FILES`` (with ``BAD_FILES`` in bad_files.py) is the corpus the loader
 tests (test_config.py), the command-line tests and the JSON Schema tests
-(test_schema.py) all hold sessman to. ``edit_while_locked`` runs a command
-while another process holds the file's edit lock.
+(test_schema.py) all hold sessman to.
 """
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -226,56 +222,3 @@ GOOD_FILES: list[Good] = [
         lambda cfg: None,  # checked in detail in test_config.py
     ),
 ]
-
-
-#: Holds the profiles file's edit lock (the documented ``.<name>.lock``
-#: beside it), reads the file, waits for a line on stdin, then appends to what
-#: it read: an edit that ignored the lock meanwhile would be lost.
-_HOLDER = """\
-import sys
-from pathlib import Path
-from filelock import FileLock
-path = Path(sys.argv[1])
-with FileLock(str(path.parent / f".{path.name}.lock")):
-    text = path.read_text()
-    print("locked", flush=True)
-    sys.stdin.readline()
-    path.write_text(text + sys.argv[2])
-"""
-
-
-def edit_while_locked(path: Path, addition: str, command: Sequence[str]) -> None:
-    """Run ``sessman COMMAND`` while another process edits ``path`` under the lock.
-
-    The holder writes only after the command finished or had 5 s to try, so
-    without the lock the command's edit would be overwritten; with it, the
-    command waits, reads the holder's edit and adds its own.
-    """
-    with subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(path), addition],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
-        assert holder.stdin is not None and holder.stdout is not None
-        try:
-            assert holder.stdout.readline() == "locked\n"
-            with subprocess.Popen(
-                [sys.executable, "-m", "sessman", "--config", str(path), *command],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            ) as editor:
-                try:
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        editor.wait(timeout=5)
-                    holder.stdin.write("go\n")
-                    holder.stdin.close()
-                    assert holder.wait(timeout=60) == 0
-                    _, err = editor.communicate(timeout=120)
-                    assert editor.returncode == 0, err
-                finally:
-                    editor.kill()
-        finally:
-            holder.kill()

@@ -19,6 +19,7 @@ import pytest
 from support.agent import (
     agent_status,
     env_without_passphrase,
+    on_terminal,
     plant_session,
     start_agent,
     wait_dead,
@@ -286,41 +287,11 @@ def test_start_asks_for_the_passphrase_once_on_a_terminal(
 ) -> None:
     # A new session whose controlling terminal is a pseudo-terminal (no fork
     # of the test process): getpass reads /dev/tty, as on a real terminal.
-    master, slave = os.openpty()
-    take_tty = (
-        "import os, runpy, sys\n"
-        "os.close(os.open(os.ttyname(0), os.O_RDWR))\n"
-        "sys.argv = ['sessman', 'agent', 'start']\n"
-        "runpy.run_module('sessman', run_name='__main__')\n"
+    code, shown = on_terminal(
+        ["agent", "start"], [PASSPHRASE.encode() + b"\n"], env_without_passphrase()
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", take_tty],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env_without_passphrase(),
-        start_new_session=True,
-    )
-    os.close(slave)
-    output = b""
-    try:
-        deadline = time.monotonic() + 30
-        while b"Passphrase" not in output and time.monotonic() < deadline:
-            output += os.read(master, 1024)
-        assert b"Passphrase of the sessman keyring" in output, output
-        os.write(master, PASSPHRASE.encode() + b"\n")
-        while True:
-            try:
-                chunk = os.read(master, 1024)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            output += chunk
-    finally:
-        code = proc.wait(timeout=30)
-        os.close(master)
-    assert code == 0, output
-    assert PASSPHRASE.encode() not in output  # hidden
-    assert b"sessman agent started" in output
+    assert "Passphrase of the sessman keyring" in shown, shown
+    assert code == 0, shown
+    assert PASSPHRASE not in shown  # hidden
+    assert "sessman agent started" in shown
     assert agent_status()["locked"] is False

@@ -8,8 +8,6 @@ command-line tests (test_cli_profiles.py) and the JSON Schema tests
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from support.bad_files import BAD_FILES, Bad
+from support.cli import python
 from support.fakes import FAKE_SECRET
 from support.fuzz import FUZZ, FUZZ_ENV, base_document, documents, dump, mutate, mutations
 from support.profiles import EXAMPLE, GOOD_FILES, KEY_ID, Good, keys_profile, y
@@ -130,9 +129,7 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
         "    except ConfigError as exc:\n"
         "        print(exc.path, exc.line)\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
-    )
+    proc = python(code)
     assert proc.returncode == 0, proc.stderr
     # Which layer stops it (libyaml's own limit or sessman's) and its wording vary
     # between PyYAML releases; the behaviour does not: a ConfigError naming the line.

@@ -12,7 +12,6 @@ import json
 import os
 import stat
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,7 +23,7 @@ import yaml
 from support.cli import cli, sessman
 from support.fakes import FAKE_SECRET
 from support.infra import MotoServer
-from support.proxies import FaultProxy, proxying
+from support.proxies import FaultProxy, proxying, serving
 
 from sessman.errors import UsageError
 from sessman.lifecycle.console import federation_endpoint
@@ -81,16 +80,9 @@ class _StubHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stub]:
-    server = Stub()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    monkeypatch.setenv("SESSMAN_SIGNIN_ENDPOINT", server.url)
-    try:
+    with serving(Stub()) as server:
+        monkeypatch.setenv("SESSMAN_SIGNIN_ENDPOINT", server.url)
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture

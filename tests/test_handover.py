@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support.cli import assert_error_line, cli, sessman
+from support.cli import assert_error_line, cli, python, sessman
 from support.fakes import FAKE_SECRET
 
 BIN = Path(sys.executable).parent
@@ -182,14 +182,7 @@ def test_a_separate_boto3_process_authenticates_through_credential_process(
         "c = s.get_credentials().get_frozen_credentials()\n"
         "print(s.client('sts').get_caller_identity()['Arn'], c.token is not None)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = python(code, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["arn:aws:sts::123456789012:assumed-role/Ops/tester", "True"]
 

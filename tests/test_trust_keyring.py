@@ -15,14 +15,13 @@ import contextlib
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from keyring.backend import KeyringBackend
-from support.cli import assert_error_line, cli
+from support.cli import assert_error_line, cli, python
 from support.fakes import FAKE_SECRET, PASSPHRASE
 
 from sessman.filekeyring import (
@@ -86,13 +85,7 @@ def test_a_forged_cached_backend_name_is_ignored(
         "{'fingerprint': _fingerprint(), 'backend': sys.argv[2]}))\n"
         "print(backend_label(resolve_backend(state_dir=state)))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(state), name],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = python(code, str(state), name)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["sessman.filekeyring.EncryptedFileKeyring"]
 
@@ -123,14 +116,7 @@ def test_doctor_reads_its_round_trip_back_from_the_backend(
 
 def _default_keyring(env: dict[str, str]) -> str:
     code = "import keyring; b = keyring.get_keyring(); print(type(b).__module__)"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = python(code, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +19,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-from support.cli import assert_error_line, cli
+from support.cli import assert_error_line, cli, python
 from support.fakes import FAKE_SECRET, PASSPHRASE
 from support.proxies import serving
 
@@ -178,13 +176,7 @@ def test_merge_keys_are_expanded_once(tmp_path: Path) -> None:
         "import sys; from pathlib import Path; from sessman.config import load_config\n"
         "print(len(load_config(Path(sys.argv[1])).profiles))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(config)],
-        capture_output=True,
-        text=True,
-        timeout=120,  # generous: it takes milliseconds; the old loader, hours
-        check=False,
-    )
+    done = python(code, str(config), timeout=120)  # generous: milliseconds; the old loader, hours
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == 16
 

@@ -5,7 +5,8 @@
 - ``sessman``: ``python -m sessman ARGS`` as a real process, run to its end;
   ``running``: the same started in the background, for tests that signal,
   time or talk to it; ``sessman_argv``: the argv for anything else (a terminal);
-  ``edit_while_locked``: a command that must wait for another process's edit.
+  ``edit_while_locked``: a command that must wait for another process's edit;
+  ``python``: a ``python -c`` script as a real process (a fresh interpreter).
 - ``assert_error_line``: a failed run printed the one error format, a
   ``sessman: error: ...`` line and maybe a ``hint: ...`` line; ``hint_line``
   is that hint.
@@ -89,6 +90,25 @@ def sessman(
         timeout=timeout,
         check=False,
         start_new_session=True,  # no controlling terminal: nothing asks on /dev/tty
+    )
+
+
+def python(
+    code: str,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -c CODE ARGS`` with the tests' Python, output captured; never raises on failure."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ if env is None else env),
+        timeout=timeout,
+        check=False,
+        cwd=cwd,
     )
 
 

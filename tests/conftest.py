@@ -58,6 +58,16 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     yield home
 
 
+@pytest.fixture
+def umask_000() -> Iterator[None]:
+    """No umask for the test: whatever sessman creates has exactly the mode it asks for."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
 #: Fixtures that start a server or a daemon: a test that uses one (directly or
 #: through another fixture) is not a unit test, and ``make unit`` leaves it out.
 SERVER_FIXTURES = frozenset(

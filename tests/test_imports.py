@@ -12,50 +12,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from support.agent import env_without_passphrase, plant_session, start_agent
 from support.cli import python, sessman
 from support.fakes import PASSPHRASE
+from support.heavy import HARNESS, HEAVY, run_sessman
 from support.profiles import EXAMPLE
-
-HEAVY = ("boto3", "botocore")
-
-#: Runs ``sessman ARGS...`` in-process, then writes the exit code and the heavy
-#: modules that got imported to the file named by $SESSMAN_T_REPORT.
-HARNESS = """
-import json, os, runpy, sys
-sys.argv = ["sessman", *json.loads(os.environ["SESSMAN_T_ARGS"])]
-code = 0
-try:
-    runpy.run_module("sessman", run_name="__main__", alter_sys=True)
-except SystemExit as exc:
-    code = exc.code
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore"))
-with open(os.environ["SESSMAN_T_REPORT"], "w") as fh:
-    json.dump({"code": code, "heavy": loaded, "sessman": sorted(
-        m for m in sys.modules if m.startswith("sessman"))}, fh)
-"""
-
-
-def run_sessman(
-    args: list[str], tmp_path: Path, env: dict[str, str] | None = None
-) -> dict[str, Any]:
-    report = tmp_path / "report.json"
-    proc = python(
-        HARNESS,
-        env={
-            **os.environ,
-            "SESSMAN_T_ARGS": json.dumps(args),
-            "SESSMAN_T_REPORT": str(report),
-            **(env or {}),
-        },
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    data: dict[str, Any] = json.loads(report.read_text())
-    data["stdout"] = proc.stdout
-    return data
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 import pytest
 from support.cli import cli, sessman, sessman_argv
+from support.heavy import run_sessman
 from support.sso import DEV_ACCOUNT, START_URL, assert_nowhere, login, manager
 from support.ssofake import USER_CODE, VERIFICATION_URI, SsoFake
 
@@ -269,8 +270,6 @@ def test_ctrl_c_while_waiting_is_one_line_and_130(setup: SsoFake) -> None:
 def test_sso_help_and_credential_process_of_an_open_session_skip_boto3(
     setup: SsoFake, tmp_path: Path
 ) -> None:
-    from test_imports import run_sessman
-
     for args in (["sso", "--help"], ["sso", "login", "--help"]):
         report = run_sessman(args, tmp_path)
         assert report["code"] == 0 and report["heavy"] == []

@@ -10,6 +10,7 @@ endpoint that never answers.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -243,26 +244,37 @@ def test_eight_processes_behind_one_mfa_device_use_the_code_once(
     assert len(recorder.signers("AssumeRole")) == 1
 
 
-@pytest.mark.slow
-def test_a_lock_left_by_a_killed_process_is_taken_over(
-    tmp_path: Path, recorder: RecordingProxy
-) -> None:
-    config = short_role_config(tmp_path, recorder.url)
-    state_dir = Path(os.environ["SESSMAN_STATE_DIR"])
+@contextlib.contextmanager
+def lock_held(state_dir: Path, profile: str) -> Iterator[None]:
+    """Another process holds ``profile``'s lock in ``state_dir`` for the block, then is killed."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path; from sessman.locks import profile_lock\n"
-            "with profile_lock(Path(sys.argv[1]), 'sessman', 'src'):\n"
+            "with profile_lock(Path(sys.argv[1]), 'sessman', sys.argv[2]):\n"
             "    print('held', flush=True); time.sleep(600)",
             str(state_dir),
+            profile,
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        yield
+    finally:
+        holder.kill()
+        holder.communicate()
+
+
+@pytest.mark.slow
+def test_a_lock_left_by_a_killed_process_is_taken_over(
+    tmp_path: Path, recorder: RecordingProxy
+) -> None:
+    config = short_role_config(tmp_path, recorder.url)
+    state_dir = Path(os.environ["SESSMAN_STATE_DIR"])
+    with lock_held(state_dir, "src"):
         assert lock_path(state_dir, "sessman", "src").exists()
         waiter = subprocess.Popen(
             sessman_argv("credential-process", "src", "-c", str(config)),
@@ -274,9 +286,6 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(
         time.sleep(2.0)
         assert waiter.poll() is None  # it waits while the holder lives
         assert recorder.signers("GetSessionToken") == []
-    finally:
-        holder.kill()
-        holder.communicate()
     (document,) = finish([waiter])
     assert document["SessionToken"]
     assert len(recorder.signers("GetSessionToken")) == 1
@@ -816,24 +825,8 @@ def test_ctrl_c_while_waiting_for_another_process_lock_is_one_line_and_130(
 ) -> None:
     config = short_role_config(tmp_path, recorder.url)
     state_dir = Path(os.environ["SESSMAN_STATE_DIR"])
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from pathlib import Path; from sessman.locks import profile_lock\n"
-            "with profile_lock(Path(sys.argv[1]), 'sessman', 'short'):\n"
-            "    print('held', flush=True); time.sleep(600)",
-            str(state_dir),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    with lock_held(state_dir, "short"):
         code, err, seconds = interrupt(["credential-process", "short", "--config", str(config)])
-    finally:
-        holder.kill()
-        holder.communicate()
     assert code == 130, err
     assert [line for line in err.splitlines() if line.strip()] == ["sessman: error: interrupted"]
     assert seconds < 5

@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Union
 
@@ -112,7 +111,7 @@ def python(
     )
 
 
-@contextmanager
+@contextlib.contextmanager
 def running(argv: Sequence[str], **extra: Any) -> Iterator[subprocess.Popen[str]]:
     """``sessman ARGV`` as a process with pipes; stopped (SIGTERM, then SIGKILL) if still alive."""
     proc = subprocess.Popen(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
-
-from support.cli import python
 
 
 def test_mock_aws_imported_after_a_session_was_built(tmp_path: Path) -> None:
@@ -19,6 +19,13 @@ with mock_aws():
     print(make_manager(P, {"hub": "x" * 40}).whoami("hub").account)
 """
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AWS_CONFIG_FILE": str(tmp_path / "c")}
-    done = python(code, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "123456789012"

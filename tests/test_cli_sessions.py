@@ -39,7 +39,7 @@ class Cli:
         self.config = config
 
     def __call__(self, *args: str, input: str | None = None) -> Any:
-        return run_cli(*args, input=input, config=self.config, never=[FAKE_SECRET])
+        return run_cli(*args, input=input, config=self.config, never=[FAKE_SECRET], checked=True)
 
     def json(self, *args: str) -> Any:
         result = self(*args, "--json")

@@ -113,6 +113,7 @@ class Console:
             input=input,
             config=self.path,
             never=[FAKE_SECRET, MOTO_FEDERATION_SECRET],
+            checked=True,
         )
 
     def url(self, *args: str) -> dict[str, str]:

@@ -177,9 +177,7 @@ class World:
         config: Path | None = None,
     ) -> Run:
         label = " ".join(args)
-        result = cli(
-            *args, "--config", str(config or self.config), input=stdin, checked=not self.debug
-        )
+        result = cli(*args, "--config", str(config or self.config), input=stdin)
         error = result.exception
         text = ""
         if error is not None and not isinstance(error, SystemExit):

@@ -109,7 +109,7 @@ class Files:
         assert stored.exit_code == 0, stored.stderr
 
     def cli(self, *args: str, input: str | None = None) -> Any:
-        return cli(*args, input=input, config=self.path, never=[FAKE_SECRET])
+        return cli(*args, input=input, config=self.path, never=[FAKE_SECRET], checked=True)
 
     def ok(self, *args: str) -> Any:
         result = self.cli(*args)

@@ -109,7 +109,7 @@ class Setup:
         assert stored.exit_code == 0, stored.stderr
 
     def cli(self, *args: str, input: str | None = None) -> Any:
-        return cli(*args, input=input, config=self.path, never=[self.user.secret])
+        return cli(*args, input=input, config=self.path, never=[self.user.secret], checked=True)
 
     def manager(self) -> SessionManager:
         return SessionManager.load(self.path)

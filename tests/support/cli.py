@@ -41,15 +41,15 @@ def cli(
     input: str | None = None,
     config: Path | str | None = None,
     never: Iterable[str] = (),
-    checked: bool = True,
+    checked: bool = False,
 ) -> Result:
     """Run ``sessman ARGS`` in-process; typer's Result (stdout, stderr, exit_code apart).
 
-    With ``config``, ``--config FILE`` goes before ``ARGS``. A run is checked
-    for what no run may do: show any of the strings in ``never`` (secrets)
-    and, unless ``checked`` is False (the tests of ``SESSMAN_DEBUG``, where
-    tracebacks are the point), print a traceback or end in an exception
-    other than its exit.
+    With ``config``, ``--config FILE`` goes before ``ARGS``. None of the
+    strings in ``never`` (secrets) may show in the output. ``checked``: the
+    run may not print a traceback nor end in an exception other than its
+    exit (off by default, so tests of ``SESSMAN_DEBUG`` and of crashes can
+    look at ``result.exception`` themselves).
     """
     argv = [*(["--config", str(config)] if config is not None else []), *args]
     result = _runner.invoke(app, argv, input=input)

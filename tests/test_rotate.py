@@ -19,7 +19,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from support.cli import all_bytes_under, cli, edit_while_locked
+from support.cli import all_bytes_under, assert_error_line, cli, edit_while_locked
 from support.infra import MotoAuthServer, MotoServer
 from support.proxies import FaultProxy, Reject, proxying
 
@@ -445,9 +445,7 @@ def test_delete_other_refuses_the_stored_key_and_strangers(setup: Setup, iam: An
     ):
         result = setup.cli("rotate", "dev", "--delete-other", key_id)
         assert result.exit_code == code, (key_id, result.stderr)
-        lines = result.stderr.splitlines()
-        assert lines[0].startswith("sessman: error: ") and needle in lines[0], lines
-        assert len(lines) <= 2
+        assert_error_line(result, contains=needle, notes=False)
     assert keys_of(iam, setup.user.name) == {setup.user.key_id: "Active"}
     assert "DeleteAccessKey" not in setup.proxy.actions()
 

@@ -22,6 +22,7 @@ from support.infra import (  # noqa: F401
     own_moto_server,
     secret_service,
 )
+from support.proxies import recorder  # noqa: F401
 from support.sso import populated, setup  # noqa: F401
 from support.ssofake import sso_fake  # noqa: F401
 

@@ -10,7 +10,6 @@ access key signed each.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from support.cli import assert_error_line
 from support.cli import cli as run_cli
 from support.fakes import FAKE_SECRET
 from support.infra import MotoAuthServer, MotoServer
-from support.proxies import RecordingProxy, serving
+from support.proxies import RecordingProxy
 
 from sessman.filekeyring import EncryptedFileKeyring
 from sessman.manager import SessionManager
@@ -264,12 +263,6 @@ def test_check_json_and_exit_code(tmp_path: Path, moto_server: MotoServer) -> No
 
 
 # -- MFA: one code for every role behind one device ----------------------------------
-
-
-@pytest.fixture
-def recorder(moto_server: MotoServer) -> Iterator[RecordingProxy]:
-    with serving(RecordingProxy(moto_server.url)) as proxy:
-        yield proxy
 
 
 DEVICE = f"arn:aws:iam::{ACCOUNT}:mfa/alice"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import stat
 import sys
 import threading
@@ -28,7 +27,7 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 from support.fakes import FAKE_SECRET
-from support.infra import MotoAuthServer, MotoServer
+from support.infra import MotoAuthServer, MotoServer, refused_url
 from support.proxies import RecordingProxy, serving
 
 from sessman._botocore import shared_loader
@@ -81,14 +80,6 @@ def make(tmp_path: Path) -> Iterator[Factory]:
 def again(manager: SessionManager) -> SessionManager:
     """A second manager on the same file: what another process would see."""
     return SessionManager.load(manager.config.path)
-
-
-def refused_url() -> str:
-    """A loopback URL where nothing listens (the port was free a moment ago)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def pool_count(client: Any) -> int:
@@ -299,12 +290,6 @@ def test_max_attempts_counts_every_attempt(
     with pytest.raises(SessmanError):
         manager.whoami("flaky")
     assert failing_endpoint.requests == attempts
-
-
-@pytest.fixture
-def recorder(moto_server: MotoServer) -> Iterator[RecordingProxy]:
-    with serving(RecordingProxy(moto_server.url)) as proxy:
-        yield proxy
 
 
 # -- caching -----------------------------------------------------------------------

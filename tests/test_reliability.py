@@ -35,9 +35,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from support.cli import assert_error_line, cli, sessman
+from support.cli import assert_error_line, cli, sessman, store_secret
 from support.fakes import FAKE_SECRET, PASSPHRASE
-from support.infra import MotoServer
+from support.infra import MotoServer, refused_url
 
 from sessman.errors import SessmanError
 from sessman.filekeyring import EncryptedFileKeyring
@@ -45,14 +45,6 @@ from sessman.manager import SessionManager
 from sessman.state import SessionRecord, StateFile
 
 ACCOUNT = "123456789012"
-
-
-def refused_url() -> str:
-    """A loopback URL where nothing listens (the port was free a moment ago)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def profiles_file(path: Path, endpoint: str, *, service: str = "reliable", extra: str = "") -> Path:
@@ -77,11 +69,6 @@ profiles:
 {extra}"""
     )
     return path
-
-
-def store_secret(config: Path, name: str = "dev") -> None:
-    result = cli("secret", "set", name, "--stdin", "-c", str(config), input=FAKE_SECRET)
-    assert result.exit_code == 0, result.stderr
 
 
 def keyring_path() -> Path:

@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 import yaml
-from support.cli import assert_error_line, cli, running, sessman, sessman_argv
+from support.cli import assert_error_line, cli, running, sessman, sessman_argv, store_secret
 from support.fakes import FAKE_SECRET, PASSPHRASE
 from support.infra import MotoServer
-from support.proxies import RecordingProxy, serving
+from support.proxies import RecordingProxy
 
 from sessman.errors import AuthenticationFailed, SessmanError
 from sessman.filekeyring import EncryptedFileKeyring
@@ -38,12 +38,6 @@ from sessman.state import StateFile
 
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/Short"
-
-
-@pytest.fixture
-def recorder(moto_server: MotoServer) -> Iterator[RecordingProxy]:
-    with serving(RecordingProxy(moto_server.url)) as proxy:
-        yield proxy
 
 
 def write_config(
@@ -56,11 +50,6 @@ def write_config(
     }
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
-
-
-def store_secret(config: Path, name: str) -> None:
-    stored = cli("secret", "set", name, "--stdin", "-c", str(config), input=FAKE_SECRET)
-    assert stored.exit_code == 0, stored.stderr
 
 
 def short_role_config(tmp_path: Path, url: str) -> Path:

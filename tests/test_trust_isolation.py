@@ -16,8 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.cli import cli
-from support.fakes import FAKE_SECRET
+from support.cli import cli, store_secret
 from support.infra import MotoServer
 from support.proxies import RecordingProxy, serving
 
@@ -40,11 +39,6 @@ ROLE = "arn:aws:iam::123456789012:role/Ops"
 def hostile(moto_server: MotoServer) -> Iterator[RecordingProxy]:
     with serving(RecordingProxy(moto_server.url)) as proxy:
         yield proxy
-
-
-def store_secret(config: Path) -> None:
-    done = cli("--config", str(config), "secret", "set", "dev", "--stdin", input=FAKE_SECRET)
-    assert done.exit_code == 0, done.stderr
 
 
 @pytest.mark.parametrize(

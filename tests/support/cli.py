@@ -1,7 +1,7 @@
 """Driving the command line in tests: in-process, as a real process, and its one error format.
 
 - ``cli``: ``sessman ARGS`` in-process (typer's CliRunner, stdout and stderr
-  apart); fast, and what most tests use.
+  apart); fast, and what most tests use. ``store_secret``: a secret set that way.
 - ``sessman``: ``python -m sessman ARGS`` as a real process, run to its end;
   ``running``: the same started in the background, for tests that signal,
   time or talk to it; ``sessman_argv``: the argv for anything else (a terminal);
@@ -25,6 +25,7 @@ from typing import Any, Union
 from typer.testing import CliRunner, Result
 
 from sessman.cli.app import app
+from support.fakes import FAKE_SECRET
 
 #: A finished run: in-process, a real process, or just what it wrote to stderr.
 Run = Union[Result, "subprocess.CompletedProcess[str]", str]
@@ -61,6 +62,12 @@ def cli(
         if result.exit_code != 0:
             assert isinstance(result.exception, SystemExit), result.exception
     return result
+
+
+def store_secret(config: Path, name: str = "dev", secret: str = FAKE_SECRET) -> None:
+    """``sessman secret set NAME --stdin`` for the profiles file ``config``; it must succeed."""
+    stored = cli("secret", "set", name, "--stdin", "-c", str(config), input=secret)
+    assert stored.exit_code == 0, stored.stderr
 
 
 def sessman_argv(*args: str) -> list[str]:

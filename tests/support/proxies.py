@@ -21,6 +21,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
+from support.infra import MotoServer
+
 __all__ = [
     "Call",
     "FaultProxy",
@@ -28,6 +32,7 @@ __all__ = [
     "RecordingProxy",
     "Reject",
     "proxying",
+    "recorder",
     "serving",
 ]
 
@@ -227,3 +232,10 @@ class _Forward(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+@pytest.fixture
+def recorder(moto_server: MotoServer) -> Iterator[RecordingProxy]:
+    """A RecordingProxy in front of moto_server (a fixture: conftest.py makes it everyone's)."""
+    with serving(RecordingProxy(moto_server.url)) as proxy:
+        yield proxy

@@ -1,6 +1,6 @@
 """Profiles files for the tests: the repository's example, YAML builders and the good-file corpus.
 
-``GOOD_FILES`` (with ``BAD_FILES`` in bad_files.py) is the corpus the loader
+``GOOD_FILES`` (with ``BAD_FILES`` of ``Bad`` files in bad_files.py) is the corpus the loader
 tests (test_config.py), the command-line tests and the JSON Schema tests
 (test_schema.py) all hold sessman to.
 """
@@ -27,6 +27,21 @@ def y(*lines: str) -> str:
 def keys_profile(name: str = "a", *extra: str) -> tuple[str, ...]:
     """Lines of a valid long-term-keys profile under ``profiles:`` (3 lines + extra)."""
     return (f"  {name}:", f"    access_key_id: {KEY_ID}", "    region: us-east-1", *extra)
+
+
+@dataclass(frozen=True)
+class Bad:
+    """A profiles file the loader must refuse, and what the error must say."""
+
+    id: str
+    text: str | bytes
+    message: str  # a fragment of the message
+    line: int | None
+    profile: str | None = None
+    key: str | None = None
+    hint: str | None = None  # a fragment of the hint, when one is required
+    schema: bool = True  # False: JSON Schema cannot express this rule
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

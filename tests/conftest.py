@@ -1,4 +1,4 @@
-"""Shared fixtures: real servers and keyrings from infra.py, and a clean environment.
+"""Shared fixtures: real servers, keyrings and fakes from tests/support/, and a clean environment.
 
 Every test runs with no AWS_* variables and the AWS config files pointed at
 an empty temp dir, its own state dir and file keyring, so no test can touch a
@@ -12,26 +12,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agenttools import runtime_dir  # noqa: F401
 from hypothesis import settings
-from infra import (  # noqa: F401
+from support.agent import runtime_dir  # noqa: F401
+from support.fakes import PASSPHRASE
+from support.infra import (  # noqa: F401
     hanging_endpoint,
     moto_auth_server,
     moto_server,
     own_moto_server,
     secret_service,
 )
-from ssofake import sso_fake  # noqa: F401
+from support.proxies import recorder  # noqa: F401
+from support.sso import populated, setup  # noqa: F401
+from support.ssofake import sso_fake  # noqa: F401
 
 # Property tests are derandomized (the same examples on every run, so a green
 # build stays green until the code changes) and have no deadline (a busy
 # machine is not a bug); the example database is not kept between runs.
 settings.register_profile("sessman", derandomize=True, deadline=None, database=None)
 settings.load_profile("sessman")
-
-#: The recognisable fake long-term secret: it must never show up anywhere.
-FAKE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSESSMANFAKE"
-PASSPHRASE = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
@@ -58,6 +57,16 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.setattr("sessman.prompts._open_terminal", lambda: None)
     monkeypatch.chdir(tmp_path)
     yield home
+
+
+@pytest.fixture
+def umask_000() -> Iterator[None]:
+    """No umask for the test: whatever sessman creates has exactly the mode it asks for."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 #: Fixtures that start a server or a daemon: a test that uses one (directly or

@@ -16,15 +16,16 @@ import time
 from pathlib import Path
 
 import pytest
-from agenttools import (
+from support.agent import (
     agent_status,
     env_without_passphrase,
+    on_terminal,
     plant_session,
     start_agent,
     wait_dead,
 )
-from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET, PASSPHRASE
+from support.cli import assert_error_line, cli, sessman, sessman_argv
+from support.fakes import FAKE_SECRET, PASSPHRASE
 
 
 @pytest.fixture
@@ -118,14 +119,14 @@ def test_ttl_locks_the_agent(runtime_dir: Path, keyring_file: Path) -> None:
 def test_start_refusals(runtime_dir: Path, keyring_file: Path) -> None:
     no_pass = sessman("agent", "start", env=env_without_passphrase())
     assert no_pass.returncode == 1
-    assert_one_error(no_pass.stderr, "passphrase")
+    assert_error_line(no_pass, contains="passphrase")
     wrong = sessman("agent", "start", env={**os.environ, "SESSMAN_KEYRING_PASSPHRASE": "nope"})
     assert wrong.returncode == 1
-    assert_one_error(wrong.stderr, "wrong passphrase")
+    assert_error_line(wrong, contains="wrong passphrase")
     assert "nope" not in wrong.stderr
     bad_ttl = sessman("agent", "start", "--ttl", "soon")
     assert bad_ttl.returncode == 2
-    assert_one_error(bad_ttl.stderr, "--ttl")
+    assert_error_line(bad_ttl, contains="--ttl")
     assert agent_status()["running"] is False
     # One agent per socket: one for another file is not silently taken for ours.
     start_agent()
@@ -133,7 +134,7 @@ def test_start_refusals(runtime_dir: Path, keyring_file: Path) -> None:
         "agent", "start", env={**os.environ, "SESSMAN_KEYRING_FILE": str(keyring_file) + ".2"}
     )
     assert other.returncode == 1
-    assert_one_error(other.stderr, "another keyring file", str(keyring_file))
+    assert_error_line(other, contains=("another keyring file", str(keyring_file)))
 
 
 def test_credential_process_through_the_agent(runtime_dir: Path, config: Path) -> None:
@@ -181,7 +182,7 @@ def test_credential_process_through_the_agent(runtime_dir: Path, config: Path) -
     locked = sessman("credential-process", "dev", "-c", str(config), env=plain)
     assert locked.returncode == 1
     assert locked.stdout == ""
-    assert_one_error(locked.stderr, "passphrase")
+    assert_error_line(locked, contains="passphrase")
     assert PASSPHRASE not in locked.stderr
 
 
@@ -231,7 +232,7 @@ def test_foreground_starts_locked_without_a_passphrase_and_stops_on_sigterm(
     log = tmp_path / "agent.log"
     with log.open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sessman", "agent", "start", "--foreground"],
+            sessman_argv("agent", "start", "--foreground"),
             env=env_without_passphrase(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -277,7 +278,7 @@ def test_the_agent_reads_variables_the_profiles_file_references_from_the_client(
     # passphrase the ordinary path cannot open one (it fails cleanly).
     other = sessman("credential-process", "dev", "-c", str(config), env={**plain, "SVC": "svc-b"})
     assert other.returncode == 1
-    assert_one_error(other.stderr)
+    assert_error_line(other)
     assert "ASIAPLANTED" not in other.stdout
 
 
@@ -286,41 +287,11 @@ def test_start_asks_for_the_passphrase_once_on_a_terminal(
 ) -> None:
     # A new session whose controlling terminal is a pseudo-terminal (no fork
     # of the test process): getpass reads /dev/tty, as on a real terminal.
-    master, slave = os.openpty()
-    take_tty = (
-        "import os, runpy, sys\n"
-        "os.close(os.open(os.ttyname(0), os.O_RDWR))\n"
-        "sys.argv = ['sessman', 'agent', 'start']\n"
-        "runpy.run_module('sessman', run_name='__main__')\n"
+    code, shown = on_terminal(
+        ["agent", "start"], [PASSPHRASE.encode() + b"\n"], env_without_passphrase()
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", take_tty],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env_without_passphrase(),
-        start_new_session=True,
-    )
-    os.close(slave)
-    output = b""
-    try:
-        deadline = time.monotonic() + 30
-        while b"Passphrase" not in output and time.monotonic() < deadline:
-            output += os.read(master, 1024)
-        assert b"Passphrase of the sessman keyring" in output, output
-        os.write(master, PASSPHRASE.encode() + b"\n")
-        while True:
-            try:
-                chunk = os.read(master, 1024)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            output += chunk
-    finally:
-        code = proc.wait(timeout=30)
-        os.close(master)
-    assert code == 0, output
-    assert PASSPHRASE.encode() not in output  # hidden
-    assert b"sessman agent started" in output
+    assert "Passphrase of the sessman keyring" in shown, shown
+    assert code == 0, shown
+    assert PASSPHRASE not in shown  # hidden
+    assert "sessman agent started" in shown
     assert agent_status()["locked"] is False

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from agenttools import agent_status, env_without_passphrase
-from clitools import sessman
-from conftest import FAKE_SECRET
+from support.agent import agent_status, env_without_passphrase
+from support.cli import sessman
+from support.fakes import FAKE_SECRET
 
 from sessman.agent import client
 

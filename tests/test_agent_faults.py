@@ -21,15 +21,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from agenttools import (
+from support.agent import (
     agent_status,
     alive,
     env_without_passphrase,
     start_agent,
     wait_dead,
 )
-from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET, PASSPHRASE
+from support.cli import assert_error_line, cli, sessman
+from support.fakes import FAKE_SECRET, PASSPHRASE
 
 from sessman.agent import client, protocol
 
@@ -243,7 +243,7 @@ def test_a_socket_or_directory_of_someone_else_is_refused(
     for args in (("agent", "start"), ("agent", "status")):
         done = sessman(*args)
         assert done.returncode == 1, done
-        assert_one_error(done.stderr, str(directory), "belongs to uid")
+        assert_error_line(done, contains=(str(directory), "belongs to uid"))
     # Credential hand-over ignores such an agent and takes the ordinary path.
     assert client.keyring_op("get", str(keyring_file), SERVICE, "x") is client.NOT_HANDLED
     os.chown(directory, 0, 0)
@@ -251,7 +251,7 @@ def test_a_socket_or_directory_of_someone_else_is_refused(
     directory.chmod(0o755)
     loose = sessman("agent", "start")
     assert loose.returncode == 1
-    assert_one_error(loose.stderr, "open to other users", "chmod 700")
+    assert_error_line(loose, contains=("open to other users", "chmod 700"))
     directory.chmod(0o700)
 
     # A socket planted by another user in our directory is refused too.
@@ -261,7 +261,7 @@ def test_a_socket_or_directory_of_someone_else_is_refused(
     try:
         done = sessman("agent", "start")
         assert done.returncode == 1
-        assert_one_error(done.stderr, "agent.sock", "belongs to uid")
+        assert_error_line(done, contains=("agent.sock", "belongs to uid"))
     finally:
         planted.close()
     # Nothing was started and the secret is still only in the keyring file.

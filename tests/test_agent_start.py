@@ -12,12 +12,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from agenttools import (
+from support.agent import (
     agent_status,
     env_without_passphrase,
     on_terminal,
@@ -25,8 +24,8 @@ from agenttools import (
     start_agent,
     wait_dead,
 )
-from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET, PASSPHRASE
+from support.cli import assert_error_line, cli, sessman, sessman_argv
+from support.fakes import FAKE_SECRET, PASSPHRASE
 
 SERVICE = "agent-start"
 
@@ -141,7 +140,7 @@ def test_a_wrong_passphrase_for_a_locked_agent_says_it_did_not_unlock(
     wrong = {**os.environ, "SESSMAN_KEYRING_PASSPHRASE": "not the passphrase"}
     done = sessman("agent", "start", env=wrong)
     assert done.returncode == 1
-    line = assert_one_error(done.stderr, "did not unlock", "wrong passphrase", "locked")
+    line = assert_error_line(done, contains=("did not unlock", "wrong passphrase", "locked"))
     assert "did not start" not in line and "not the passphrase" not in done.stderr
     status = agent_status()
     assert status["pid"] == pid and status["locked"] is True
@@ -149,7 +148,7 @@ def test_a_wrong_passphrase_for_a_locked_agent_says_it_did_not_unlock(
 
 def test_agents_started_at_the_same_moment_all_exit_0(runtime_dir: Path, config: Path) -> None:
     plant_session(SERVICE, "dev", PASSPHRASE, config)
-    argv = [sys.executable, "-m", "sessman", "agent", "start"]
+    argv = sessman_argv("agent", "start")
     procs = [
         subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -173,7 +172,7 @@ def test_a_hung_agent_is_reported_and_given_up_once(runtime_dir: Path, config: P
     try:
         done = sessman("agent", "status")
         assert done.returncode == 1
-        assert_one_error(done.stderr, "not answering", "socket")
+        assert_error_line(done, contains=("not answering", "socket"))
         assert "not running" not in done.stdout + done.stderr
         as_json = sessman("agent", "status", "--json")
         assert as_json.returncode == 1
@@ -224,13 +223,13 @@ def test_the_passphrase_error_names_a_locked_or_dead_agent(runtime_dir: Path, co
     assert sessman("agent", "lock").returncode == 0
     locked = _credential_process(config)
     assert locked.returncode == 1
-    assert_one_error(locked.stderr, "passphrase")
+    assert_error_line(locked, contains="passphrase")
     assert "hint: the sessman agent is locked: run `sessman agent start`" in locked.stderr
 
     os.kill(pid, signal.SIGKILL)  # its socket stays behind: connections are refused
     assert wait_dead(pid)
     refused = _credential_process(config)
     assert refused.returncode == 1
-    assert_one_error(refused.stderr, "passphrase")
+    assert_error_line(refused, contains="passphrase")
     assert "hint: the sessman agent is not running: run `sessman agent start`" in refused.stderr
     assert FAKE_SECRET not in locked.stderr + refused.stderr

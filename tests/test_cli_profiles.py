@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import FAKE_SECRET
-from test_config import BAD_FILES, EXAMPLE, KEY_ID, Bad, keys_profile, y
-from typer.testing import CliRunner, Result
+from support.bad_files import BAD_FILES, Bad
+from support.cli import assert_error_line, cli, hint_line, sessman
+from support.fakes import FAKE_SECRET
+from support.profiles import EXAMPLE, KEY_ID, keys_profile, y
 
 from sessman import __version__
-from sessman.cli.app import app
-
-runner = CliRunner()
 
 LIST_KEYS = {"name", "kind", "region", "tags", "description", "secret", "session"}
 SHOW_KEYS = {
@@ -38,29 +34,6 @@ SHOW_KEYS = {
     "tags",
     "description",
 }
-
-
-def sessman(*args: str, input: str | None = None) -> Result:
-    return runner.invoke(app, list(args), input=input)
-
-
-def error_line(result: Result, code: int = 2) -> str:
-    """Assert the one error format of SPEC 6 and return the ``sessman: error:`` line."""
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert 1 <= len(lines) <= 2, lines
-    assert lines[0].startswith("sessman: error: ")
-    if len(lines) == 2:
-        assert lines[1].startswith("hint: ")
-    return lines[0]
-
-
-def hint_line(result: Result) -> str:
-    lines = result.stderr.splitlines()
-    assert len(lines) == 2, lines
-    return lines[1]
 
 
 @pytest.fixture
@@ -84,8 +57,8 @@ def test_bad_file_is_one_error_line_and_exit_2(
     path.write_bytes(bad.text if isinstance(bad.text, bytes) else bad.text.encode())
     before = path.read_bytes()
     args = ["--config", str(path), "list"] if placement == "before" else ["list", "-c", str(path)]
-    result = sessman(*args)
-    line = error_line(result)
+    result = cli(*args)
+    line = assert_error_line(result, 2, stdout="", notes=False)
     where = f"{path}:{bad.line}: " if bad.line is not None else f"{path}: "
     assert line.startswith(f"sessman: error: {where}"), line
     if bad.profile is not None:
@@ -103,12 +76,12 @@ def test_bad_file_is_one_error_line_and_exit_2(
 def test_other_commands_report_a_bad_file_the_same_way(command: list[str], tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(y("profiles:", "  a:", f"    access_key_id: {KEY_ID}", "    regoin: x"))
-    result = sessman("--config", str(path), *command)
+    result = cli("--config", str(path), *command)
     if command == ["doctor"]:  # doctor reports the error, and exits 2 like every command
         assert result.exit_code == 2
         assert f"{path}:4: profile 'a', key 'regoin': unknown key" in result.stdout
         return
-    line = error_line(result)
+    line = assert_error_line(result, 2, stdout="", notes=False)
     assert f"{path}:4: profile 'a', key 'regoin'" in line
     assert hint_line(result) == "hint: did you mean 'region'?"
 
@@ -117,21 +90,21 @@ def test_sessman_config_variable_is_used(tmp_path: Path, monkeypatch: pytest.Mon
     path = tmp_path / "env.yaml"
     path.write_text(y("profiles:", "  a:", "    region: us-east-1"))
     monkeypatch.setenv("SESSMAN_CONFIG", str(path))
-    line = error_line(sessman("list"))
+    line = assert_error_line(cli("list"), 2, stdout="", notes=False)
     assert f"{path}:2: profile 'a': has no credential source" in line
 
 
 def test_missing_file_given_names_it_and_suggests_init(tmp_path: Path) -> None:
     path = tmp_path / "nope.yaml"
-    result = sessman("list", "--config", str(path))
-    assert str(path) in error_line(result)
+    result = cli("list", "--config", str(path))
+    assert str(path) in assert_error_line(result, 2, stdout="", notes=False)
     assert "sessman init" in hint_line(result)
     assert not path.exists()
 
 
 def test_missing_file_discovered_names_the_paths_tried(clean_env: Path) -> None:
-    result = sessman("list")
-    line = error_line(result)
+    result = cli("list")
+    line = assert_error_line(result, 2, stdout="", notes=False)
     assert "profiles.yaml" in line
     assert str(clean_env / ".config" / "sessman" / "profiles.yaml") in line
     assert "sessman init" in hint_line(result)
@@ -144,24 +117,14 @@ def test_directory_instead_of_a_file(placement: str, tmp_path: Path) -> None:
     args = (
         ["--config", str(folder), "list"] if placement == "before" else ["list", "-c", str(folder)]
     )
-    assert str(folder) in error_line(sessman(*args))
+    assert str(folder) in assert_error_line(cli(*args), 2, stdout="", notes=False)
     assert list(folder.iterdir()) == []
 
 
 def test_unknown_option_is_a_usage_error() -> None:
-    result = sessman("list", "--bogus")
-    assert "--bogus" in error_line(result)
+    result = cli("list", "--bogus")
+    assert "--bogus" in assert_error_line(result, 2, stdout="", notes=False)
     assert "sessman list --help" in hint_line(result)
-
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sessman", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(
@@ -173,7 +136,7 @@ def test_bad_file_in_a_real_process(bad: Bad, tmp_path: Path) -> None:
     path = tmp_path / "profiles.yaml"
     path.write_text(str(bad.text))
     before = path.read_bytes()
-    proc = _run("--config", str(path), "list")
+    proc = sessman("--config", str(path), "list")
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.splitlines()
@@ -188,7 +151,7 @@ def test_bad_file_in_a_real_process(bad: Bad, tmp_path: Path) -> None:
 
 
 def test_missing_file_in_a_real_process(tmp_path: Path) -> None:
-    proc = _run("list")
+    proc = sessman("list")
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.splitlines()
@@ -202,34 +165,34 @@ def test_missing_file_in_a_real_process(tmp_path: Path) -> None:
 
 def test_init_writes_a_private_commented_file_that_loads(tmp_path: Path) -> None:
     path = tmp_path / "new" / "profiles.yaml"
-    result = sessman("init", str(path))
+    result = cli("init", str(path))
     assert result.exit_code == 0, result.stderr
     assert str(path) in result.stdout
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     text = path.read_text()
     assert text.count("\n#") + text.count("  #") >= 5  # commented
-    listed = sessman("--config", str(path), "list", "--json")
+    listed = cli("--config", str(path), "list", "--json")
     assert listed.exit_code == 0, listed.stderr
     rows = json.loads(listed.stdout)
     assert [(r["name"], r["kind"], r["secret"]) for r in rows] == [("default", "keys", "missing")]
-    table = sessman("list", "--config", str(path))
+    table = cli("list", "--config", str(path))
     assert table.exit_code == 0, table.stderr
     assert "default" in table.stdout
 
 
 def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     path = tmp_path / "cfg" / "profiles.yaml"
-    assert sessman("init", str(path)).exit_code == 0
+    assert cli("init", str(path)).exit_code == 0
     mine = y("# my own file", "profiles:", *keys_profile("mine"))
     path.write_text(mine)
-    result = sessman("init", str(path))
-    line = error_line(result, code=1)
+    result = cli("init", str(path))
+    line = assert_error_line(result, 1, stdout="", notes=False)
     assert str(path) in line
     assert "already exists" in line
     assert "--force" in hint_line(result)
     assert path.read_text() == mine
     assert [p.name for p in path.parent.iterdir()] == ["profiles.yaml"]  # no temp file left
-    forced = sessman("init", str(path), "--force")
+    forced = cli("init", str(path), "--force")
     assert forced.exit_code == 0, forced.stderr
     assert path.read_text() != mine
     assert "default:" in path.read_text()
@@ -240,19 +203,19 @@ def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
 def test_init_with_config_option(placement: str, tmp_path: Path) -> None:
     path = tmp_path / "via-option.yaml"
     args = ["--config", str(path), "init"] if placement == "before" else ["init", "-c", str(path)]
-    result = sessman(*args)
+    result = cli(*args)
     assert result.exit_code == 0, result.stderr
     assert path.is_file()
-    assert sessman("--config", str(path), "show", "default").exit_code == 0
+    assert cli("--config", str(path), "show", "default").exit_code == 0
 
 
 def test_init_without_path_writes_the_discovered_location(clean_env: Path) -> None:
-    result = sessman("init")
+    result = cli("init")
     assert result.exit_code == 0, result.stderr
     target = clean_env / ".config" / "sessman" / "profiles.yaml"
     assert target.is_file()
     assert not Path("profiles.yaml").exists()
-    listed = sessman("list", "--json")  # found without --config
+    listed = cli("list", "--json")  # found without --config
     assert listed.exit_code == 0, listed.stderr
     assert [r["name"] for r in json.loads(listed.stdout)] == ["default"]
 
@@ -261,7 +224,7 @@ def test_init_without_path_writes_the_discovered_location(clean_env: Path) -> No
 
 
 def test_list_json_shape(example: Path) -> None:
-    result = sessman("--config", str(example), "list", "--json")
+    result = cli("--config", str(example), "list", "--json")
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [r["name"] for r in rows] == ["dev", "prod-admin", "sso", "local"]
@@ -290,13 +253,13 @@ def test_list_json_shape(example: Path) -> None:
 
 
 def test_list_shows_a_stored_secret_without_showing_it(example: Path) -> None:
-    stored = sessman("--config", str(example), "secret", "set", "dev", "--stdin", input=FAKE_SECRET)
+    stored = cli("--config", str(example), "secret", "set", "dev", "--stdin", input=FAKE_SECRET)
     assert stored.exit_code == 0, stored.stderr
-    result = sessman("list", "--config", str(example), "--json")
+    result = cli("list", "--config", str(example), "--json")
     assert result.exit_code == 0, result.stderr
     secrets = {r["name"]: r["secret"] for r in json.loads(result.stdout)}
     assert secrets == {"dev": "stored", "prod-admin": None, "sso": None, "local": "missing"}
-    table = sessman("list", "--config", str(example))
+    table = cli("list", "--config", str(example))
     assert table.exit_code == 0, table.stderr
     dev_line = next(line for line in table.stdout.splitlines() if line.strip().startswith("dev "))
     assert "stored" in dev_line
@@ -306,7 +269,7 @@ def test_list_shows_a_stored_secret_without_showing_it(example: Path) -> None:
 
 
 def test_list_table(example: Path) -> None:
-    result = sessman("list", "--config", str(example))
+    result = cli("list", "--config", str(example))
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     lines = result.stdout.splitlines()
@@ -322,7 +285,7 @@ def test_list_table(example: Path) -> None:
 
 @pytest.mark.parametrize(("tag", "names"), [("prod", ["prod-admin"]), ("sandbox", ["dev"])])
 def test_list_by_tag(tag: str, names: list[str], example: Path) -> None:
-    result = sessman("--config", str(example), "list", "--tag", tag, "--json")
+    result = cli("--config", str(example), "list", "--tag", tag, "--json")
     assert result.exit_code == 0, result.stderr
     assert [r["name"] for r in json.loads(result.stdout)] == names
 
@@ -331,7 +294,7 @@ def test_list_by_tag(tag: str, names: list[str], example: Path) -> None:
 
 
 def test_show_json_shape_and_masking(example: Path) -> None:
-    result = sessman("--config", str(example), "show", "dev", "--json")
+    result = cli("--config", str(example), "show", "dev", "--json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert set(data) >= SHOW_KEYS
@@ -357,7 +320,7 @@ def test_show_json_shape_and_masking(example: Path) -> None:
 
 
 def test_show_role_profile_with_defaults_merged(example: Path) -> None:
-    result = sessman("show", "prod-admin", "--json", "--config", str(example))
+    result = cli("show", "prod-admin", "--json", "--config", str(example))
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["kind"] == "role"
@@ -368,11 +331,9 @@ def test_show_role_profile_with_defaults_merged(example: Path) -> None:
 
 
 def test_show_text_masks_the_key_id(example: Path) -> None:
-    stored = sessman(
-        "--config", str(example), "secret", "set", "local", "--stdin", input=FAKE_SECRET
-    )
+    stored = cli("--config", str(example), "secret", "set", "local", "--stdin", input=FAKE_SECRET)
     assert stored.exit_code == 0, stored.stderr
-    result = sessman("--config", str(example), "show", "local")
+    result = cli("--config", str(example), "show", "local")
     assert result.exit_code == 0, result.stderr
     assert "AKIA…MPLE" in result.stdout
     assert "AKIALOCALEXAMPLE" not in result.stdout
@@ -381,14 +342,16 @@ def test_show_text_masks_the_key_id(example: Path) -> None:
 
 
 def test_show_unknown_profile_suggests_a_name(example: Path) -> None:
-    result = sessman("--config", str(example), "show", "dve")
-    line = error_line(result)
+    result = cli("--config", str(example), "show", "dve")
+    line = assert_error_line(result, 2, stdout="", notes=False)
     assert "'dve'" in line
     assert hint_line(result) == "hint: did you mean 'dev'?"
 
 
 def test_show_unknown_profile_without_near_miss(example: Path) -> None:
-    line = error_line(sessman("--config", str(example), "show", "zzzzzz"))
+    line = assert_error_line(
+        cli("--config", str(example), "show", "zzzzzz"), 2, stdout="", notes=False
+    )
     assert "'zzzzzz'" in line
 
 
@@ -396,14 +359,14 @@ def test_show_unknown_profile_without_near_miss(example: Path) -> None:
 
 
 def test_version() -> None:
-    result = sessman("--version")
+    result = cli("--version")
     assert result.exit_code == 0
     assert result.stdout == f"sessman {__version__}\n"
     assert result.stderr == ""
 
 
 def test_help_lists_the_commands() -> None:
-    result = sessman("--help")
+    result = cli("--help")
     assert result.exit_code == 0
     assert result.stderr == ""
     for command in ("init", "list", "show", "schema", "doctor", "--config", "--version"):
@@ -419,16 +382,16 @@ def test_help_lists_the_commands() -> None:
     ],
 )
 def test_command_help(command: str, options: list[str]) -> None:
-    result = sessman(command, "--help")
+    result = cli(command, "--help")
     assert result.exit_code == 0
     for option in options:
         assert option in result.stdout
 
 
 def test_help_in_a_real_process() -> None:
-    proc = _run("--help")
+    proc = sessman("--help")
     assert proc.returncode == 0
     assert "list" in proc.stdout
     assert proc.stderr == ""
-    version = _run("--version")
+    version = sessman("--version")
     assert version.stdout == f"sessman {__version__}\n"

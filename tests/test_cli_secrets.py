@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from clitools import all_bytes_under, assert_one_error, cli, sessman
-from conftest import FAKE_SECRET, PASSPHRASE
+from support.cli import all_bytes_under, assert_error_line, cli, sessman
+from support.fakes import FAKE_SECRET, PASSPHRASE
 
 OTHER_SECRET = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"
 
@@ -60,7 +60,7 @@ def test_set_list_replace_delete(config: Path, tmp_path: Path) -> None:
         "secret", "set", "dev", "--stdin", "--config", str(config), input=OTHER_SECRET + "\n"
     )
     assert again.exit_code == 1
-    assert_one_error(again.stderr, "already stored", "dev")
+    assert_error_line(again, contains=("already stored", "dev"))
     assert "--force" in again.stderr
 
     forced = cli(
@@ -108,7 +108,7 @@ def test_bad_input_is_one_line_and_stores_nothing(
 ) -> None:
     result = cli(*args, "--config", str(config), input=stdin)
     assert result.exit_code == code
-    assert_one_error(result.stderr, needle)
+    assert_error_line(result, contains=needle)
     assert secret_column(config)["dev"] == "missing"
 
 
@@ -143,7 +143,7 @@ def test_wrong_passphrase_is_harmless(config: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("SESSMAN_KEYRING_PASSPHRASE", "not the passphrase")
     result = cli("secret", "set", "Prod", "--stdin", "-c", str(config), input=OTHER_SECRET)
     assert result.exit_code == 1
-    assert_one_error(result.stderr, "passphrase")
+    assert_error_line(result, contains="passphrase")
     assert keyring_file.read_bytes() == before
     monkeypatch.setenv("SESSMAN_KEYRING_PASSPHRASE", PASSPHRASE)
     from sessman import SessionManager
@@ -155,7 +155,7 @@ def test_no_passphrase_and_no_terminal(config: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SESSMAN_KEYRING_PASSPHRASE"}
     done = sessman("secret", "set", "dev", "--stdin", "-c", str(config), input=FAKE_SECRET, env=env)
     assert done.returncode == 1
-    assert_one_error(done.stderr, "SESSMAN_KEYRING_PASSPHRASE")
+    assert_error_line(done, contains="SESSMAN_KEYRING_PASSPHRASE")
     assert FAKE_SECRET not in done.stdout + done.stderr
 
 
@@ -215,7 +215,7 @@ def test_import_aws_appends_profiles_and_keeps_comments(config: Path, tmp_path: 
     before = config.read_bytes()
     again = cli("import", "aws", "--config", str(config))
     assert again.exit_code == 1
-    assert_one_error(again.stderr, "already exists")
+    assert_error_line(again, contains="already exists")
     assert config.read_bytes() == before
 
 
@@ -229,7 +229,7 @@ def test_import_aws_one_profile_and_unknown_profile(config: Path, tmp_path: Path
         "import", "aws", "--credentials", str(creds), "--profile", "zz", "-c", str(config)
     )
     assert unknown.exit_code == 2
-    assert_one_error(unknown.stderr, "zz")
+    assert_error_line(unknown, contains="zz")
     ok = cli("import", "aws", "--credentials", str(creds), "--profile", "b", "-c", str(config))
     assert ok.exit_code == 0, ok.stderr
     names = list(secret_column(config))
@@ -280,7 +280,7 @@ def test_import_dotenv_refusals(
     before = config.read_bytes()
     result = cli("import", "dotenv", str(dotenv), "--profile", profile, "-c", str(config))
     assert result.exit_code == code
-    assert_one_error(result.stderr, needle)
+    assert_error_line(result, contains=needle)
     assert FAKE_SECRET not in result.stdout + result.stderr
     assert config.read_bytes() == before
 
@@ -290,7 +290,7 @@ def test_import_of_a_missing_file(config: Path, tmp_path: Path) -> None:
         "import", "dotenv", str(tmp_path / "nope.env"), "--profile", "x", "-c", str(config)
     )
     assert result.exit_code == 2
-    assert_one_error(result.stderr, "does not exist")
+    assert_error_line(result, contains="does not exist")
 
 
 # -- the freedesktop Secret Service -----------------------------------------
@@ -349,7 +349,7 @@ def test_absent_secret_service_is_a_clear_error(tmp_path: Path) -> None:
     env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus"}
     done = sessman("secret", "set", "dev", "--stdin", "-c", str(config), input=FAKE_SECRET, env=env)
     assert done.returncode == 1
-    assert_one_error(done.stderr, "SecretService")
+    assert_error_line(done, contains="SecretService")
     assert FAKE_SECRET not in done.stdout + done.stderr
 
 
@@ -360,4 +360,4 @@ def test_a_keyring_backend_that_does_not_exist(tmp_path: Path) -> None:
     )
     result = cli("secret", "set", "dev", "--stdin", "-c", str(config), input=FAKE_SECRET)
     assert result.exit_code == 2
-    assert_one_error(result.stderr, "no.such.Backend")
+    assert_error_line(result, contains="no.such.Backend")

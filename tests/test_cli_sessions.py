@@ -10,19 +10,18 @@ access key signed each.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import FAKE_SECRET
-from infra import MotoAuthServer, MotoServer
-from test_manager import RecordingProxy, serving
-from typer.testing import CliRunner
+from support.cli import assert_error_line
+from support.cli import cli as run_cli
+from support.fakes import FAKE_SECRET
+from support.infra import MotoAuthServer, MotoServer
+from support.proxies import RecordingProxy
 
-from sessman.cli.app import app
 from sessman.filekeyring import EncryptedFileKeyring
 from sessman.manager import SessionManager
 
@@ -37,16 +36,9 @@ class Cli:
 
     def __init__(self, config: Path) -> None:
         self.config = config
-        self.runner = CliRunner()
 
     def __call__(self, *args: str, input: str | None = None) -> Any:
-        result = self.runner.invoke(app, ["--config", str(self.config), *args], input=input)
-        for text in (result.stdout, result.stderr):
-            assert FAKE_SECRET not in text
-            assert "Traceback" not in text
-        if result.exit_code != 0:
-            assert isinstance(result.exception, SystemExit), result.exception
-        return result
+        return run_cli(*args, input=input, config=self.config, never=[FAKE_SECRET], checked=True)
 
     def json(self, *args: str) -> Any:
         result = self(*args, "--json")
@@ -74,16 +66,6 @@ def write_cli(
         result = cli("secret", "set", name, "--stdin", input=secret + "\n")
         assert result.exit_code == 0, result.stderr
     return cli
-
-
-def one_error(result: Any, code: int) -> str:
-    """The one ``sessman: error:`` line of a failed run (maybe with one hint line)."""
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert 1 <= len(lines) <= 2, lines
-    assert lines[0].startswith("sessman: error: ")
-    assert all(line.startswith("hint: ") for line in lines[1:]), lines
-    return str(result.stderr)
 
 
 # -- against a server that checks signatures ------------------------------------------
@@ -120,8 +102,8 @@ def test_whoami_with_a_wrong_secret_is_one_error_line(
     cli = auth_cli(tmp_path, moto_auth_server, FAKE_SECRET)
     for args in (["whoami", "dev"], ["whoami", "dev", "--json"]):
         result = cli(*args)
-        stderr = one_error(result, 1)
-        first = stderr.splitlines()[0]
+        first = assert_error_line(result, 1, notes=False)
+        stderr = result.stderr
         assert "'dev'" in first and "SignatureDoesNotMatch" in first
         assert result.stdout == ""
         assert moto_auth_server.secret_access_key not in stderr
@@ -132,8 +114,8 @@ def test_whoami_without_a_secret_says_how_to_store_one(
 ) -> None:
     cli = auth_cli(tmp_path, moto_auth_server, None)
     result = cli("whoami", "dev")
-    stderr = one_error(result, 1)
-    assert "'dev'" in stderr.splitlines()[0]
+    assert "'dev'" in assert_error_line(result, 1, notes=False)
+    stderr = result.stderr
     assert "sessman secret set dev" in stderr
     assert result.stdout == ""
 
@@ -142,7 +124,8 @@ def test_an_unknown_profile_exits_2(tmp_path: Path, moto_auth_server: MotoAuthSe
     cli = auth_cli(tmp_path, moto_auth_server, None)
     for args in (["whoami", "nope"], ["open", "nope"], ["close", "nope"], ["check", "nope"]):
         result = cli(*args)
-        assert "'nope'" in one_error(result, 2)
+        assert_error_line(result, 2, notes=False)
+        assert "'nope'" in result.stderr
         assert result.stdout == ""
 
 
@@ -220,7 +203,8 @@ def test_open_reports_the_failed_profile_after_the_others(
 ) -> None:
     cli = session_cli(tmp_path, moto_server, "CliPartial")
     result = cli("open", "dev", "nosecret", "--json")
-    stderr = one_error(result, 1)
+    assert_error_line(result, 1, notes=False)
+    stderr = result.stderr
     assert "'nosecret'" in stderr and "sessman secret set nosecret" in stderr
     opened = json.loads(result.stdout)
     assert [row["name"] for row in opened] == ["dev"]
@@ -279,12 +263,6 @@ def test_check_json_and_exit_code(tmp_path: Path, moto_server: MotoServer) -> No
 
 
 # -- MFA: one code for every role behind one device ----------------------------------
-
-
-@pytest.fixture
-def recorder(moto_server: MotoServer) -> Iterator[RecordingProxy]:
-    with serving(RecordingProxy(moto_server.url)) as proxy:
-        yield proxy
 
 
 DEVICE = f"arn:aws:iam::{ACCOUNT}:mfa/alice"
@@ -356,7 +334,8 @@ def test_mfa_without_a_code_or_terminal_is_one_usage_error(
 ) -> None:
     cli = mfa_cli(tmp_path, moto_server.url)
     result = cli("open", *names)
-    stderr = one_error(result, 2)
+    assert_error_line(result, 2, notes=False)
+    stderr = result.stderr
     assert DEVICE in stderr and "--mfa-code" in stderr
     assert sessions_of(cli) == {
         name: {"state": "closed", "expires": None} for name in ("mfa-src", "role-a", "role-b")
@@ -403,6 +382,6 @@ def test_a_silent_endpoint_is_one_error_line_naming_it(
         slow=FAKE_SECRET,
     )
     result = cli("whoami", "slow", "--json")
-    first = one_error(result, 1).splitlines()[0]
+    first = assert_error_line(result, 1, notes=False)
     assert hanging_endpoint in first and "read timeout of 1 s" in first
     assert result.stdout == ""

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET
-from infra import MotoServer
+from support.cli import assert_error_line, cli, sessman, sessman_argv
+from support.fakes import FAKE_SECRET
+from support.infra import MotoServer
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_config_option_wins_over_the_variable_in_either_position(
 def test_an_unknown_tag_is_the_same_usage_error_everywhere(args: list[str], config: Path) -> None:
     result = cli(*args, "--tag", "nope", "--config", str(config))
     assert result.exit_code == 2, result.output
-    assert_one_error(result.stderr, "'nope'")
+    assert_error_line(result, contains="'nope'")
     assert "prod, team" in result.stderr  # the hint names the tags there are
     assert result.stdout == ""
 
@@ -100,7 +100,7 @@ def test_hints_only_name_options_the_command_has(config: Path) -> None:
     for command in ("open", "close"):
         result = cli(command, "--config", str(config))
         assert result.exit_code == 2
-        line = assert_one_error(result.stderr)
+        line = assert_error_line(result)
         helped = cli(command, "--help")
         for word in (line + result.stderr).split():
             if word.startswith("--"):
@@ -126,7 +126,7 @@ def test_hints_name_the_profiles_file_in_use(config: Path, tmp_path: Path) -> No
     # Files are named by absolute path.
     absent = cli("import", "dotenv", "nonexist.env", "-p", "x", "-c", str(config))
     assert absent.exit_code == 2
-    assert_one_error(absent.stderr, f"{tmp_path / 'nonexist.env'} does not exist")
+    assert_error_line(absent, contains=f"{tmp_path / 'nonexist.env'} does not exist")
 
 
 # -- secrets ----------------------------------------------------------------------
@@ -136,7 +136,7 @@ def test_hints_name_the_profiles_file_in_use(config: Path, tmp_path: Path) -> No
 def test_secret_set_refuses_an_access_key_id(pasted: str, config: Path) -> None:
     result = cli("secret", "set", "dev", "--stdin", "--config", str(config), input=pasted + "\n")
     assert result.exit_code == 2
-    assert_one_error(result.stderr, "access key id")
+    assert_error_line(result, contains="access key id")
     assert "hint:" in result.stderr
     listed = json.loads(cli("list", "--json", "--config", str(config)).stdout)
     assert listed[0]["secret"] == "missing"
@@ -160,7 +160,7 @@ def on_terminal(args: list[str], answer: bytes, env: dict[str, str]) -> tuple[in
     """Run ``sessman ARGS`` with a terminal on stdin/stdout/stderr; type ``answer``."""
     main, child = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessman", *args],
+        sessman_argv(*args),
         stdin=child,
         stdout=child,
         stderr=child,
@@ -210,7 +210,7 @@ def test_the_delete_question_never_goes_to_stdout(config: Path) -> None:
     assert stored.exit_code == 0
     main, child = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessman", "secret", "delete", "dev", "--json", "-c", str(config)],
+        sessman_argv("secret", "delete", "dev", "--json", "-c", str(config)),
         stdin=child,
         stdout=subprocess.PIPE,
         stderr=child,
@@ -305,7 +305,7 @@ def test_region_option(live: Path) -> None:
     for command in ("env", "exec"):
         bad = cli(command, "dev", "--region", "not a region'", "-c", str(live))
         assert bad.exit_code == 2
-        assert_one_error(bad.stderr, "not a region")
+        assert_error_line(bad, contains="not a region")
 
 
 def test_exec_gives_everything_after_the_command_name_to_the_command(
@@ -343,7 +343,7 @@ def test_exec_checks_the_mfa_code_before_anything_runs(extra: list[str], config:
         "exec", *extra, "dev", "--mfa-code", "12", "-c", str(config), "no-such-command-sessman"
     )
     assert done.returncode == 2
-    assert_one_error(done.stderr, "six digits")
+    assert_error_line(done, contains="six digits")
 
 
 def test_env_unsets_what_would_change_the_credentials(
@@ -385,7 +385,7 @@ profiles:
     if "dotenv" not in result.stderr:
         pytest.skip("moto did not answer at that endpoint; the formatter test covers it")
     assert result.exit_code == 1
-    assert_one_error(result.stderr, "AWS_ENDPOINT_URL", "dotenv")
+    assert_error_line(result, contains=("AWS_ENDPOINT_URL", "dotenv"))
     assert result.stdout == ""
 
 

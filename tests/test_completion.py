@@ -9,12 +9,12 @@ on a pseudo-terminal (``zpty``), pressing Tab.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support.programs import need
 
 BIN = Path(sys.executable).parent
 
@@ -35,15 +35,6 @@ sso_sessions:
   corp: {start_url: "https://corp.awsapps.com/start", region: eu-west-1}
   lab: {start_url: "https://lab.awsapps.com/start", region: eu-west-1}
 """
-
-
-def need(program: str) -> str:
-    path = shutil.which(program)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{program} is not installed (scripts/system-deps.sh installs it)")
-        pytest.skip(f"{program} is not installed")
-    return path
 
 
 @pytest.fixture

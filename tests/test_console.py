@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,12 +20,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
-from conftest import FAKE_SECRET
-from faultproxy import FaultProxy, proxying
-from infra import MotoServer
-from typer.testing import CliRunner
+from support.cli import assert_error_line, cli, sessman
+from support.fakes import FAKE_SECRET
+from support.infra import MotoServer
+from support.proxies import FaultProxy, proxying, serving
 
-from sessman.cli.app import app
 from sessman.errors import UsageError
 from sessman.lifecycle.console import federation_endpoint
 from sessman.manager import SessionManager
@@ -83,16 +80,9 @@ class _StubHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stub]:
-    server = Stub()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    monkeypatch.setenv("SESSMAN_SIGNIN_ENDPOINT", server.url)
-    try:
+    with serving(Stub()) as server:
+        monkeypatch.setenv("SESSMAN_SIGNIN_ENDPOINT", server.url)
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture
@@ -115,15 +105,16 @@ class Console:
             },
         }
         self.path.write_text(yaml.safe_dump(document, sort_keys=False))
-        self.runner = CliRunner()
         assert self.cli("secret", "set", "dev", "--stdin", input=FAKE_SECRET + "\n").exit_code == 0
 
     def cli(self, *args: str, input: str | None = None) -> Any:
-        result = self.runner.invoke(app, ["--config", str(self.path), *args], input=input)
-        both = result.stdout + result.stderr
-        assert "Traceback" not in both and FAKE_SECRET not in both
-        assert MOTO_FEDERATION_SECRET not in both
-        return result
+        return cli(
+            *args,
+            input=input,
+            config=self.path,
+            never=[FAKE_SECRET, MOTO_FEDERATION_SECRET],
+            checked=True,
+        )
 
     def url(self, *args: str) -> dict[str, str]:
         result = self.cli("console", *args, "--print")
@@ -237,8 +228,7 @@ def test_bad_options_are_usage_errors(
 ) -> None:
     result = console.cli("console", "dev", "--print", *args)
     assert result.exit_code == 2
-    lines = result.stderr.splitlines()
-    assert lines[0].startswith("sessman: error: ") and needle in lines[0], lines
+    assert_error_line(result, contains=needle, notes=False)
     assert proxy.actions() == [] and stub.requests == []
 
 
@@ -256,9 +246,7 @@ def test_a_failing_signin_endpoint_is_one_line_exit_1(
     stub.answer = answer
     result = console.cli("console", "dev", "--print")
     assert result.exit_code == 1 and result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert lines[0].startswith("sessman: error: ") and needle in lines[0], lines
-    assert len(lines) <= 2
+    assert_error_line(result, contains=needle, notes=False)
 
 
 @pytest.mark.slow
@@ -272,15 +260,7 @@ def test_without_print_a_browser_is_opened(
     )
     browser.chmod(browser.stat().st_mode | stat.S_IXUSR)
     env = {**os.environ, "BROWSER": str(browser), "SESSMAN_SIGNIN_ENDPOINT": stub.url}
-    proc = subprocess.run(
-        [sys.executable, "-m", "sessman", "--config", str(console.path), "console", "dev"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = sessman("--config", str(console.path), "console", "dev", env=env)
     assert proc.returncode == 0, proc.stderr
     url = opened.read_text()
     assert url.startswith(stub.url + "?Action=login&") and "SigninToken=stub-signin-token-1" in url
@@ -319,15 +299,7 @@ def test_without_a_browser_the_url_is_not_shown(
     env = {**os.environ, "BROWSER": str(browser), "PATH": str(bin_dir)}
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "sessman", "--config", str(console.path), "console", "dev"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = sessman("--config", str(console.path), "console", "dev", env=env)
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.splitlines() == [
         "sessman: error: no web browser could be opened",

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from support.programs import need
 
 from sessman.cli.envformat import Format, render
 from sessman.errors import SessmanError
@@ -43,15 +43,6 @@ HOSTILE = [
 ]
 
 
-def shell(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is not installed (scripts/system-deps.sh installs it)")
-        pytest.skip(f"{name} is not installed")
-    return path
-
-
 def values() -> dict[str, str]:
     return {f"SESSMAN_T_{i}": v for i, v in enumerate(HOSTILE)}
 
@@ -67,7 +58,7 @@ _DUMP = "import json, os, sys; print(json.dumps({k: os.environ.get(k) for k in s
 def test_every_shell_reads_back_exactly_the_value(sh: str, fmt: Format, tmp_path: Path) -> None:
     import sys
 
-    program = shell(sh)
+    program = need(sh)
     script = tmp_path / "vars"
     wanted = values()
     script.write_text(render(fmt, wanted, ["SESSMAN_T_GONE"]))
@@ -114,7 +105,7 @@ SAFE = {
 
 
 def node_reads(tmp_path: Path, dotenv: Path) -> dict[str, dict[str, str]]:
-    node = shell("node")
+    node = need("node")
     if not (JS / "node_modules" / "dotenv").is_dir():
         pytest.skip("tests/js is not installed (make js-deps)")
     keys = json.dumps(list(SAFE))

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET
+from support.cli import assert_error_line, cli, python, sessman
+from support.fakes import FAKE_SECRET
 
 BIN = Path(sys.executable).parent
 
@@ -93,7 +93,7 @@ def test_credential_process_hands_over_temporary_credentials(config: Path) -> No
     # A minimum no session can meet is refused, not renewed on every call.
     impossible = sessman("credential-process", "ops", "--min-ttl", "3600", "-c", str(config))
     assert impossible.returncode == 2
-    assert_one_error(impossible.stderr, "3600")
+    assert_error_line(impossible, contains="3600")
 
 
 def test_credential_process_on_an_open_session_imports_no_boto3(config: Path) -> None:
@@ -125,11 +125,11 @@ def test_credential_process_on_an_open_session_imports_no_boto3(config: Path) ->
 def test_credential_process_errors(config: Path) -> None:
     missing = sessman("credential-process", "nosecret", "-c", str(config))
     assert missing.returncode == 1
-    assert_one_error(missing.stderr, "nosecret", "secret")
+    assert_error_line(missing, contains=("nosecret", "secret"))
     assert missing.stdout == ""
     unknown = sessman("credential-process", "nope", "-c", str(config))
     assert unknown.returncode == 2
-    assert_one_error(unknown.stderr, "nope")
+    assert_error_line(unknown, contains="nope")
 
 
 def aws_config(tmp_path: Path, config: Path, url: str) -> dict[str, str]:
@@ -182,14 +182,7 @@ def test_a_separate_boto3_process_authenticates_through_credential_process(
         "c = s.get_credentials().get_frozen_credentials()\n"
         "print(s.client('sts').get_caller_identity()['Arn'], c.token is not None)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = python(code, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["arn:aws:sts::123456789012:assumed-role/Ops/tester", "True"]
 
@@ -242,7 +235,7 @@ def test_env_json_and_bad_format(config: Path) -> None:
     assert data["SESSMAN_PROFILE"] == "dev" and data["AWS_REGION"] == "eu-north-1"
     bad = cli("env", "dev", "--format", "cmd", "-c", str(config))
     assert bad.exit_code == 2
-    assert_one_error(bad.stderr, "cmd")
+    assert_error_line(bad, contains="cmd")
 
 
 def test_exec_runs_the_command_with_the_profile_and_its_exit_code(config: Path) -> None:
@@ -266,10 +259,10 @@ def test_exec_refuses_nesting_and_unknown_commands(config: Path) -> None:
         "exec", "dev", "-c", str(config), "--", "true", env={**os.environ, "SESSMAN_EXEC": "dev"}
     )
     assert nested.returncode == 2
-    assert_one_error(nested.stderr, "already inside")
+    assert_error_line(nested, contains="already inside")
     missing = sessman("exec", "dev", "-c", str(config), "--", "no-such-command-sessman")
     assert missing.returncode == 127
-    assert_one_error(missing.stderr, "no-such-command-sessman")
+    assert_error_line(missing, contains="no-such-command-sessman")
 
 
 def test_exec_forwards_signals(config: Path) -> None:
@@ -377,7 +370,7 @@ def test_an_endpoint_that_is_not_aws(tmp_path: Path) -> None:
         )
         result = cli("whoami", "web", "-c", str(path))
         assert result.exit_code == 1
-        assert_one_error(result.stderr, "did not answer like an AWS endpoint")
+        assert_error_line(result, contains="did not answer like an AWS endpoint")
     finally:
         server.shutdown()
         server.server_close()

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import yaml
-from clitools import assert_one_error, cli
-from conftest import FAKE_SECRET
+from support.cli import assert_error_line, cli
+from support.fakes import FAKE_SECRET
 
 OTHER_SECRET = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"
 
@@ -38,7 +38,7 @@ def test_after_init_default_is_skipped_then_renamed(tmp_path: Path, clean_env: P
     before = config.read_bytes()
     refused = cli("import", "aws", "-c", str(config))
     assert refused.exit_code == 1
-    assert_one_error(refused.stderr, "'default'", "already exists")
+    assert_error_line(refused, contains=("'default'", "already exists"))
     assert "--rename" in refused.stderr
     assert "skipped 'temp': temporary credentials" in refused.stderr
     assert config.read_bytes() == before
@@ -147,7 +147,7 @@ def test_bad_rename(tmp_path: Path, clean_env: Path) -> None:
     for bad in ("a", "a=", "a=bad name", "=b"):
         result = cli("import", "aws", "--rename", bad, "-c", str(config))
         assert result.exit_code == 2, (bad, result.output)
-        assert_one_error(result.stderr, "--rename")
+        assert_error_line(result, contains="--rename")
     missing = cli("import", "aws", "--rename", "zz=b", "-c", str(config))
     assert missing.exit_code == 2
-    assert_one_error(missing.stderr, "zz")
+    assert_error_line(missing, contains="zz")

@@ -12,56 +12,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from agenttools import env_without_passphrase, plant_session, start_agent
-from conftest import PASSPHRASE
-from test_config import EXAMPLE
-
-HEAVY = ("boto3", "botocore")
-
-#: Runs ``sessman ARGS...`` in-process, then writes the exit code and the heavy
-#: modules that got imported to the file named by $SESSMAN_T_REPORT.
-HARNESS = """
-import json, os, runpy, sys
-sys.argv = ["sessman", *json.loads(os.environ["SESSMAN_T_ARGS"])]
-code = 0
-try:
-    runpy.run_module("sessman", run_name="__main__", alter_sys=True)
-except SystemExit as exc:
-    code = exc.code
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore"))
-with open(os.environ["SESSMAN_T_REPORT"], "w") as fh:
-    json.dump({"code": code, "heavy": loaded, "sessman": sorted(
-        m for m in sys.modules if m.startswith("sessman"))}, fh)
-"""
-
-
-def run_python(code: str, *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Any:
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
-    )
-
-
-def run_sessman(
-    args: list[str], tmp_path: Path, env: dict[str, str] | None = None
-) -> dict[str, Any]:
-    report = tmp_path / "report.json"
-    proc = run_python(
-        HARNESS,
-        env={"SESSMAN_T_ARGS": json.dumps(args), "SESSMAN_T_REPORT": str(report), **(env or {})},
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    data: dict[str, Any] = json.loads(report.read_text())
-    data["stdout"] = proc.stdout
-    return data
+from support.agent import env_without_passphrase, plant_session, start_agent
+from support.cli import python, sessman
+from support.fakes import PASSPHRASE
+from support.heavy import HARNESS, HEAVY, run_sessman
+from support.profiles import EXAMPLE
 
 
 @pytest.fixture
@@ -127,13 +84,13 @@ def test_the_harness_sees_boto3_when_it_is_imported(tmp_path: Path) -> None:
         'runpy.run_module("sessman", run_name="__main__", alter_sys=True)',
         "from sessman._botocore import shared_loader; shared_loader()",
     )
-    proc = run_python(code, env={"SESSMAN_T_ARGS": "[]", "SESSMAN_T_REPORT": str(report)})
+    proc = python(code, env={**os.environ, "SESSMAN_T_ARGS": "[]", "SESSMAN_T_REPORT": str(report)})
     assert proc.returncode == 0, proc.stderr
     assert {"boto3", "botocore"} <= set(json.loads(report.read_text())["heavy"])
 
 
 def test_importing_the_cli_app_does_not_import_boto3() -> None:
-    proc = run_python(
+    proc = python(
         "import sys, sessman.cli.app, sessman.config, sessman.fileformat\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))"
     )
@@ -175,12 +132,12 @@ def test_import_sessman_has_no_side_effects(tmp_path: Path) -> None:
         "SESSMAN_KEYRING_FILE": str(root / "keyring.enc"),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    proc = run_python(
+    proc = python(
         "import sessman\n"
         "import sessman.config, sessman.errors, sessman.fileformat, sessman.locations\n"
         "import sessman.secretstore, sessman.state, sessman.manager, sessman.cli.app\n"
         "print(sessman.__version__)",
-        env=env,
+        env={**os.environ, **env},
         cwd=cwd,
     )
     assert proc.returncode == 0, proc.stderr
@@ -200,33 +157,14 @@ def test_credential_process_through_the_agent_imports_no_keyring(
     harness = HARNESS.replace('("boto3", "botocore")', repr(watched))
     args = ["credential-process", "dev", "--config", str(example)]
     env = {"SESSMAN_T_ARGS": json.dumps(args), "SESSMAN_T_REPORT": str(report)}
-    proc = subprocess.run(
-        [sys.executable, "-c", harness],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**env_without_passphrase(), **env},
-    )
+    proc = python(harness, env={**env_without_passphrase(), **env})
     data = json.loads(report.read_text())
     assert data["code"] == 0, proc.stderr
     assert json.loads(proc.stdout)["AccessKeyId"] == "ASIAPLANTEDEXAMPLE01"
     assert "sessman.agent.client" in data["sessman"]  # it went through the agent
     assert data["heavy"] == []
     # Control: after `agent lock` the same call cannot use the agent, and fails cleanly.
-    assert (
-        subprocess.run(
-            [sys.executable, "-m", "sessman", "agent", "lock"], capture_output=True, check=False
-        ).returncode
-        == 0
-    )
-    locked = subprocess.run(
-        [sys.executable, "-c", harness],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**env_without_passphrase(), **env},
-    )
+    assert sessman("agent", "lock").returncode == 0
+    locked = python(harness, env={**env_without_passphrase(), **env})
     assert json.loads(report.read_text())["code"] == 1, locked.stderr
     assert locked.stdout == ""

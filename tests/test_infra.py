@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
-from infra import MotoAuthServer, MotoServer, SecretService
+from support.infra import MotoAuthServer, MotoServer, SecretService
 
 from bench.latency_proxy import LatencyProxy
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -28,8 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import FAKE_SECRET, PASSPHRASE
-from infra import MotoServer
+from support.fakes import FAKE_SECRET, PASSPHRASE
+from support.infra import MotoServer
+from support.programs import need
 
 pytestmark = pytest.mark.slow
 
@@ -39,16 +39,8 @@ AWS_V2 = Path("/usr/bin/aws")
 OPS_ARN = "arn:aws:sts::123456789012:assumed-role/Ops/interop"
 #: A different identity: what a client reports if a stray AWS_PROFILE wins.
 STRAY_KEY = "AKIASTRAYPROFILE0001"
-
-
-def need(program: str) -> str:
-    """The path of ``program``; skip locally (fail under CI) when it is missing."""
-    path = shutil.which(program)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{program} is not installed (make test installs it)")
-        pytest.skip(f"{program} is not installed (scripts/system-deps.sh, make js-deps)")
-    return path
+#: What installs the clients this suite runs (a skip or a failure names it).
+INSTALLED_BY = "scripts/system-deps.sh, make js-deps"
 
 
 @dataclass(frozen=True)
@@ -169,7 +161,7 @@ def client_argv(client: str, url: str) -> list[str]:
         return [str(BIN / "aws"), "sts", "get-caller-identity", "--output", "json"]
     if client == "aws-cli-v2":
         if not AWS_V2.exists():
-            need("/usr/bin/aws")
+            need("/usr/bin/aws", INSTALLED_BY)
         # v2 2.9 ignores AWS_ENDPOINT_URL (FACTS): the endpoint goes on the line.
         return [
             str(AWS_V2),
@@ -185,7 +177,7 @@ def client_argv(client: str, url: str) -> list[str]:
             if os.environ.get("CI") == "true":
                 pytest.fail("tests/js is not installed (make js-deps)")
             pytest.skip("tests/js is not installed (make js-deps)")
-        return [need("node"), str(JS / "whoami.mjs")]
+        return [need("node", INSTALLED_BY), str(JS / "whoami.mjs")]
     assert client == "boto3"
     return [sys.executable, "-c", PY_WHOAMI]
 
@@ -222,7 +214,8 @@ def test_env_in_bash(world: World, client: str) -> None:
         argv = f'{sys.executable} -c "$PY_WHOAMI"'
     script = f'eval "$(sessman env ops)" && exec {argv}'
     done = world.run(
-        [need("bash"), "-c", script], extra={"AWS_PROFILE": "stray", "PY_WHOAMI": PY_WHOAMI}
+        [need("bash", INSTALLED_BY), "-c", script],
+        extra={"AWS_PROFILE": "stray", "PY_WHOAMI": PY_WHOAMI},
     )
     assert arn_of(done) == OPS_ARN
 
@@ -272,7 +265,7 @@ DUMP = (
 
 def shell_env(world: World, shell: str, *profiles: str) -> dict[str, str]:
     """The AWS_* / SESSMAN_* variables after evaluating ``sessman env P`` for each of profiles."""
-    program = need(shell)
+    program = need(shell, INSTALLED_BY)
     if shell == "fish":
         evals = "; ".join(f"sessman env {p} --format fish | source" for p in profiles)
     else:
@@ -315,7 +308,7 @@ def test_env_b_after_env_a_leaves_exactly_b(world: World, shell: str) -> None:
 
 
 def test_exec_after_env_and_no_exec_inside_exec(world: World) -> None:
-    bash = need("bash")
+    bash = need("bash", INSTALLED_BY)
     script = f'eval "$(sessman env other)" && sessman exec ops -- {sys.executable} -c "{DUMP}"'
     done = world.run([bash, "-c", script])
     assert done.returncode == 0, done.stderr
@@ -331,7 +324,7 @@ def test_exec_after_env_and_no_exec_inside_exec(world: World) -> None:
 
 @pytest.mark.parametrize("shell", ["bash", "dash", "zsh", "fish"])
 def test_exec_without_a_command_runs_the_shell_on_stdin(world: World, shell: str) -> None:
-    program = need(shell)
+    program = need(shell, INSTALLED_BY)
     done = world.run(
         ["sessman", "exec", "ops", "--region", "us-east-2"],
         extra={"SHELL": program},
@@ -345,7 +338,7 @@ def test_exec_without_a_command_is_an_interactive_shell_on_a_terminal(world: Wor
     import pty
     import select
 
-    bash = need("bash")
+    bash = need("bash", INSTALLED_BY)
     main, child = pty.openpty()
     proc = subprocess.Popen(
         ["sessman", "exec", "ops"],

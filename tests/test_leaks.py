@@ -33,7 +33,6 @@ import base64
 import json
 import logging
 import os
-import socket
 import sys
 import traceback
 from collections.abc import Iterator
@@ -44,9 +43,9 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from clitools import all_bytes_under, assert_one_error, cli, sessman
-from conftest import FAKE_SECRET, PASSPHRASE
-from infra import MotoAuthServer, MotoServer
+from support.cli import all_bytes_under, assert_error_line, cli, sessman
+from support.fakes import FAKE_SECRET, PASSPHRASE
+from support.infra import MotoAuthServer, MotoServer, refused_url
 
 from sessman.filekeyring import EncryptedFileKeyring
 
@@ -80,14 +79,6 @@ def test_forms_find_a_secret_however_it_is_written() -> None:
     assert hits(quote(FAKE_SECRET, safe=""), {FAKE_SECRET})
     assert hits(repr(FAKE_SECRET.encode()), {FAKE_SECRET})
     assert not hits(FAKE_SECRET[:-1], {FAKE_SECRET})
-
-
-def refused_url() -> str:
-    """A loopback URL where nothing listens (the port was free a moment ago)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 PROFILES = """\
@@ -168,7 +159,7 @@ class World:
             return
         assert code == expected, f"{label}: exit {code}, expected {expected}: {stderr}"
         if expected != 0 and not label.startswith(("check", "doctor")):
-            assert_one_error(stderr)  # check and doctor report in their table instead
+            assert_error_line(stderr)  # check and doctor report in their table instead
 
     def cli(
         self,

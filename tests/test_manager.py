@@ -11,29 +11,24 @@ observed, to prove that connection pools really get closed.
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import json
 import os
 import random
-import re
-import socket
 import stat
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
-from conftest import FAKE_SECRET
-from infra import MotoAuthServer, MotoServer
+from support.fakes import FAKE_SECRET
+from support.infra import MotoAuthServer, MotoServer, refused_url
+from support.proxies import RecordingProxy, serving
 
 from sessman._botocore import shared_loader
 from sessman.errors import (
@@ -85,14 +80,6 @@ def make(tmp_path: Path) -> Iterator[Factory]:
 def again(manager: SessionManager) -> SessionManager:
     """A second manager on the same file: what another process would see."""
     return SessionManager.load(manager.config.path)
-
-
-def refused_url() -> str:
-    """A loopback URL where nothing listens (the port was free a moment ago)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def pool_count(client: Any) -> int:
@@ -281,21 +268,7 @@ class _CountingServer(ThreadingHTTPServer):
     lock = threading.Lock()
 
 
-ServerT = TypeVar("ServerT", bound=ThreadingHTTPServer)
 T = TypeVar("T")
-
-
-@contextlib.contextmanager
-def serving(server: ServerT) -> Iterator[ServerT]:
-    """Serve ``server`` in a thread for the duration of the block."""
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture
@@ -317,88 +290,6 @@ def test_max_attempts_counts_every_attempt(
     with pytest.raises(SessmanError):
         manager.whoami("flaky")
     assert failing_endpoint.requests == attempts
-
-
-@dataclass(frozen=True)
-class Call:
-    """One STS request as the proxy saw it."""
-
-    action: str
-    key: str  # the access key id that signed it
-    token: str | None = field(repr=False)  # the session token sent with it
-    params: dict[str, str] = field(repr=False)
-
-
-class RecordingProxy(ThreadingHTTPServer):
-    """A proxy in front of moto that records each STS call: which action, signed by which key."""
-
-    daemon_threads = True
-
-    def __init__(self, upstream: str) -> None:
-        parts = urlsplit(upstream)
-        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
-        self.calls: list[Call] = []
-        self.lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Forward)
-        host, port = self.server_address[:2]
-        self.url = f"http://{host!s}:{port}"
-
-    def signers(self, action: str) -> list[str]:
-        """The access key ids that signed each ``action`` call, in order."""
-        return [call.key for call in self.calls if call.action == action]
-
-    def tokens(self, action: str) -> list[str | None]:
-        """The session tokens sent with each ``action`` call, in order."""
-        return [call.token for call in self.calls if call.action == action]
-
-
-class _Forward(BaseHTTPRequestHandler):
-    """Records each call, then forwards it to moto unchanged."""
-
-    protocol_version = "HTTP/1.1"
-    server: RecordingProxy
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        params = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-        signed = re.search(r"Credential=([^/,]+)/", self.headers.get("Authorization", ""))
-        with self.server.lock:
-            self.server.calls.append(
-                Call(
-                    params.get("Action", ""),
-                    signed.group(1) if signed else "",
-                    self.headers.get("X-Amz-Security-Token"),
-                    params,
-                )
-            )
-        upstream = http.client.HTTPConnection(*self.server.upstream, timeout=30)
-        try:
-            headers = {
-                k: v
-                for k, v in self.headers.items()
-                if k.lower() not in ("connection", "content-length", "expect")
-            }
-            upstream.request("POST", self.path, body, headers)
-            response = upstream.getresponse()
-            payload = response.read()
-        finally:
-            upstream.close()
-        self.send_response_only(response.status, response.reason)
-        for name, value in response.getheaders():
-            if name.lower() not in ("connection", "content-length", "transfer-encoding"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def recorder(moto_server: MotoServer) -> Iterator[RecordingProxy]:
-    with serving(RecordingProxy(moto_server.url)) as proxy:
-        yield proxy
 
 
 # -- caching -----------------------------------------------------------------------

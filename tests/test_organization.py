@@ -18,14 +18,11 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-from clitools import assert_one_error
-from conftest import FAKE_SECRET
-from faultproxy import Reject, proxying
-from infra import MotoServer
-from test_profiles_text import edit_while_locked
-from typer.testing import CliRunner
+from support.cli import assert_error_line, cli, edit_while_locked
+from support.fakes import FAKE_SECRET
+from support.infra import MotoServer
+from support.proxies import Reject, proxying
 
-from sessman.cli.app import app
 from sessman.lifecycle.organization import generate_organization
 from sessman.manager import SessionManager
 from sessman.secretstore import session_user
@@ -108,15 +105,11 @@ class Files:
         self.url = url
         self.path = tmp_path / "profiles.yaml"
         self.path.write_text(PROFILES.format(url=url))
-        self.runner = CliRunner()
         stored = self.cli("secret", "set", "mgmt", "--stdin", input=FAKE_SECRET + "\n")
         assert stored.exit_code == 0, stored.stderr
 
     def cli(self, *args: str, input: str | None = None) -> Any:
-        result = self.runner.invoke(app, ["--config", str(self.path), *args], input=input)
-        assert "Traceback" not in result.stdout + result.stderr
-        assert FAKE_SECRET not in result.stdout + result.stderr
-        return result
+        return cli(*args, input=input, config=self.path, never=[FAKE_SECRET], checked=True)
 
     def ok(self, *args: str) -> Any:
         result = self.cli(*args)
@@ -276,9 +269,7 @@ def test_bad_input_is_one_line_and_exit_2(files: Files) -> None:
     ):
         result = files.cli("generate", "organization", "mgmt", *args)
         assert result.exit_code == 2, (args, result.stderr)
-        lines = result.stderr.splitlines()
-        assert lines[0].startswith("sessman: error: ") and needle in lines[0], lines
-        assert len(lines) <= 2
+        assert_error_line(result, contains=needle, notes=False)
     unknown = files.cli("generate", "organization", "nope", "--role", ROLE)
     assert unknown.exit_code == 2 and "no profile 'nope'" in unknown.stderr
     assert files.path.read_bytes() == before
@@ -350,7 +341,7 @@ def test_mfa_code_is_checked_and_used_only_when_asked_for(files: Files) -> None:
     for code in ("12345", "1234567", "abcdef", " 123456"):
         result = files.cli("generate", "organization", "mgmt", "--role", ROLE, "--mfa-code", code)
         assert result.exit_code == 2, (code, result.stderr)
-        assert_one_error(result.stderr, "--mfa-code")
+        assert_error_line(result, contains="--mfa-code")
     assert files.path.read_bytes() == before
     data = files.generate("--mfa-code", "123456")
     assert "data" in data["added"]
@@ -370,7 +361,7 @@ def test_an_xml_error_body_is_one_line_of_code_and_message(
         )
         result = files.cli("generate", "organization", "mgmt", "--role", ROLE)
     assert result.exit_code == 1
-    assert_one_error(result.stderr, "(AccessDeniedException: You may not & cannot list)")
+    assert_error_line(result, contains="(AccessDeniedException: You may not & cannot list)")
     assert "<" not in result.stderr
 
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 import yaml
-from clitools import assert_one_error, cli
+from support.cli import assert_error_line, cli, edit_while_locked
 
 from sessman.errors import ConfigError
 from sessman.profiles_text import (
@@ -133,59 +129,6 @@ def test_an_edit_keeps_crlf_line_ends(tmp_path: Path) -> None:
     assert b"AKIAEXAMPLEEEEEEEEEE" in raw and raw.count(b"\n") == raw.count(b"\r\n")
 
 
-#: Holds the profiles file's edit lock (the documented ``.<name>.lock``
-#: beside it), reads the file, waits for a line on stdin, then appends to what
-#: it read: an edit that ignored the lock meanwhile would be lost.
-_HOLDER = """\
-import sys
-from pathlib import Path
-from filelock import FileLock
-path = Path(sys.argv[1])
-with FileLock(str(path.parent / f".{path.name}.lock")):
-    text = path.read_text()
-    print("locked", flush=True)
-    sys.stdin.readline()
-    path.write_text(text + sys.argv[2])
-"""
-
-
-def edit_while_locked(path: Path, addition: str, command: Sequence[str]) -> None:
-    """Run ``sessman COMMAND`` while another process edits ``path`` under the lock.
-
-    The holder writes only after the command finished or had 5 s to try, so
-    without the lock the command's edit would be overwritten; with it, the
-    command waits, reads the holder's edit and adds its own.
-    """
-    with subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(path), addition],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
-        assert holder.stdin is not None and holder.stdout is not None
-        try:
-            assert holder.stdout.readline() == "locked\n"
-            with subprocess.Popen(
-                [sys.executable, "-m", "sessman", "--config", str(path), *command],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            ) as editor:
-                try:
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        editor.wait(timeout=5)
-                    holder.stdin.write("go\n")
-                    holder.stdin.close()
-                    assert holder.wait(timeout=60) == 0
-                    _, err = editor.communicate(timeout=120)
-                    assert editor.returncode == 0, err
-                finally:
-                    editor.kill()
-        finally:
-            holder.kill()
-
-
 @pytest.mark.slow
 def test_two_processes_editing_at_once_keep_both_edits(tmp_path: Path) -> None:
     path = tmp_path / "profiles.yaml"
@@ -214,7 +157,7 @@ def test_the_edit_lock_is_private_and_never_a_symlink(tmp_path: Path) -> None:
     args = ["--config", str(path), "import", "dotenv", str(dotenv), "--profile", "e"]
     refused = cli(*args)
     assert refused.exit_code == 1
-    assert_one_error(refused.stderr, str(lock), "symlink")
+    assert_error_line(refused, contains=(str(lock), "symlink"))
     assert victim.read_text() == "precious\n" and path.read_text() == TEXT
     lock.unlink()
     mine.chmod(0o775)  # the user's directory need not be private, as for the file

@@ -33,11 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET, PASSPHRASE
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from infra import MotoServer
+from support.cli import assert_error_line, cli, sessman, store_secret
+from support.fakes import FAKE_SECRET, PASSPHRASE
+from support.infra import MotoServer, refused_url
 
 from sessman.errors import SessmanError
 from sessman.filekeyring import EncryptedFileKeyring
@@ -45,14 +45,6 @@ from sessman.manager import SessionManager
 from sessman.state import SessionRecord, StateFile
 
 ACCOUNT = "123456789012"
-
-
-def refused_url() -> str:
-    """A loopback URL where nothing listens (the port was free a moment ago)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def profiles_file(path: Path, endpoint: str, *, service: str = "reliable", extra: str = "") -> Path:
@@ -77,11 +69,6 @@ profiles:
 {extra}"""
     )
     return path
-
-
-def store_secret(config: Path, name: str = "dev") -> None:
-    result = cli("secret", "set", name, "--stdin", "-c", str(config), input=FAKE_SECRET)
-    assert result.exit_code == 0, result.stderr
 
 
 def keyring_path() -> Path:
@@ -438,7 +425,7 @@ def test_a_bad_option_is_one_line_exit_2_and_loses_nothing(
     result = cli(*args, "-c", str(opened))
     assert result.exit_code == 2, (result.stdout, result.stderr)
     # typer spells a missing argument NAME or name depending on its release.
-    assert needle.lower() in assert_one_error(result.stderr).lower()
+    assert needle.lower() in assert_error_line(result).lower()
     assert result.stdout == ""
     assert snapshot(keyring_path(), state_path(), opened) == before
     assert listed(opened)["dev"]["session"]["state"] == "open"
@@ -509,7 +496,7 @@ def test_a_damaged_keyring_file_is_one_line_exit_1_and_never_overwritten(
     ):
         result = cli(*args, "-c", str(opened), input=stdin)
         assert result.exit_code == 1, (args, result.stderr)
-        line = assert_one_error(result.stderr, str(ring))
+        line = assert_error_line(result, contains=str(ring))
         assert "sessman keyring" in line and FAKE_SECRET not in line
         assert snapshot(ring, state_path()) == before, args
     assert tree(ring.parent) == files  # no new keyring, no temporary file
@@ -521,7 +508,7 @@ def test_a_damaged_keyring_file_is_one_line_exit_1_and_never_overwritten(
 @pytest.fixture
 def private_secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A gnome-keyring of its own on a private bus, so locking it disturbs no other test."""
-    import infra
+    from support import infra
 
     missing = [b for b in ("dbus-daemon", "gnome-keyring-daemon") if shutil.which(b) is None]
     if missing:
@@ -622,7 +609,7 @@ def test_a_locked_secret_service_is_one_line_naming_it(
                 report["keyring"]["ok"] is False and "SecretService" in report["keyring"]["error"]
             )
             continue
-        line = assert_one_error(done.stderr, SECRET_SERVICE)
+        line = assert_error_line(done, contains=SECRET_SERVICE)
         assert "unlock" in line.lower() and FAKE_SECRET not in done.stdout + done.stderr
     # Nothing was lost: the secret is still there (item attributes are readable while locked).
     with closing(open_dbus_connection(bus=address)) as bus:
@@ -645,7 +632,7 @@ def test_an_absent_secret_service_is_one_line_naming_it(
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")
     result = cli(*args, "-c", str(config))
     assert result.exit_code == 1, result.stderr
-    assert_one_error(result.stderr, SECRET_SERVICE)
+    assert_error_line(result, contains=SECRET_SERVICE)
     assert result.stdout == ""
 
 
@@ -668,7 +655,7 @@ def test_a_wrong_or_missing_passphrase_is_one_line_and_changes_nothing(
         needle = "SESSMAN_KEYRING_PASSPHRASE"
     result = cli(*args, "-c", str(opened))
     assert result.exit_code == 1, result.stderr
-    assert_one_error(result.stderr, needle, str(keyring_path()))
+    assert_error_line(result, contains=(needle, str(keyring_path())))
     assert result.stdout == ""
     assert snapshot(keyring_path(), state_path()) == before
     # The index needs no passphrase: list still works and shows what is stored.
@@ -690,8 +677,8 @@ def test_a_dead_endpoint_is_one_line_exit_1_and_stores_nothing(
     handed = sessman("credential-process", "dev", "-c", str(config))
     assert time.monotonic() - started < 15
     assert opened.exit_code == 1 and handed.returncode == 1
-    assert url in assert_one_error(opened.stderr)
-    assert url in assert_one_error(handed.stderr)
+    assert url in assert_error_line(opened)
+    assert url in assert_error_line(handed)
     assert handed.stdout == ""
     assert snapshot(keyring_path(), state_path()) == before
 
@@ -746,7 +733,7 @@ def test_a_profile_name_that_looks_like_a_path_is_refused_by_the_loader(
     for args in (["list"], ["open", name], ["secret", "set", name, "--stdin"]):
         result = cli(*args, "-c", str(config), input=FAKE_SECRET)
         assert result.exit_code == 2
-        assert_one_error(result.stderr, "invalid profile name", repr(name))
+        assert_error_line(result, contains=("invalid profile name", repr(name)))
     assert tree(tmp_path) == before
 
 
@@ -772,7 +759,7 @@ def test_a_path_like_name_on_the_command_line_creates_no_file(
     ):
         result = cli(*args, "-c", str(opened), input=FAKE_SECRET)
         assert result.exit_code == 2, (args, result.stderr)
-        assert_one_error(result.stderr, repr(name))
+        assert_error_line(result, contains=repr(name))
     assert tree(tmp_path.parent) == before
 
 
@@ -830,7 +817,7 @@ def test_a_profiles_file_over_16_mib_is_refused_with_one_line(tmp_path: Path) ->
         result = cli(*args, "-c", str(config))
         assert time.monotonic() - started < 2
         assert result.exit_code == 2
-        assert_one_error(result.stderr, "16 MiB", str(config))
+        assert_error_line(result, contains=("16 MiB", str(config)))
     config.write_bytes(head + b"#" * (16 * 2**20 - 1 - len(head)))  # just under: fine
     assert cli("show", "dev", "-c", str(config)).exit_code == 0
 

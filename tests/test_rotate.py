@@ -19,13 +19,10 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from clitools import all_bytes_under
-from faultproxy import FaultProxy, Reject, proxying
-from infra import MotoAuthServer, MotoServer
-from test_profiles_text import edit_while_locked
-from typer.testing import CliRunner
+from support.cli import all_bytes_under, assert_error_line, cli, edit_while_locked
+from support.infra import MotoAuthServer, MotoServer
+from support.proxies import FaultProxy, Reject, proxying
 
-from sessman.cli.app import app
 from sessman.lifecycle.rotate import RotationFailed, delete_other, rotate
 from sessman.manager import SessionManager
 
@@ -108,15 +105,11 @@ class Setup:
         self.path = tmp_path / "profiles.yaml"
         self.path.write_text(PROFILES.format(url=proxy.url, key=user.key_id))
         self.upstream = upstream
-        self.runner = CliRunner()
         stored = self.cli("secret", "set", "dev", "--stdin", input=user.secret + "\n")
         assert stored.exit_code == 0, stored.stderr
 
     def cli(self, *args: str, input: str | None = None) -> Any:
-        result = self.runner.invoke(app, ["--config", str(self.path), *args], input=input)
-        assert "Traceback" not in result.stdout + result.stderr
-        assert self.user.secret not in result.stdout + result.stderr
-        return result
+        return cli(*args, input=input, config=self.path, never=[self.user.secret], checked=True)
 
     def manager(self) -> SessionManager:
         return SessionManager.load(self.path)
@@ -452,9 +445,7 @@ def test_delete_other_refuses_the_stored_key_and_strangers(setup: Setup, iam: An
     ):
         result = setup.cli("rotate", "dev", "--delete-other", key_id)
         assert result.exit_code == code, (key_id, result.stderr)
-        lines = result.stderr.splitlines()
-        assert lines[0].startswith("sessman: error: ") and needle in lines[0], lines
-        assert len(lines) <= 2
+        assert_error_line(result, contains=needle, notes=False)
     assert keys_of(iam, setup.user.name) == {setup.user.key_id: "Active"}
     assert "DeleteAccessKey" not in setup.proxy.actions()
 
@@ -495,20 +486,19 @@ def test_sessions_opened_with_the_old_key_are_closed(
             f"  twin:\n    access_key_id: {user.key_id}\n",
         )
     )
-    runner = CliRunner()
 
-    def cli(*args: str, input: str | None = None) -> Any:
-        result = runner.invoke(app, ["--config", str(path), *args], input=input)
+    def ok(*args: str, input: str | None = None) -> Any:
+        result = cli(*args, input=input, config=path)
         assert result.exit_code == 0, result.stderr
         return result
 
     for name in ("dev", "twin"):
-        cli("secret", "set", name, "--stdin", input=user.secret + "\n")
-    cli("open", "dev", "admin")
-    data = json.loads(cli("rotate", "dev", "--json").stdout)
+        ok("secret", "set", name, "--stdin", input=user.secret + "\n")
+    ok("open", "dev", "admin")
+    data = json.loads(ok("rotate", "dev", "--json").stdout)
     assert data["profiles"] == ["dev", "twin"]
     assert data["closed"] == ["dev", "admin"]
-    states = {r["name"]: r["session"]["state"] for r in json.loads(cli("list", "--json").stdout)}
+    states = {r["name"]: r["session"]["state"] for r in json.loads(ok("list", "--json").stdout)}
     assert states == {"dev": "closed", "admin": "closed", "twin": "closed"}
     manager = SessionManager.load(path)
     assert {manager.profile(n).access_key_id for n in ("dev", "twin")} == {

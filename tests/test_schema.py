@@ -15,20 +15,11 @@ from typing import Any
 import pytest
 import yaml
 from hypothesis import given
-from test_config import (
-    BAD_FILES,
-    FUZZ,
-    GOOD_FILES,
-    Bad,
-    Good,
-    base_document,
-    dump,
-    mutate,
-    mutations,
-)
-from typer.testing import CliRunner
+from support.bad_files import BAD_FILES, Bad
+from support.cli import cli
+from support.fuzz import FUZZ, base_document, dump, mutate, mutations
+from support.profiles import GOOD_FILES, Good
 
-from sessman.cli.app import app
 from sessman.cli.profiles import STARTER
 from sessman.config import parse_config
 from sessman.errors import ConfigError
@@ -42,7 +33,7 @@ EXPRESSIBLE = [b for b in BAD_FILES if b.schema]
 
 @pytest.fixture(scope="module")
 def validator() -> Any:
-    result = CliRunner().invoke(app, ["schema"])
+    result = cli("schema")
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     schema = json.loads(result.stdout)
@@ -50,7 +41,7 @@ def validator() -> Any:
 
 
 def test_schema_command_prints_a_draft_2020_12_schema() -> None:
-    result = CliRunner().invoke(app, ["schema"])
+    result = cli("schema")
     assert result.exit_code == 0
     schema = json.loads(result.stdout)
     assert schema == json_schema()
@@ -64,7 +55,7 @@ def test_schema_command_prints_a_draft_2020_12_schema() -> None:
 
 
 def test_schema_command_takes_config_and_needs_no_file(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["schema", "--config", str(tmp_path / "absent.yaml")])
+    result = cli("schema", "--config", str(tmp_path / "absent.yaml"))
     assert result.exit_code == 0
     assert json.loads(result.stdout) == json_schema()
 

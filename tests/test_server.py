@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET
-from infra import MotoServer
+from support.cli import assert_error_line, cli, running, sessman, sessman_argv
+from support.fakes import FAKE_SECRET
+from support.infra import MotoServer
 
 from sessman._http import LoopbackServer, _Server
 from sessman.credentials import TemporaryCredentials
@@ -266,32 +266,6 @@ def test_exec_server_serves_the_javascript_sdk_across_renewals(
         assert first["key"] != last["key"], seen
 
 
-@contextlib.contextmanager
-def running(argv: list[str], **extra: Any) -> Iterator[subprocess.Popen[str]]:
-    """``sessman ARGV`` as a process with pipes; stopped (SIGTERM, then SIGKILL) if still alive."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sessman", *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **extra,
-    )
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(("how", "code"), [(signal.SIGKILL, 128 + 9), (signal.SIGTERM, 42)])
 def test_the_server_is_gone_when_the_child_is_killed(
@@ -358,7 +332,7 @@ def test_roles_behind_mfa_are_renewed_without_a_prompt(config: Path) -> None:
     # No terminal, no session: a clear error, not a prompt.
     refused_ = sessman("exec", "--server", "mfaops", "-c", str(config), "--", "true")
     assert refused_.returncode == 2
-    assert_one_error(refused_.stderr, "MFA code")
+    assert_error_line(refused_, contains="MFA code")
     assert "sessman open mfaops --mfa-code" in refused_.stderr
     opened = cli("open", "mfaops", "--mfa-code", "123456", "-c", str(config))
     assert opened.exit_code == 0, opened.stderr
@@ -551,7 +525,7 @@ def test_a_failing_renewal_keeps_serving_and_says_so_once(
     first_moto.enter_context(moto_on(port, tmp_path / "moto.log"))
     with stderr_file.open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sessman", "serve", "ops", "--format", "json", "-c", str(own)],
+            sessman_argv("serve", "ops", "--format", "json", "-c", str(own)),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=err,
@@ -602,16 +576,16 @@ def test_bad_timing_variables_are_one_clear_error(
         monkeypatch.setenv(name, value)
         bad = cli("exec", "--server", "ops", "-c", str(config), "--", "true")
         assert bad.exit_code == 2, bad.stderr
-        assert_one_error(bad.stderr, name)
+        assert_error_line(bad, contains=name)
         monkeypatch.setenv("SESSMAN_SERVER_RENEW_AHEAD", "897")
         monkeypatch.setenv("SESSMAN_SERVER_RETRY", "1")
     monkeypatch.setenv("SESSMAN_SERVER_RENEW_AHEAD", "900")
     impossible = cli("serve", "ops", "-c", str(config))
     assert impossible.exit_code == 2
-    assert_one_error(impossible.stderr, "900")
+    assert_error_line(impossible, contains="900")
     unknown = cli("exec", "--server", "nope", "-c", str(config), "--", "true")
     assert unknown.exit_code == 2
-    assert_one_error(unknown.stderr, "nope")
+    assert_error_line(unknown, contains="nope")
 
 
 def test_timing_fits_the_session_length() -> None:
@@ -926,7 +900,7 @@ def test_exec_server_hands_over_the_region_and_uses_the_mfa_code(config: Path) -
     assert with_code.returncode == 0, with_code.stderr
     bad = sessman("exec", "--server", "mfaops", "--mfa-code", "12", "-c", str(config), "--", "true")
     assert bad.returncode == 2
-    assert_one_error(bad.stderr, "MFA")
+    assert_error_line(bad, contains="MFA")
 
 
 def test_programs_that_cannot_run_exit_as_in_a_shell(
@@ -946,7 +920,7 @@ def test_programs_that_cannot_run_exit_as_in_a_shell(
         ):
             done = cli("exec", *server, "ops", "-c", str(config), "--", program)
             assert done.exit_code == code, (server, program, done.stderr)
-            assert_one_error(done.stderr, needle, program)
+            assert_error_line(done, contains=(needle, program))
 
 
 @pytest.mark.slow
@@ -957,7 +931,7 @@ def test_a_program_the_system_cannot_start_is_126(config: Path, tmp_path: Path) 
     for server in (["--server"], []):
         done = sessman("exec", *server, "ops", "-c", str(config), "--", str(garbage))
         assert done.returncode == 126, done.stderr
-        assert_one_error(done.stderr, "cannot run", str(garbage), "format")
+        assert_error_line(done, contains=("cannot run", str(garbage), "format"))
 
 
 @pytest.mark.slow
@@ -965,7 +939,7 @@ def test_a_program_the_system_cannot_start_is_126(config: Path, tmp_path: Path) 
 def test_serve_to_a_full_stdout_is_one_clear_error(config: Path, format_: str) -> None:
     with open("/dev/full", "w") as full:
         done = subprocess.run(
-            [sys.executable, "-m", "sessman", "serve", "ops", "-f", format_, "-c", str(config)],
+            sessman_argv("serve", "ops", "-f", format_, "-c", str(config)),
             stdin=subprocess.DEVNULL,
             stdout=full,
             stderr=subprocess.PIPE,
@@ -974,7 +948,7 @@ def test_serve_to_a_full_stdout_is_one_clear_error(config: Path, format_: str) -
             check=False,
         )
     assert done.returncode == 1, done.stderr
-    assert_one_error(done.stderr, "standard output", "No space left")
+    assert_error_line(done, contains=("standard output", "No space left"))
     assert "unexpected" not in done.stderr
 
 
@@ -984,7 +958,7 @@ def test_serve_to_a_closed_pipe_is_one_clear_error(config: Path) -> None:
     os.close(read)  # as `sessman serve ops | true` once true has gone
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "sessman", "serve", "ops", "-c", str(config)],
+            sessman_argv("serve", "ops", "-c", str(config)),
             stdin=subprocess.DEVNULL,
             stdout=write,
             stderr=subprocess.PIPE,
@@ -995,4 +969,4 @@ def test_serve_to_a_closed_pipe_is_one_clear_error(config: Path) -> None:
     finally:
         os.close(write)
     assert done.returncode == 1, done.stderr
-    assert_one_error(done.stderr, "standard output", "Broken pipe")
+    assert_error_line(done, contains=("standard output", "Broken pipe"))

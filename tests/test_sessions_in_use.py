@@ -10,6 +10,7 @@ endpoint that never answers.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -24,10 +25,10 @@ from typing import Any
 
 import pytest
 import yaml
-from clitools import assert_one_error, cli, sessman
-from conftest import FAKE_SECRET, PASSPHRASE
-from infra import MotoServer
-from test_manager import RecordingProxy, serving
+from support.cli import assert_error_line, cli, running, sessman, sessman_argv, store_secret
+from support.fakes import FAKE_SECRET, PASSPHRASE
+from support.infra import MotoServer
+from support.proxies import RecordingProxy
 
 from sessman.errors import AuthenticationFailed, SessmanError
 from sessman.filekeyring import EncryptedFileKeyring
@@ -37,12 +38,6 @@ from sessman.state import StateFile
 
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/Short"
-
-
-@pytest.fixture
-def recorder(moto_server: MotoServer) -> Iterator[RecordingProxy]:
-    with serving(RecordingProxy(moto_server.url)) as proxy:
-        yield proxy
 
 
 def write_config(
@@ -55,11 +50,6 @@ def write_config(
     }
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
-
-
-def store_secret(config: Path, name: str) -> None:
-    stored = cli("secret", "set", name, "--stdin", "-c", str(config), input=FAKE_SECRET)
-    assert stored.exit_code == 0, stored.stderr
 
 
 def short_role_config(tmp_path: Path, url: str) -> Path:
@@ -141,7 +131,7 @@ def test_a_min_ttl_longer_than_the_session_is_refused_by_every_command(
     config = short_role_config(tmp_path, recorder.url)
     refused = cli(*argv[:2], "--min-ttl", "1000", "-c", str(config), *argv[2:])
     assert refused.exit_code == 2, refused.stderr
-    assert_one_error(refused.stderr, "1000 s left cannot be met by sessions of 900 s")
+    assert_error_line(refused, contains="1000 s left cannot be met by sessions of 900 s")
     assert recorder.signers("AssumeRole") == []
 
 
@@ -243,29 +233,40 @@ def test_eight_processes_behind_one_mfa_device_use_the_code_once(
     assert len(recorder.signers("AssumeRole")) == 1
 
 
-@pytest.mark.slow
-def test_a_lock_left_by_a_killed_process_is_taken_over(
-    tmp_path: Path, recorder: RecordingProxy
-) -> None:
-    config = short_role_config(tmp_path, recorder.url)
-    state_dir = Path(os.environ["SESSMAN_STATE_DIR"])
+@contextlib.contextmanager
+def lock_held(state_dir: Path, profile: str) -> Iterator[None]:
+    """Another process holds ``profile``'s lock in ``state_dir`` for the block, then is killed."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path; from sessman.locks import profile_lock\n"
-            "with profile_lock(Path(sys.argv[1]), 'sessman', 'src'):\n"
+            "with profile_lock(Path(sys.argv[1]), 'sessman', sys.argv[2]):\n"
             "    print('held', flush=True); time.sleep(600)",
             str(state_dir),
+            profile,
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        yield
+    finally:
+        holder.kill()
+        holder.communicate()
+
+
+@pytest.mark.slow
+def test_a_lock_left_by_a_killed_process_is_taken_over(
+    tmp_path: Path, recorder: RecordingProxy
+) -> None:
+    config = short_role_config(tmp_path, recorder.url)
+    state_dir = Path(os.environ["SESSMAN_STATE_DIR"])
+    with lock_held(state_dir, "src"):
         assert lock_path(state_dir, "sessman", "src").exists()
         waiter = subprocess.Popen(
-            [sys.executable, "-m", "sessman", "credential-process", "src", "-c", str(config)],
+            sessman_argv("credential-process", "src", "-c", str(config)),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -274,9 +275,6 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(
         time.sleep(2.0)
         assert waiter.poll() is None  # it waits while the holder lives
         assert recorder.signers("GetSessionToken") == []
-    finally:
-        holder.kill()
-        holder.communicate()
     (document,) = finish([waiter])
     assert document["SessionToken"]
     assert len(recorder.signers("GetSessionToken")) == 1
@@ -302,7 +300,7 @@ def test_a_credential_process_loop_ends_at_once_naming_the_chain(
     done = sessman("credential-process", "looped", "--config", str(config), timeout=60)
     elapsed = time.monotonic() - started
     assert done.returncode == 2, done.stderr
-    line = assert_one_error(done.stderr, "aws_profile loop", "'looped'", "'via-sessman'")
+    line = assert_error_line(done, contains=("aws_profile loop", "'looped'", "'via-sessman'"))
     assert "custom-process" not in line  # the child's error, relayed as ours
     assert elapsed < 30  # one level of children, not processes without end
 
@@ -337,7 +335,7 @@ def test_a_three_hop_loop_names_the_aws_profile_that_closes_it(
     )
     done = sessman("credential-process", "loop3a", "--config", str(config), timeout=90)
     assert done.returncode == 2, done.stderr
-    line = assert_one_error(done.stderr, "'loop3a'", "'hop-b'", "'loop3b'", "'hop-a'")
+    line = assert_error_line(done, contains=("'loop3a'", "'hop-b'", "'loop3b'", "'hop-a'"))
     assert line.startswith("sessman: error: aws_profile loop: "), line  # nothing before it
     (hint,) = [h for h in done.stderr.splitlines() if h.startswith("hint: ")]
     assert "AWS profile 'hop-a' in ~/.aws/config runs sessman for profile 'loop3a'" in hint
@@ -384,7 +382,7 @@ def test_errors_name_the_endpoint_actually_contacted(
     store_secret(config, "slow")
     done = sessman("whoami", "slow", "--config", str(config))
     assert done.returncode == 1
-    line = assert_one_error(done.stderr, hanging_endpoint)
+    line = assert_error_line(done, contains=hanging_endpoint)
     assert "127.0.0.1:9/" not in line and "127.0.0.1:9 " not in line
 
 
@@ -442,7 +440,7 @@ def test_a_malformed_mfa_code_is_a_usage_error_before_any_call(
     store_secret(config, "src")
     done = sessman(command, "role", "--mfa-code", "12345", "--config", str(config))
     assert done.returncode == 2, done.stderr
-    assert_one_error(done.stderr, "six digits")
+    assert_error_line(done, contains="six digits")
     assert recorder.calls == []
 
 
@@ -462,7 +460,7 @@ def test_commands_that_may_open_a_session_take_mfa_code(
     store_secret(config, "src")
     missing = sessman(command, "role", "--config", str(config))
     assert missing.returncode == 2
-    assert_one_error(missing.stderr, device)
+    assert_error_line(missing, contains=device)
     assert "--mfa-code" in missing.stderr
     done = sessman(command, "role", "--mfa-code", "123456", "--config", str(config))
     assert done.returncode == 0, done.stderr
@@ -505,24 +503,14 @@ def test_a_failed_check_of_temporary_credentials_names_that_step(
 
 def interrupt(argv: list[str], wait: float = 2.0) -> tuple[int, str, float]:
     """Start ``sessman ARGV``, send SIGINT after ``wait`` s; (exit code, stderr, seconds to exit)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sessman", *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(wait)
-    assert proc.poll() is None, proc.communicate()
-    proc.send_signal(signal.SIGINT)
-    sent = time.monotonic()
-    try:
+    with running(argv) as proc:
+        time.sleep(wait)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
         _out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return proc.returncode, err, time.monotonic() - sent
+        took = time.monotonic() - sent
+    return proc.returncode, err, took
 
 
 @pytest.mark.slow
@@ -780,17 +768,10 @@ def test_without_a_controlling_terminal_nothing_is_asked(
         {"src": {"access_key_id": "AKIAEXAMPLEMFANOTTY1", "mfa_serial": device}},
     )
     store_secret(config, "src")
-    done = subprocess.run(  # setsid: no controlling terminal, as in CI
-        [sys.executable, "-m", "sessman", "credential-process", "src", "--config", str(config)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        start_new_session=True,
-    )
+    # sessman() starts a session of its own: no controlling terminal, as in CI
+    done = sessman("credential-process", "src", "--config", str(config))
     assert done.returncode == 2, done.stderr
-    assert_one_error(done.stderr, "MFA code")
+    assert_error_line(done, contains="MFA code")
     assert recorder.signers("GetSessionToken") == []
 
 
@@ -814,7 +795,7 @@ def test_lock_files_are_private_and_never_followed_through_a_symlink(
     planted.symlink_to(target)
     refused = sessman("credential-process", "short", "--config", str(config))
     assert refused.returncode == 1
-    assert_one_error(refused.stderr, str(planted))
+    assert_error_line(refused, contains=str(planted))
     assert target.read_text() == "untouched"
     planted.unlink()
 
@@ -822,7 +803,7 @@ def test_lock_files_are_private_and_never_followed_through_a_symlink(
     lock.parent.chmod(0o777)
     refused = sessman("credential-process", "short", "--config", str(config))
     assert refused.returncode == 1
-    assert_one_error(refused.stderr, str(lock.parent))
+    assert_error_line(refused, contains=str(lock.parent))
     assert f"chmod 700 {lock.parent}" in refused.stderr
     assert recorder.signers("AssumeRole") == []
 
@@ -833,24 +814,8 @@ def test_ctrl_c_while_waiting_for_another_process_lock_is_one_line_and_130(
 ) -> None:
     config = short_role_config(tmp_path, recorder.url)
     state_dir = Path(os.environ["SESSMAN_STATE_DIR"])
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from pathlib import Path; from sessman.locks import profile_lock\n"
-            "with profile_lock(Path(sys.argv[1]), 'sessman', 'short'):\n"
-            "    print('held', flush=True); time.sleep(600)",
-            str(state_dir),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    with lock_held(state_dir, "short"):
         code, err, seconds = interrupt(["credential-process", "short", "--config", str(config)])
-    finally:
-        holder.kill()
-        holder.communicate()
     assert code == 130, err
     assert [line for line in err.splitlines() if line.strip()] == ["sessman: error: interrupted"]
     assert seconds < 5

@@ -1,6 +1,6 @@
 """IAM Identity Center (SPEC 10.2): login, tokens in the keyring only, sso profiles, hand-over.
 
-Everything runs against tests/ssofake.py (sso-oidc and portal on loopback),
+Everything runs against tests/support/ssofake.py (sso-oidc and portal on loopback),
 whose role credentials come from moto_server: what sessman hands over is used
 for real there (GetCallerIdentity).
 """
@@ -18,97 +18,15 @@ from typing import Any
 
 import boto3
 import pytest
-from ssofake import USER_CODE, VERIFICATION_URI, SsoFake
-from typer.testing import CliRunner
+from support.cli import cli, sessman, sessman_argv
+from support.heavy import run_sessman
+from support.sso import DEV_ACCOUNT, START_URL, assert_nowhere, login, manager
+from support.ssofake import USER_CODE, VERIFICATION_URI, SsoFake
 
-from sessman.cli.app import app
 from sessman.config import load_config
-from sessman.manager import SessionManager
 from sessman.sso import tokens
 from sessman.sso.storage import Entry, keyring_user
 from sessman.sso.tokens import LoginRequired
-
-START_URL = "https://corp.awsapps.example.invalid/start"
-DEV_ACCOUNT = "111111111111"
-
-
-def profiles_text(fake: SsoFake) -> str:
-    return f"""\
-# Corporate sign-in (this comment must survive)
-version: 1
-keyring_service: sessman-sso-test
-defaults:
-  region: us-east-1
-  endpoint_url: {fake.moto_url}   # STS and clients go to moto
-sso_sessions:
-  corp:                           # our Identity Center
-    start_url: {START_URL}
-    region: eu-west-1
-    endpoint_url: {fake.url}
-profiles:
-  # hand-written sso profile
-  dev:
-    sso_session: corp
-    sso_account_id: "{DEV_ACCOUNT}"
-    sso_role_name: Developer
-  chained:                        # a role assumed with dev's credentials
-    source_profile: dev
-    role_arn: arn:aws:iam::123456789012:role/Chained
-# trailing comment
-"""
-
-
-@pytest.fixture
-def setup(sso_fake: SsoFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SsoFake:
-    """The fake with one assignment, and a profiles file pointing at it (SESSMAN_CONFIG)."""
-    sso_fake.assignments = {DEV_ACCOUNT: ("Development", ["Developer"])}
-    path = tmp_path / "profiles.yaml"
-    path.write_text(profiles_text(sso_fake))
-    monkeypatch.setenv("SESSMAN_CONFIG", str(path))
-    for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY"):
-        monkeypatch.delenv(name, raising=False)
-    return sso_fake
-
-
-def manager() -> SessionManager:
-    return SessionManager.load(os.environ["SESSMAN_CONFIG"], note=None)
-
-
-def login(sleeps: list[float] | None = None, **options: Any) -> tokens.LoginResult:
-    """Sign in through the library, recording the polling sleeps instead of sleeping."""
-    mgr = manager()
-    recorded = sleeps if sleeps is not None else []
-    return tokens.login(
-        mgr.config.sso_session("corp"),
-        mgr.store,
-        show=lambda line: None,
-        sleep=recorded.append,
-        **options,
-    )
-
-
-def files_under(*roots: Path) -> list[Path]:
-    return [p for root in roots for p in root.rglob("*") if p.is_file()]
-
-
-def assert_nowhere(secrets: list[str], *roots: Path) -> None:
-    assert secrets
-    for path in files_under(*roots):
-        data = path.read_bytes()
-        for secret in secrets:
-            assert secret.encode() not in data, f"{secret} found in {path}"
-
-
-def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sessman", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=timeout,
-        check=False,
-    )
-
 
 # -- login -------------------------------------------------------------------
 
@@ -117,7 +35,7 @@ def test_login_shows_the_code_waits_and_keeps_tokens_only_in_the_keyring(
     setup: SsoFake, clean_env: Path, tmp_path: Path
 ) -> None:
     setup.polls = ["pending", "pending"]
-    proc = run_cli("sso", "login", "corp", "--json")
+    proc = sessman("sso", "login", "corp", "--json")
     assert proc.returncode == 0, proc.stderr
     assert USER_CODE in proc.stderr and VERIFICATION_URI in proc.stderr
     assert USER_CODE not in proc.stdout
@@ -152,7 +70,7 @@ def test_login_that_expires_or_is_denied_is_one_clear_error(
     setup: SsoFake, step: str, message: str
 ) -> None:
     setup.polls = ["pending", step]
-    result = CliRunner().invoke(app, ["sso", "login", "corp"])
+    result = cli("sso", "login", "corp")
     assert result.exit_code == 1
     assert message in result.stderr
     assert "hint: " in result.stderr and "sessman sso login corp" in result.stderr
@@ -169,7 +87,7 @@ def test_client_registration_is_kept_and_reused(setup: SsoFake) -> None:
 def test_aws_cache_file_is_private_and_readable_by_botocore(
     setup: SsoFake, clean_env: Path
 ) -> None:
-    result = CliRunner().invoke(app, ["sso", "login", "--aws-cache", "--json"])
+    result = cli("sso", "login", "--aws-cache", "--json")
     assert result.exit_code == 0, result.stderr
     path = clean_env / ".aws" / "sso" / "cache" / (hashlib.sha1(b"corp").hexdigest() + ".json")
     assert json.loads(result.stdout)["aws_cache"] == str(path)
@@ -181,7 +99,7 @@ def test_aws_cache_file_is_private_and_readable_by_botocore(
     assert cached["accessToken"] in setup.secrets()
     assert cached["startUrl"] == START_URL and cached["region"] == "eu-west-1"
     # logout removes both the keyring entry and the file.
-    result = CliRunner().invoke(app, ["sso", "logout", "corp", "--json"])
+    result = cli("sso", "logout", "corp", "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {
         "session": "corp",
@@ -207,14 +125,14 @@ def test_an_expired_login_without_refresh_asks_to_sign_in(setup: SsoFake) -> Non
     setup.token_lifetime = 30
     setup.issue_refresh_token = False
     login()
-    result = CliRunner().invoke(app, ["credential-process", "dev"])
+    result = cli("credential-process", "dev")
     assert result.exit_code == 1
     assert "has expired" in result.stderr
     assert "hint: sign in with: sessman sso login corp" in result.stderr
 
 
 def test_no_login_is_a_clear_error_with_the_hint(setup: SsoFake) -> None:
-    proc = run_cli("credential-process", "dev")
+    proc = sessman("credential-process", "dev")
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [
         "sessman: error: sso session 'corp' is not signed in",
@@ -225,7 +143,7 @@ def test_no_login_is_a_clear_error_with_the_hint(setup: SsoFake) -> None:
 def test_a_revoked_token_is_forgotten_and_login_is_asked(setup: SsoFake) -> None:
     login()
     setup.revoked.update(setup.issued)
-    result = CliRunner().invoke(app, ["open", "dev"])
+    result = cli("open", "dev")
     assert result.exit_code == 1
     assert "expired or revoked" in result.stderr and "sessman sso login corp" in result.stderr
     with pytest.raises(LoginRequired, match="not signed in"):
@@ -252,7 +170,7 @@ def test_credential_process_hands_over_the_role_credentials(
     setup: SsoFake, clean_env: Path, tmp_path: Path
 ) -> None:
     login()
-    proc = run_cli("credential-process", "dev")
+    proc = sessman("credential-process", "dev")
     assert proc.returncode == 0, proc.stderr
     creds = json.loads(proc.stdout)
     assert creds["Version"] == 1
@@ -260,15 +178,15 @@ def test_credential_process_hands_over_the_role_credentials(
     who = identity(creds, setup.moto_url)
     assert "assumed-role/Developer/" in who["Arn"]
     # The session is open and listed; its credentials are not in any file.
-    listed = json.loads(CliRunner().invoke(app, ["list", "--json"]).stdout)
+    listed = json.loads(cli("list", "--json").stdout)
     dev = next(p for p in listed if p["name"] == "dev")
     assert dev["kind"] == "sso" and dev["session"]["state"] == "open" and dev["secret"] is None
     assert_nowhere([creds["SecretAccessKey"], creds["SessionToken"]], clean_env, tmp_path)
     # A second call uses the open session: no second GetRoleCredentials.
-    again = run_cli("credential-process", "dev")
+    again = sessman("credential-process", "dev")
     assert json.loads(again.stdout)["AccessKeyId"] == creds["AccessKeyId"]
     assert setup.role_credentials == 1
-    closed = CliRunner().invoke(app, ["close", "dev", "--json"])
+    closed = cli("close", "dev", "--json")
     assert json.loads(closed.stdout) == [{"name": "dev", "was_open": True}]
 
 
@@ -277,7 +195,7 @@ def test_exec_runs_a_child_as_the_role(setup: SsoFake) -> None:
     child = (
         "import boto3, json; print(json.dumps(boto3.client('sts').get_caller_identity()['Arn']))"
     )
-    proc = run_cli("exec", "dev", "--", sys.executable, "-c", child)
+    proc = sessman("exec", "dev", "--", sys.executable, "-c", child)
     assert proc.returncode == 0, proc.stderr
     assert "assumed-role/Developer/" in json.loads(proc.stdout)
 
@@ -293,7 +211,7 @@ def test_a_role_chained_from_an_sso_profile(setup: SsoFake) -> None:
 
 
 def test_show_and_schema_know_the_sso_kind(setup: SsoFake) -> None:
-    shown = CliRunner().invoke(app, ["show", "dev", "--json"])
+    shown = cli("show", "dev", "--json")
     data = json.loads(shown.stdout)
     assert data["kind"] == "sso"
     assert (data["sso_session"], data["sso_account_id"], data["sso_role_name"]) == (
@@ -315,11 +233,11 @@ def test_a_configured_browser_is_opened_and_none_otherwise(
     browser = tmp_path / "browser.sh"
     browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> {opened}\n')
     browser.chmod(0o700)
-    proc = run_cli("sso", "login", "corp")  # no BROWSER, no display: the URL is only printed
+    proc = sessman("sso", "login", "corp")  # no BROWSER, no display: the URL is only printed
     assert proc.returncode == 0, proc.stderr
     assert not opened.exists()
     monkeypatch.setenv("BROWSER", str(browser))
-    proc = run_cli("sso", "login", "corp")
+    proc = sessman("sso", "login", "corp")
     assert proc.returncode == 0, proc.stderr
     assert opened.read_text().splitlines() == [f"{VERIFICATION_URI}?user_code={USER_CODE}"]
     assert USER_CODE in proc.stderr  # shown in every case
@@ -331,7 +249,7 @@ def test_ctrl_c_while_waiting_is_one_line_and_130(setup: SsoFake) -> None:
 
     setup.polls = ["pending"] * 100_000
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessman", "sso", "login", "corp"],
+        sessman_argv("sso", "login", "corp"),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -352,13 +270,11 @@ def test_ctrl_c_while_waiting_is_one_line_and_130(setup: SsoFake) -> None:
 def test_sso_help_and_credential_process_of_an_open_session_skip_boto3(
     setup: SsoFake, tmp_path: Path
 ) -> None:
-    from test_imports import run_sessman
-
     for args in (["sso", "--help"], ["sso", "login", "--help"]):
         report = run_sessman(args, tmp_path)
         assert report["code"] == 0 and report["heavy"] == []
     login()
-    assert run_cli("open", "dev").returncode == 0
+    assert sessman("open", "dev").returncode == 0
     report = run_sessman(["credential-process", "dev"], tmp_path)
     assert report["code"] == 0 and report["heavy"] == []
     assert json.loads(report["stdout"])["Version"] == 1
@@ -371,7 +287,7 @@ def test_malformed_role_credentials_are_refused(setup: SsoFake) -> None:
     login()
     bad = {"accessKeyId": "ASIA\nINJECTED", "secretAccessKey": "s", "sessionToken": "t"}
     setup.override["/federation/credentials"] = (200, {"roleCredentials": bad}, {})
-    result = CliRunner().invoke(app, ["credential-process", "dev"])
+    result = cli("credential-process", "dev")
     assert result.exit_code == 1
     assert "malformed credentials" in result.stderr
     assert result.stdout == "" and "INJECTED" not in result.stderr
@@ -380,7 +296,7 @@ def test_malformed_role_credentials_are_refused(setup: SsoFake) -> None:
 def test_a_verification_url_that_is_no_url_is_never_printed(setup: SsoFake) -> None:
     answer = {"deviceCode": "d", "userCode": "CODE-1", "verificationUri": "javascript:alert(1)"}
     setup.override["/device_authorization"] = (200, answer, {})
-    result = CliRunner().invoke(app, ["sso", "login"])
+    result = cli("sso", "login")
     assert result.exit_code == 1
     assert "javascript" not in result.stderr and "CODE-1" not in result.stderr
     assert "is not IAM Identity Center's answer" in result.stderr
@@ -390,7 +306,7 @@ def test_redirects_are_not_followed_with_the_bearer_token(setup: SsoFake) -> Non
     login()
     elsewhere = f"{setup.url}/elsewhere"
     setup.override["/federation/credentials"] = (302, {}, {"Location": elsewhere})
-    result = CliRunner().invoke(app, ["credential-process", "dev"])
+    result = cli("credential-process", "dev")
     assert result.exit_code == 1
     assert "HTTP 302" in result.stderr
     assert "/elsewhere" not in setup.bearer

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from test_config import Bad, y
+from support.bad_files import Bad
+from support.profiles import y
 
 from sessman.config import load_config, parse_config
 from sessman.config_cache import load_cached

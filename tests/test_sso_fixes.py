@@ -1,6 +1,6 @@
 """IAM Identity Center (SPEC 10.2): what a new user's test run found (fix-17).
 
-Against tests/ssofake.py, like tests/test_sso.py, whose helpers are reused.
+Against tests/support/ssofake.py, like tests/test_sso.py, with the helpers of tests/support/sso.py.
 """
 
 from __future__ import annotations
@@ -10,17 +10,14 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from ssofake import USER_CODE, SsoFake
-from test_sso import assert_nowhere, login, manager, run_cli, setup  # noqa: F401 - the fixture is used by name
-from test_sso_populate import populated, quick  # noqa: F401 - the fixture is used by name
-from typer.testing import CliRunner
+from support.cli import cli, sessman, sessman_argv
+from support.sso import assert_nowhere, login, manager, quick
+from support.ssofake import USER_CODE, SsoFake
 
-from sessman.cli.app import app
 from sessman.config import load_config
 from sessman.errors import EndpointUnreachable
 from sessman.sso.http import Endpoint, ServiceError
@@ -38,7 +35,7 @@ def _add_profiles(path: Path, names: list[str]) -> None:
     path.write_text(text)
 
 
-def test_parallel_credential_processes_refresh_the_token_once(setup: SsoFake) -> None:  # noqa: F811
+def test_parallel_credential_processes_refresh_the_token_once(setup: SsoFake) -> None:
     """Four processes at once with a near-expiry token and rotating refresh tokens."""
     setup.assignments = {"111111111111": ("Development", ROLES)}
     _add_profiles(Path(os.environ["SESSMAN_CONFIG"]), ROLES)
@@ -49,7 +46,7 @@ def test_parallel_credential_processes_refresh_the_token_once(setup: SsoFake) ->
     setup.rotate_refresh_tokens = True
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "sessman", "credential-process", f"p{role}"],
+            sessman_argv("credential-process", f"p{role}"),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -66,7 +63,7 @@ def test_parallel_credential_processes_refresh_the_token_once(setup: SsoFake) ->
 
 
 def test_populate_without_a_prefix_leaves_prefixed_profiles_alone(
-    populated: Path,  # noqa: F811
+    populated: Path,
     sso_fake: SsoFake,
 ) -> None:
     sso_fake.throttle_every = 0
@@ -85,7 +82,7 @@ def test_populate_without_a_prefix_leaves_prefixed_profiles_alone(
 
 
 def test_account_names_are_written_literally(
-    setup: SsoFake,  # noqa: F811
+    setup: SsoFake,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LEAKY", "SECRETVALUEFROMENV")
@@ -111,21 +108,21 @@ def test_account_names_are_written_literally(
 
 
 def test_a_login_without_aws_cache_removes_the_file_an_earlier_one_wrote(
-    setup: SsoFake,  # noqa: F811
+    setup: SsoFake,
     clean_env: Path,
 ) -> None:
     path = clean_env / ".aws" / "sso" / "cache" / (hashlib.sha1(b"corp").hexdigest() + ".json")
-    first = CliRunner().invoke(app, ["sso", "login", "--aws-cache", "--json"])
+    first = cli("sso", "login", "--aws-cache", "--json")
     assert first.exit_code == 0, first.stderr
     assert path.exists()
-    again = CliRunner().invoke(app, ["sso", "login", "--json"])
+    again = cli("sso", "login", "--json")
     assert again.exit_code == 0, again.stderr
     assert json.loads(again.stdout)["aws_cache"] is None
     assert not path.exists()
     assert_nowhere(setup.secrets(), clean_env)
     # A cache file sessman did not write (the AWS CLI's own) is not sessman's to remove.
     path.write_text(json.dumps({"startUrl": "https://corp.awsapps.example.invalid/start"}))
-    third = CliRunner().invoke(app, ["sso", "login", "--json"])
+    third = cli("sso", "login", "--json")
     assert third.exit_code == 0, third.stderr
     assert path.exists()
 
@@ -147,13 +144,13 @@ def test_an_unreachable_endpoint_fails_at_once() -> None:
 
 
 def test_populate_against_an_unreachable_endpoint_is_quick(
-    setup: SsoFake,  # noqa: F811
+    setup: SsoFake,
 ) -> None:
     login()
     path = Path(os.environ["SESSMAN_CONFIG"])
     path.write_text(path.read_text().replace(setup.url, _dead_url()))
     started = time.monotonic()
-    result = CliRunner().invoke(app, ["sso", "populate", "corp"])
+    result = cli("sso", "populate", "corp")
     assert result.exit_code == 1
     assert "cannot reach IAM Identity Center" in result.stderr
     assert time.monotonic() - started < 30  # not 8 tries doubling to 32 s (64 s)
@@ -171,7 +168,7 @@ def test_throttling_is_retried_for_at_most_ten_seconds(sso_fake: SsoFake) -> Non
 
 
 def test_the_browser_openers_complaints_stay_off_stderr(
-    setup: SsoFake,  # noqa: F811
+    setup: SsoFake,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -184,35 +181,35 @@ def test_the_browser_openers_complaints_stay_off_stderr(
     browser.chmod(0o700)
     monkeypatch.setenv("BROWSER", str(browser))
     monkeypatch.setenv("DISPLAY", ":99")
-    proc = run_cli("sso", "login", "corp")
+    proc = sessman("sso", "login", "corp")
     assert proc.returncode == 0, proc.stderr
     assert opened.exists()  # it ran
     assert "Operation not supported" not in proc.stderr
     assert USER_CODE in proc.stderr and "Waiting for approval" in proc.stderr
 
 
-def test_logout_closes_the_sessions_of_its_profiles(setup: SsoFake) -> None:  # noqa: F811
+def test_logout_closes_the_sessions_of_its_profiles(setup: SsoFake) -> None:
     login()
     with manager() as mgr:
         mgr.open("dev")
         mgr.open("chained")  # a role whose source is the sso profile
-    result = CliRunner().invoke(app, ["sso", "logout", "corp"])
+    result = cli("sso", "logout", "corp")
     assert result.exit_code == 0, result.stderr
     assert "signed out; 2 open sessions closed" in result.stdout
-    listed = json.loads(CliRunner().invoke(app, ["list", "--json"]).stdout)
+    listed = json.loads(cli("list", "--json").stdout)
     assert {p["name"]: p["session"]["state"] for p in listed} == {
         "dev": "closed",
         "chained": "closed",
     }
-    proc = run_cli("credential-process", "dev")  # nothing left to hand out
+    proc = sessman("credential-process", "dev")  # nothing left to hand out
     assert proc.returncode == 1
     assert "hint: sign in with: sessman sso login corp" in proc.stderr
-    again = CliRunner().invoke(app, ["sso", "logout", "corp", "--json"])
+    again = cli("sso", "logout", "corp", "--json")
     assert json.loads(again.stdout)["closed"] == []
 
 
-def test_populate_says_one_role(setup: SsoFake) -> None:  # noqa: F811
+def test_populate_says_one_role(setup: SsoFake) -> None:
     login()
-    result = CliRunner().invoke(app, ["sso", "populate", "corp"])
+    result = cli("sso", "populate", "corp")
     assert result.exit_code == 0, result.stderr
     assert "1 role; 1 added" in result.stdout

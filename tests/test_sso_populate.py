@@ -1,6 +1,6 @@
 """``sessman sso populate`` (SPEC 10.2): a profile per account and role, comments kept.
 
-Against tests/ssofake.py with paging (accounts and roles), throttling (429)
+Against tests/support/ssofake.py with paging (accounts and roles), throttling (429)
 and Identity Center's 20 requests a second, measured on the fake's side.
 """
 
@@ -12,60 +12,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ssofake import SsoFake
-from test_sso import DEV_ACCOUNT, login, profiles_text
-from typer.testing import CliRunner
+from support.cli import cli
+from support.sso import login, profiles_text, quick
+from support.ssofake import SsoFake
 
-from sessman.cli.app import app
 from sessman.config import load_config
 from sessman.manager import SessionManager
 from sessman.secretstore import session_user
 from sessman.sso.http import RateLimiter
-from sessman.sso.populate import populate as run
-
-HAND_WRITTEN = """\
-  sso-Account-01.ReadOnly:        # a hand-written profile that holds a generated name
-    access_key_id: AKIAIOSFODNN7EXAMPLE
-"""
-
-
-def assignments(count: int) -> dict[str, tuple[str, list[str]]]:
-    out: dict[str, tuple[str, list[str]]] = {}
-    for i in range(1, count + 1):
-        roles = ["ReadOnly"] + (["Admin+Ops"] if i % 3 == 0 else [])
-        out[f"2000000000{i:02d}"] = (f"Account {i:02d}", roles)
-    out[DEV_ACCOUNT] = ("Development", [f"Role{n}" for n in range(6)])  # two pages of roles
-    return out
-
-
-@pytest.fixture
-def populated(sso_fake: SsoFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    sso_fake.assignments = assignments(24)
-    sso_fake.page_size = 4
-    sso_fake.throttle_every = 7
-    path = tmp_path / "profiles.yaml"
-    text = profiles_text(sso_fake).replace(
-        "# trailing comment\n", HAND_WRITTEN + "# trailing comment\n"
-    )
-    path.write_text(text)
-    monkeypatch.setenv("SESSMAN_CONFIG", str(path))
-    login()
-    return path
 
 
 def populate(*args: str) -> dict[str, Any]:
     """``sso populate corp --json ARGS`` through the command line (20 requests a second)."""
-    result = CliRunner().invoke(app, ["sso", "populate", "corp", "--json", *args])
+    result = cli("sso", "populate", "corp", "--json", *args)
     assert result.exit_code == 0, result.stderr
     data: dict[str, Any] = json.loads(result.stdout)
     return data
-
-
-def quick(**options: Any) -> dict[str, Any]:
-    """The same through the library, with the rate limit lifted so the test stays short."""
-    mgr = SessionManager.load(os.environ["SESSMAN_CONFIG"], note=None)
-    result = run(mgr.config, mgr.store, "corp", limiter=RateLimiter(1000), **options)
-    return result.to_json()
 
 
 def is_subsequence(old: list[str], new: list[str]) -> bool:
@@ -148,13 +110,13 @@ def test_populate_without_a_login_or_with_a_bad_session(
     path = tmp_path / "profiles.yaml"
     path.write_text(profiles_text(sso_fake))
     monkeypatch.setenv("SESSMAN_CONFIG", str(path))
-    result = CliRunner().invoke(app, ["sso", "populate", "corp"])
+    result = cli("sso", "populate", "corp")
     assert result.exit_code == 1
     assert "hint: sign in with: sessman sso login corp" in result.stderr
-    result = CliRunner().invoke(app, ["sso", "populate", "crop"])
+    result = cli("sso", "populate", "crop")
     assert result.exit_code == 2
     assert "no sso session 'crop'" in result.stderr and "did you mean 'corp'" in result.stderr
-    result = CliRunner().invoke(app, ["sso", "populate", "corp", "--prefix", "-x"])
+    result = cli("sso", "populate", "corp", "--prefix", "-x")
     assert result.exit_code == 2
     assert path.read_text() == profiles_text(sso_fake)
     assert os.environ["SESSMAN_CONFIG"] == str(path)
@@ -178,15 +140,15 @@ def test_a_file_with_only_sso_sessions_gets_its_first_profiles(
     assert "profiles:   # sso populate fills this\n  corp-Prod.Admin:\n" in after
     assert after.endswith("# the end\n")
     assert set(load_config(path).profiles) == {"corp-Prod.Admin", "corp-Prod.ReadOnly"}
-    result = CliRunner().invoke(app, ["list", "--json"])
+    result = cli("list", "--json")
     assert [p["kind"] for p in json.loads(result.stdout)] == ["sso", "sso"]
-    again = CliRunner().invoke(app, ["sso", "populate", "corp", "--prefix", "corp-", "--dry-run"])
+    again = cli("sso", "populate", "corp", "--prefix", "corp-", "--dry-run")
     assert again.exit_code == 0, again.stderr
     assert again.stdout.splitlines()[-1].startswith(
         "dry run: nothing written; 2 roles; 0 added, 0 updated, 2 unchanged, 0 removed in"
     )
     sso_fake.assignments["200000000001"][1].append("Billing")
-    text_out = CliRunner().invoke(app, ["sso", "populate", "corp", "--prefix", "corp-"]).stdout
+    text_out = cli("sso", "populate", "corp", "--prefix", "corp-").stdout
     assert "add corp-Prod.Billing (200000000001, Prod, Billing)" in text_out
 
 
@@ -210,7 +172,7 @@ def test_prune_closes_the_removed_profiles_session(populated: Path, sso_fake: Ss
     sso_fake.throttle_every = 0
     sso_fake.assignments = {"200000000001": ("Prod", ["Admin", "ReadOnly"])}
     populate("--prefix", "p-")
-    opened = CliRunner().invoke(app, ["open", "p-Prod.Admin", "p-Prod.ReadOnly"])
+    opened = cli("open", "p-Prod.Admin", "p-Prod.ReadOnly")
     assert opened.exit_code == 0, opened.stderr
     manager = SessionManager.load(populated, note=None)
     assert manager.state.get("p-Prod.ReadOnly") is not None

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli
+from support.cli import assert_error_line, cli
 
 from sessman import SessionManager, __version__
 
@@ -56,7 +56,7 @@ def test_a_repository_profiles_yaml_is_ignored(clean_env: Path, tmp_path: Path) 
 
     missing = cli("list")
     assert missing.exit_code == 2
-    line = assert_one_error(missing.stderr, str(user_config(clean_env)))
+    line = assert_error_line(missing, contains=str(user_config(clean_env)))
     assert "attacker" not in missing.stdout + missing.stderr
     assert "profiles.yaml" in line and "sessman init" in missing.stderr
 
@@ -84,7 +84,7 @@ def test_config_option_wins_over_the_variable_wherever_it_is_written(
 def test_errors_name_the_profiles_file_by_absolute_path(tmp_path: Path) -> None:
     result = cli("--config", "nowhere.yaml", "list")
     assert result.exit_code == 2
-    assert_one_error(result.stderr, str(tmp_path / "nowhere.yaml"))
+    assert_error_line(result, contains=str(tmp_path / "nowhere.yaml"))
 
 
 def _forge_old_style(config: Path, forged: Mapping[str, object]) -> None:

@@ -15,12 +15,11 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli
-from conftest import FAKE_SECRET
+from support.cli import assert_error_line, cli
+from support.fakes import FAKE_SECRET
 
 from sessman._atomic import write_atomic
 from sessman.agent.listen import bind
@@ -35,15 +34,6 @@ PROFILES = (
     "profiles:\n"
     "  dev: {access_key_id: AKIATRUSTDIRSEXAMPLE}\n"
 )
-
-
-@pytest.fixture
-def umask_000() -> Iterator[None]:
-    old = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def mode(path: Path) -> int:
@@ -134,7 +124,7 @@ def test_a_state_dir_symlink_of_another_user_is_refused(
     result = cli("--config", str(config), "list")
 
     assert result.exit_code == 1, result.stdout
-    assert_one_error(result.stderr, str(link), "symlink", f"uid {OTHER_UID}")
+    assert_error_line(result, contains=(str(link), "symlink", f"uid {OTHER_UID}"))
     assert list((tmp_path / "somewhere-of-mine").iterdir()) == []
 
 
@@ -149,7 +139,7 @@ def test_a_keyring_dir_symlink_of_another_user_is_refused(
     result = cli("--config", str(config), "secret", "set", "dev", "--stdin", input=FAKE_SECRET)
 
     assert result.exit_code == 1, result.stdout
-    assert_one_error(result.stderr, str(link), "symlink", f"uid {OTHER_UID}")
+    assert_error_line(result, contains=(str(link), "symlink", f"uid {OTHER_UID}"))
     assert list((tmp_path / "ring-of-mine").iterdir()) == []
     assert FAKE_SECRET not in result.stdout + result.stderr
 
@@ -169,4 +159,4 @@ def test_a_directory_symlink_of_ours_to_a_directory_of_ours_still_works(
     os.chown(target, OTHER_UID, OTHER_UID)
     refused = cli("--config", str(config), "list")
     assert refused.exit_code == 1
-    assert_one_error(refused.stderr, str(link), f"uid {OTHER_UID}")
+    assert_error_line(refused, contains=(str(link), f"uid {OTHER_UID}"))

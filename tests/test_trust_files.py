@@ -16,13 +16,12 @@ import shutil
 import stat
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli
-from conftest import FAKE_SECRET
-from infra import MotoServer
+from support.cli import assert_error_line, cli
+from support.fakes import FAKE_SECRET
+from support.infra import MotoServer
 
 from sessman.trust import UnsafePath, read_private, write_private
 
@@ -57,15 +56,6 @@ def modes_under(root: Path) -> dict[str, int]:
     }
 
 
-@pytest.fixture
-def umask_000() -> Iterator[None]:
-    old = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
 def test_state_is_private_whatever_the_umask(
     tmp_path: Path, umask_000: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -89,7 +79,7 @@ def test_a_world_writable_state_dir_is_refused(tmp_path: Path) -> None:
     state_dir().chmod(0o777)
     result = cli("--config", str(config), "list")
     assert result.exit_code == 1
-    assert_one_error(result.stderr, str(state_dir()), "writable by other users")
+    assert_error_line(result, contains=(str(state_dir()), "writable by other users"))
     assert f"hint: chmod 700 {state_dir()}" in result.stderr
     assert list(state_dir().iterdir()) == []  # nothing was written there
 
@@ -100,7 +90,7 @@ def test_a_state_dir_of_another_user_is_refused(tmp_path: Path) -> None:
     os.chown(state_dir(), 4242, 4242)
     result = cli("--config", str(config), "list")
     assert result.exit_code == 1
-    assert_one_error(result.stderr, str(state_dir()), "uid 4242")
+    assert_error_line(result, contains=(str(state_dir()), "uid 4242"))
 
 
 def test_a_planted_cache_symlink_is_left_untouched_by_list(tmp_path: Path) -> None:
@@ -117,7 +107,7 @@ def test_a_planted_cache_symlink_is_left_untouched_by_list(tmp_path: Path) -> No
     assert victim.read_bytes() == VICTIM
     assert link.is_symlink() and os.readlink(link) == str(victim)
     assert result.exit_code == 1
-    assert_one_error(result.stderr, str(link), "symlink")
+    assert_error_line(result, contains=(str(link), "symlink"))
 
 
 @pytest.mark.parametrize("planted", ["sessions-trust.json", "sessions-trust.json.lock"])
@@ -137,7 +127,7 @@ def test_a_planted_state_symlink_is_left_untouched_by_open(
     assert victim.read_bytes() == VICTIM
     assert link.is_symlink()
     assert result.exit_code == 1
-    assert_one_error(result.stderr, str(link), "symlink")
+    assert_error_line(result, contains=(str(link), "symlink"))
     assert FAKE_SECRET not in result.stdout + result.stderr
 
 

@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli
-from conftest import FAKE_SECRET
+from support.cli import assert_error_line, cli
+from support.fakes import FAKE_SECRET
 
 OTHER_UID = 4242
 PROFILES = (
@@ -38,7 +38,7 @@ def failed_hint(config: Path) -> str:
         "--config", str(config), "secret", "set", "dev", "--stdin", "--force", input=FAKE_SECRET
     )
     assert result.exit_code == 1, result.stdout
-    assert_one_error(result.stderr, "keyring")
+    assert_error_line(result, contains="keyring")
     assert FAKE_SECRET not in result.stdout + result.stderr
     hints: list[str] = [line for line in result.stderr.splitlines() if line.startswith("hint: ")]
     assert len(hints) == 1, result.stderr

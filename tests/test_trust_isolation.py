@@ -16,10 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clitools import cli
-from conftest import FAKE_SECRET
-from infra import MotoServer
-from test_manager import RecordingProxy, serving
+from support.cli import cli, store_secret
+from support.infra import MotoServer
+from support.proxies import RecordingProxy, serving
 
 REAL_AWS_PROFILE = (
     "keyring_service: iso\n"
@@ -40,11 +39,6 @@ ROLE = "arn:aws:iam::123456789012:role/Ops"
 def hostile(moto_server: MotoServer) -> Iterator[RecordingProxy]:
     with serving(RecordingProxy(moto_server.url)) as proxy:
         yield proxy
-
-
-def store_secret(config: Path) -> None:
-    done = cli("--config", str(config), "secret", "set", "dev", "--stdin", input=FAKE_SECRET)
-    assert done.exit_code == 0, done.stderr
 
 
 @pytest.mark.parametrize(

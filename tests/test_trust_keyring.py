@@ -15,15 +15,14 @@ import contextlib
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli
-from conftest import FAKE_SECRET, PASSPHRASE
 from keyring.backend import KeyringBackend
+from support.cli import assert_error_line, cli, python
+from support.fakes import FAKE_SECRET, PASSPHRASE
 
 from sessman.backends import resolve_backend
 from sessman.filekeyring import (
@@ -86,13 +85,7 @@ def test_a_forged_cached_backend_name_is_ignored(
         "{'fingerprint': _fingerprint(), 'backend': sys.argv[2]}))\n"
         "print(backend_label(resolve_backend(state_dir=state)))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(state), name],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = python(code, str(state), name)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["sessman.filekeyring.EncryptedFileKeyring"]
 
@@ -103,7 +96,7 @@ def test_a_backend_that_cannot_keep_secrets_is_refused(
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     result = cli("--config", str(config), "secret", "set", "dev", "--stdin", input=FAKE_SECRET)
     assert result.exit_code == 1
-    assert_one_error(result.stderr, "keyring.backends.null.Keyring", "cannot keep secrets")
+    assert_error_line(result, contains=("keyring.backends.null.Keyring", "cannot keep secrets"))
     assert FAKE_SECRET not in result.stdout + result.stderr
     doctor = cli("--config", str(config), "doctor", "--json")
     assert doctor.exit_code == 1
@@ -123,14 +116,7 @@ def test_doctor_reads_its_round_trip_back_from_the_backend(
 
 def _default_keyring(env: dict[str, str]) -> str:
     code = "import keyring; b = keyring.get_keyring(); print(type(b).__module__)"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = python(code, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -173,7 +159,7 @@ def test_a_wrong_passphrase_changes_nothing_delete_included(
     ):
         result = cli("--config", str(config), *args, input=FAKE_SECRET)
         assert result.exit_code == 1, (args, result.stdout, result.stderr)
-        assert_one_error(result.stderr, "wrong passphrase")
+        assert_error_line(result, contains="wrong passphrase")
         assert keyring_path().read_bytes() == before
     with pytest.raises(WrongPassphrase):
         EncryptedFileKeyring(keyring_path(), passphrase="nope").delete_password("ktrust", "dev")

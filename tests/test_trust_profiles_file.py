@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 import pytest
-from clitools import assert_one_error, cli
+from support.cli import assert_error_line, cli
 
 from sessman import SessionManager, load_config
 from sessman.errors import UnsafePath
@@ -44,7 +44,7 @@ def refused(config: Path, *needles: str) -> str:
         result = cli("--config", str(config), *args)
         assert result.exit_code == 1, (args, result.stdout, result.stderr)
         assert result.stdout == ""
-        line = assert_one_error(result.stderr, *needles)
+        line = assert_error_line(result, contains=needles)
     with pytest.raises(UnsafePath):
         load_config(config)
     with pytest.raises(UnsafePath):

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,9 +19,9 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-from clitools import assert_one_error, cli
-from conftest import FAKE_SECRET, PASSPHRASE
-from test_manager import serving
+from support.cli import assert_error_line, cli, python
+from support.fakes import FAKE_SECRET, PASSPHRASE
+from support.proxies import serving
 
 from sessman.filekeyring import EncryptedFileKeyring
 
@@ -124,7 +122,7 @@ def test_malformed_sts_answers_are_neither_stored_nor_printed(
     for args in (["open", "dev"], ["env", "dev"], ["credential-process", "dev"]):
         result = cli("--config", str(config), *args)
         assert result.exit_code == 1, (args, result.stdout)
-        assert_one_error(result.stderr, "not shaped like one")
+        assert_error_line(result, contains="not shaped like one")
         assert EVIL not in result.stdout + result.stderr
         assert FAKE_SECRET not in result.stdout + result.stderr
     ring = EncryptedFileKeyring(Path(os.environ["SESSMAN_KEYRING_FILE"]), passphrase=PASSPHRASE)
@@ -163,7 +161,7 @@ def test_a_tags_error_quotes_what_was_written_not_the_expansion(
     )
     result = cli("--config", str(config), "list")
     assert result.exit_code == 2
-    assert_one_error(result.stderr, "${TEAM}")
+    assert_error_line(result, contains="${TEAM}")
     assert FAKE_SECRET not in result.stderr
 
 
@@ -178,13 +176,7 @@ def test_merge_keys_are_expanded_once(tmp_path: Path) -> None:
         "import sys; from pathlib import Path; from sessman.config import load_config\n"
         "print(len(load_config(Path(sys.argv[1])).profiles))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(config)],
-        capture_output=True,
-        text=True,
-        timeout=120,  # generous: it takes milliseconds; the old loader, hours
-        check=False,
-    )
+    done = python(code, str(config), timeout=120)  # generous: milliseconds; the old loader, hours
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == 16
 
@@ -230,7 +222,7 @@ def test_a_server_error_never_echoes_a_secret_or_a_second_line(tmp_path: Path) -
         assert stored.exit_code == 0, stored.stderr
         result = cli("--config", str(config), "whoami", "dev")
     assert result.exit_code == 1
-    line = assert_one_error(result.stderr, "InvalidClientTokenId", "the token you sent was")
+    line = assert_error_line(result, contains=("InvalidClientTokenId", "the token you sent was"))
     assert FAKE_SECRET not in result.stderr
     assert EVIL in line  # kept, but on the one error line, never a line of its own
 
@@ -267,7 +259,7 @@ def test_a_hostile_expiration_is_refused_without_being_shown(
         for args in (["open", "dev"], ["credential-process", "admin"], ["env", "dev"]):
             result = cli("--config", str(config), *args)
             assert result.exit_code == 1, (args, result.stdout, result.stderr)
-            assert_one_error(result.stderr, "gave an Expiration that", "not stored or shown")
+            assert_error_line(result, contains=("gave an Expiration that", "not stored or shown"))
             for part in expiration.split():
                 assert part not in result.stdout + result.stderr
             assert FAKE_SECRET not in result.stdout + result.stderr
@@ -287,4 +279,4 @@ def test_shape_errors_use_the_right_article(tmp_path: Path) -> None:
         config = hostile_profiles(tmp_path, server.url)
         result = cli("--config", str(config), "open", "dev")
     assert result.exit_code == 1
-    assert_one_error(result.stderr, "gave an AccessKeyId that is not shaped like one")
+    assert_error_line(result, contains="gave an AccessKeyId that is not shaped like one")

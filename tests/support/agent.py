@@ -13,7 +13,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from clitools import sessman
+
+from support.cli import sessman
 
 
 def env_without_passphrase() -> dict[str, str]:

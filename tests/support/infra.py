@@ -8,11 +8,11 @@ The suite tests sessman against real collaborators instead of patched ones:
 - ``moto_auth_server``: a ``moto.server`` process that authenticates every
   request against its own IAM, with one IAM user and its access key.
 - ``hanging_endpoint``: a loopback socket that accepts and never answers, to
-  provoke read timeouts.
+  provoke read timeouts (``refused_url()``: one where nothing listens).
 - ``secret_service``: a private D-Bus session bus with an unlocked
   gnome-keyring Secret Service on it.
 
-``tests/conftest.py`` imports the fixtures by name (``from infra import ...``).
+``tests/conftest.py`` imports the fixtures by name (``from support.infra import ...``).
 Every process started here is stopped by its own id when its scope ends.
 """
 
@@ -41,6 +41,7 @@ __all__ = [
     "moto_auth_server",
     "moto_server",
     "own_moto_server",
+    "refused_url",
     "secret_service",
 ]
 
@@ -55,6 +56,14 @@ _FREE_SETUP_REQUESTS = 3
 _AUTH_USER = "sessman-test"
 _SECRETS_BUS_NAME = "org.freedesktop.secrets"
 _KEYRING_PASSWORD = b"sessman-test-keyring"
+
+
+def refused_url() -> str:
+    """A loopback URL where nothing listens (the port was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from clitools import sessman
-from test_config import EXAMPLE
+from support.cli import python, sessman
+from support.profiles import EXAMPLE
 
 #: Opens a manager on the example file with the default ``note=``, damages
 #: its state file and reads it: the manager notes that the file is damaged.
@@ -35,17 +33,6 @@ print("done")
 """
 
 
-def run_python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=dict(os.environ),
-    )
-
-
 @pytest.fixture
 def state(tmp_path: Path) -> Path:
     folder = tmp_path / "state-of-test"
@@ -54,7 +41,7 @@ def state(tmp_path: Path) -> Path:
 
 
 def test_the_library_prints_nothing_without_logging(state: Path) -> None:
-    done = run_python(DAMAGED_STATE.format(setup=""), str(EXAMPLE), str(state))
+    done = python(DAMAGED_STATE.format(setup=""), str(EXAMPLE), str(state))
     assert done.returncode == 0, done.stderr
     assert done.stdout == "done\n"
     assert done.stderr == ""
@@ -63,7 +50,7 @@ def test_the_library_prints_nothing_without_logging(state: Path) -> None:
 def test_the_notes_reach_a_program_that_configures_logging(state: Path) -> None:
     # Control: the note is there, as a WARNING of a sessman logger.
     setup = "import logging; logging.basicConfig(format='%(levelname)s %(name)s %(message)s')"
-    done = run_python(DAMAGED_STATE.format(setup=setup), str(EXAMPLE), str(state))
+    done = python(DAMAGED_STATE.format(setup=setup), str(EXAMPLE), str(state))
     assert done.returncode == 0, done.stderr
     assert done.stderr.startswith("WARNING sessman.secretstore session state ")
     assert "is damaged" in done.stderr
@@ -89,7 +76,7 @@ def test_the_command_line_prints_the_notes(tmp_path: Path) -> None:
     config.write_bytes(EXAMPLE.read_bytes())
     state = Path(os.environ["SESSMAN_STATE_DIR"])
     state.mkdir(mode=0o700, exist_ok=True)
-    run_python(DAMAGED_STATE.format(setup=""), str(config), str(state))
+    python(DAMAGED_STATE.format(setup=""), str(config), str(state))
     done = sessman("list", "--config", str(config))
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()

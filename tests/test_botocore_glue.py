@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support._botocore import core_of
+
 
 def test_mock_aws_imported_after_a_session_was_built(tmp_path: Path) -> None:
     # moto adds its handler to botocore's built-in list when it is imported;
@@ -45,7 +47,7 @@ def test_sessions_get_credentials_from_a_botocore_credential_provider() -> None:
     )
     with manager:
         session = manager.session("hub")
-        resolver = session._session.get_component("credential_provider")
+        resolver = core_of(session).get_component("credential_provider")
         provider = resolver.get_provider(PROVIDER_NAME)
         assert isinstance(provider, CredentialProvider)
         assert provider.METHOD == provider.CANONICAL_NAME == "custom-sessman"

@@ -135,7 +135,9 @@ def test_typers_vendored_click_is_what_the_cli_builds_on() -> None:
 
     from sessman.cli import _typer
 
-    assert _typer.click_exceptions is typer._click.exceptions
+    assert _typer.ClickException is typer._click.exceptions.ClickException
+    assert _typer.ClickUsageError is typer._click.exceptions.UsageError
+    assert _typer.NoArgsIsHelpError is typer._click.exceptions.NoArgsIsHelpError
     assert issubclass(_typer.PlainText, typer._click.types.StringParamType)
 
 
@@ -152,6 +154,18 @@ def test_a_typer_without_its_vendored_click_fails_loudly() -> None:
     done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
     assert done.returncode != 0
     assert "sessman needs typer's vendored click (typer._click" in done.stderr
+
+
+def test_a_renamed_click_exception_fails_loudly() -> None:
+    code = (
+        "import typer._click.exceptions as exceptions\n"
+        "del exceptions.NoArgsIsHelpError\n"
+        "import sessman.cli._typer\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "NoArgsIsHelpError" in done.stderr
+    assert "sessman needs typer's vendored click" in done.stderr
 
 
 # -- keyring: the Secret Service searched with the backend's own scheme ----------
@@ -266,3 +280,39 @@ def test_private_names_of_other_libraries_live_only_in_their_rooms() -> None:
     assert found == set()
     for room in rooms:  # and the rooms do use them (else the room is stale)
         assert list(_private_uses(ast.parse(room.read_text(encoding="utf-8"))))
+
+
+#: Outside the package: the test-side rooms for what tests observe, and this file.
+OUTSIDE_ROOMS = ("tests/support/_botocore.py", "tests/support/_keyring.py", "tests/test_compat.py")
+OUTSIDE_TREES = ("tests", "bench", "examples", "scripts")
+
+
+def _own_names(tree: ast.AST) -> set[str]:
+    """Names a file imports from sessman, the test support package or bench: their privates are ours."""
+    own = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (
+            node.level or (node.module or "").split(".")[0] in ("sessman", "support", "bench")
+        ):
+            own.update(a.asname or a.name for a in node.names)
+        elif isinstance(node, ast.Import):
+            own.update(a.asname or a.name for a in node.names if a.name.startswith("sessman"))
+    return own
+
+
+def test_tests_and_tools_use_no_private_name_of_another_library() -> None:
+    root = Path(__file__).resolve().parents[1]
+    found = set()
+    for tree_name in OUTSIDE_TREES:
+        for path in sorted((root / tree_name).rglob("*.py")):
+            relative = path.relative_to(root).as_posix()
+            if relative in OUTSIDE_ROOMS or "node_modules" in relative:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            own = _own_names(tree)
+            for use in _private_uses(tree):
+                if use not in PUBLIC and use.split(".")[0] not in own:
+                    found.add(f"{relative}: {use}")
+    assert found == set()
+    for room in OUTSIDE_ROOMS[:2]:  # the rooms do use them (else the room is stale)
+        assert list(_private_uses(ast.parse((root / room).read_text(encoding="utf-8"))))

@@ -16,15 +16,25 @@ from typing import Any
 from typer.core import TyperCommand
 
 try:
-    from typer._click import exceptions as click_exceptions
     from typer._click import types as _click_types
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    from typer._click.exceptions import UsageError as ClickUsageError
 except ImportError as exc:  # pragma: no cover - only on a typer without its vendored click
     raise ImportError(
-        "sessman needs typer's vendored click (typer._click, typer 0.26-0.28): "
-        "install a typer version in pyproject's range"
+        "sessman needs typer's vendored click (typer._click and its exceptions ClickException,"
+        " NoArgsIsHelpError, UsageError; typer 0.26-0.28): install a typer version in"
+        " pyproject's range"
     ) from exc
 
-__all__ = ["ChildCommand", "PlainPath", "PlainText", "SessmanCommand", "click_exceptions"]
+__all__ = [
+    "ChildCommand",
+    "ClickException",
+    "ClickUsageError",
+    "NoArgsIsHelpError",
+    "PlainPath",
+    "PlainText",
+    "SessmanCommand",
+]
 
 _BRACED = re.compile(r"^\{(.*)\}$")
 

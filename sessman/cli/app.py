@@ -18,7 +18,7 @@ from sessman._version import __version__
 from sessman.errors import Interrupted, SessmanError, UsageError
 
 from . import agent_cmd, handover, lifecycle, profiles, secrets_cmd, server, sessions, sso
-from ._typer import click_exceptions
+from ._typer import ClickException, ClickUsageError, NoArgsIsHelpError
 from .boundary import run
 from .options import CONFIG_KEY, ConfigOption
 from .render import emit_text, hint_with_config, show_library_notes
@@ -42,14 +42,14 @@ class SessmanGroup(TyperGroup):
                 result = super(SessmanGroup, self).main(
                     args, prog_name or "sessman", complete_var, standalone_mode=False, **extra
                 )
-            except click_exceptions.NoArgsIsHelpError as exc:
+            except NoArgsIsHelpError as exc:
                 exc.show()  # help, not an error
                 return 2
-            except click_exceptions.UsageError as exc:
+            except ClickUsageError as exc:
                 raise UsageError(exc.format_message(), hint=_usage_hint(exc)) from exc
             except typer.Abort as exc:
                 raise Interrupted("aborted") from exc
-            except click_exceptions.ClickException as exc:
+            except ClickException as exc:
                 error = SessmanError(exc.format_message())
                 error.exit_code = exc.exit_code
                 raise error from exc
@@ -77,7 +77,7 @@ class SessmanGroup(TyperGroup):
             raise
 
 
-def _usage_hint(exc: click_exceptions.UsageError) -> str:
+def _usage_hint(exc: ClickUsageError) -> str:
     ctx = exc.ctx
     command = ctx.command_path if ctx is not None else "sessman"
     return f"see: {command} --help"

@@ -69,7 +69,7 @@ class SsoFake:
     revoked: set[str] = field(default_factory=set)
     _tokens: dict[str, float] = field(default_factory=dict)
     _refresh: set[str] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default_factory=threading.Lock)
     _listings: int = 0
 
     def secrets(self) -> list[str]:
@@ -237,7 +237,7 @@ def _handler(fake: SsoFake) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 body = {}
             path = urlparse(self.path).path
-            with fake._lock:
+            with fake.lock:
                 fake.requests.append((time.monotonic(), "POST", path))
                 if path in fake.override:
                     self._answer(*fake.override[path])
@@ -252,7 +252,7 @@ def _handler(fake: SsoFake) -> type[BaseHTTPRequestHandler]:
             parsed = urlparse(self.path)
             query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
             token = self.headers.get("x-amz-sso_bearer_token")
-            with fake._lock:
+            with fake.lock:
                 fake.requests.append((time.monotonic(), "GET", parsed.path))
                 fake.bearer.setdefault(parsed.path, []).append(token or "")
             if parsed.path in fake.override:

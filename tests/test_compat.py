@@ -289,7 +289,7 @@ OUTSIDE_TREES = ("tests", "bench", "examples", "scripts")
 
 def _own_names(tree: ast.AST) -> set[str]:
     """Names a file imports from sessman, the test support package or bench: their privates are ours."""
-    own = set()
+    own: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (
             node.level or (node.module or "").split(".")[0] in ("sessman", "support", "bench")

@@ -27,7 +27,7 @@ from .locations import state_dir as default_state_dir
 from .locks import profile_lock
 from .opensessions import OpenSessions
 from .results import Outcome, ProfileStatus, SessionInfo
-from .secretstore import SecretStore, log_note, open_store, session_user
+from .secretstore import SecretStore, log_note, open_store
 from .sources import Broker
 from .state import StateFile
 from .stspool import StsPool
@@ -215,10 +215,7 @@ class SessionManager:
         """
         self.profile(name)
         self._drop(name)
-        record = self.state.get(name)
-        deleted = self.store.delete(session_user(name))
-        removed = self.state.remove(name) if record is not None else False
-        return deleted or removed
+        return self._open.end(name)
 
     def open_names(self) -> list[str]:
         """Profiles of this file with a recorded session (open or expired)."""

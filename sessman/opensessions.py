@@ -85,6 +85,18 @@ class OpenSessions:
         self._state().put(SessionRecord.of(identity, creds, fingerprint(self.config, name)))
         self.remember(name, creds)
 
+    def end(self, name: str) -> bool:
+        """Delete the stored session of ``name``: its keyring entry and its record.
+
+        Returns whether there was one. This process's copy is left to
+        :meth:`forget`, which the caller has already called.
+        """
+        state = self._state()
+        record = state.get(name)
+        deleted = self._store().delete(session_user(name))
+        removed = state.remove(name) if record is not None else False
+        return deleted or removed
+
     def remember(self, name: str, creds: TemporaryCredentials) -> None:
         """Keep ``creds`` as this process's copy of ``name``'s session."""
         with self._lock:

@@ -29,7 +29,6 @@ __all__ = [
     "profile_indent",
     "profile_texts",
     "read_text",
-    "replace_profile",
     "replace_value",
     "save",
     "update_keys",
@@ -157,11 +156,6 @@ def edit_profiles(
 def insert_profiles(text: str, blocks: Sequence[str], path: Path | None = None) -> str:
     """Append profile ``blocks`` after the last profile (see :func:`edit_profiles`)."""
     return edit_profiles(text, append=blocks, path=path)
-
-
-def replace_profile(text: str, name: str, block: str, path: Path | None = None) -> str:
-    """Replace profile ``name``'s lines with ``block``; ``""`` removes the profile."""
-    return edit_profiles(text, {name: block}, path=path)
 
 
 def update_keys(block: str, values: Mapping[str, str | None]) -> str:

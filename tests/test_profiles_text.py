@@ -10,10 +10,10 @@ from support.cli import assert_error_line, cli, edit_while_locked
 
 from sessman.errors import ConfigError
 from sessman.profiles_text import (
+    edit_profiles,
     insert_profiles,
     profile_texts,
     read_text,
-    replace_profile,
     replace_value,
     save,
     update_keys,
@@ -56,22 +56,22 @@ def test_replace_value_refuses_what_is_not_written_literally() -> None:
 
 
 @pytest.mark.parametrize("name", ["a", "b", "c"])
-def test_replace_profile_keeps_the_neighbours_and_their_comments(name: str) -> None:
+def test_editing_a_profile_keeps_the_neighbours_and_their_comments(name: str) -> None:
     block = f"  {name}:\n    access_key_id: AKIAREPLACED{name.upper() * 8}\n"
-    new = replace_profile(TEXT, name, block)
+    new = edit_profiles(TEXT, {name: block})
     profiles = yaml.safe_load(new)["profiles"]
     assert list(profiles) == ["a", "b", "c"]
     assert profiles[name] == {"access_key_id": f"AKIAREPLACED{name.upper() * 8}"}
     for comment in ("# top comment", "# about b", "# about c", "# after profiles"):
         assert comment in new
-    removed = replace_profile(TEXT, name, "")
+    removed = edit_profiles(TEXT, {name: ""})
     assert list(yaml.safe_load(removed)["profiles"]) == [n for n in "abc" if n != name]
     assert "# about c" in removed and "# after profiles" in removed
 
 
-def test_replace_profile_at_the_end_without_a_newline() -> None:
+def test_editing_the_last_profile_at_the_end_without_a_newline() -> None:
     text = TEXT.replace("# after profiles\n", "").rstrip("\n")
-    new = replace_profile(text, "c", "  c:\n    access_key_id: AKIAEXAMPLEDDDDDDDDD\n")
+    new = edit_profiles(text, {"c": "  c:\n    access_key_id: AKIAEXAMPLEDDDDDDDDD\n"})
     assert yaml.safe_load(new)["profiles"]["c"]["access_key_id"] == "AKIAEXAMPLEDDDDDDDDD"
 
 
@@ -88,11 +88,11 @@ def test_save_refuses_an_invalid_result_and_keeps_the_file(tmp_path: Path) -> No
     path = tmp_path / "profiles.yaml"
     path.write_text(TEXT)
     path.chmod(0o640)
-    broken = replace_profile(TEXT, "a", "  a:\n    role_arn: nope\n")
+    broken = edit_profiles(TEXT, {"a": "  a:\n    role_arn: nope\n"})
     with pytest.raises(ConfigError):
         save(path, broken)
     assert path.read_text() == TEXT
-    save(path, replace_profile(TEXT, "a", ""))
+    save(path, edit_profiles(TEXT, {"a": ""}))
     assert "  a:" not in path.read_text() and path.stat().st_mode & 0o777 == 0o640
 
 

@@ -13,6 +13,13 @@ LOCK := requirements-dev.lock
 # used where the command is not on PATH.
 OTHER_PYTHONS ?= 3.10 3.13
 UNIT := -m "not slow and not server and not secretservice"
+# The whole suite runs on pytest-xdist: one worker per core (CI has two), each
+# test file on one worker, so a module's servers start once and its tests keep
+# their order. Most slow tests wait (on processes, servers, timeouts) more
+# than they compute, so two workers nearly halve the time.
+# `make test PYTEST_WORKERS=0` runs it in one process.
+PYTEST_WORKERS ?= auto
+PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: demo test lint typecheck unit unit-pythons bench lock check-latest check-oldest system-deps js-deps clean
 JS := tests/js
@@ -37,7 +44,7 @@ demo: $(STAMP)
 
 ## test: lint, types, the whole suite, and the unit tests on the other Pythons
 test: system-deps $(STAMP) js-deps lint typecheck
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PARALLEL)
 	$(MAKE) --no-print-directory unit-pythons
 
 # The JavaScript clients of the interoperability suite and the credential server's
@@ -63,19 +70,25 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest -q $(UNIT)
 
 ## unit-pythons: the unit tests on the oldest and newest supported Python
+# Both at once (one process each, so one core each), each one's output shown
+# whole when it ends; the venvs are rebuilt when the lock or pyproject.toml changed.
 unit-pythons: $(STAMP)
-	@set -e; for v in $(OTHER_PYTHONS); do \
-	  py=$$(sh scripts/find-python.sh $$v); \
-	  if [ ! -f .venv-$$v/.installed ] || [ $(LOCK) -nt .venv-$$v/.installed ] || [ pyproject.toml -nt .venv-$$v/.installed ]; then \
-	    rm -rf .venv-$$v; \
-	    $$py -m venv --without-pip .venv-$$v; \
-	    $(BIN)/uv pip install --quiet --python .venv-$$v/bin/python --require-hashes --no-deps -r $(LOCK); \
-	    $(BIN)/uv pip install --quiet --python .venv-$$v/bin/python --no-deps --no-build-isolation -e .; \
-	    touch .venv-$$v/.installed; \
-	  fi; \
-	  echo "unit tests on $$(.venv-$$v/bin/python --version)"; \
-	  .venv-$$v/bin/python -m pytest -q $(UNIT); \
-	done
+	@$(MAKE) --no-print-directory -j $(words $(OTHER_PYTHONS)) --output-sync=target \
+	  $(addprefix unit-python-,$(OTHER_PYTHONS))
+
+# unit-python-3.10 etc.: the unit tests on one Python (a venv .venv-VERSION from the lock).
+unit-python-%: $(STAMP)
+	@set -e; v=$*; \
+	py=$$(sh scripts/find-python.sh $$v); \
+	if [ ! -f .venv-$$v/.installed ] || [ $(LOCK) -nt .venv-$$v/.installed ] || [ pyproject.toml -nt .venv-$$v/.installed ]; then \
+	  rm -rf .venv-$$v; \
+	  $$py -m venv --without-pip .venv-$$v; \
+	  $(BIN)/uv pip install --quiet --python .venv-$$v/bin/python --require-hashes --no-deps -r $(LOCK); \
+	  $(BIN)/uv pip install --quiet --python .venv-$$v/bin/python --no-deps --no-build-isolation -e .; \
+	  touch .venv-$$v/.installed; \
+	fi; \
+	echo "unit tests on $$(.venv-$$v/bin/python --version)"; \
+	.venv-$$v/bin/python -m pytest -q $(UNIT)
 
 ## system-deps: the Debian packages the tests need (a headless Secret Service, shells)
 system-deps:

@@ -33,6 +33,20 @@ settings.register_profile("sessman", derandomize=True, deadline=None, database=N
 settings.load_profile("sessman")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the Ctrl-C tests' children see SIGINT, however the suite was started.
+
+    A shell without job control starts a background command (``make test &``
+    in a script) with SIGINT ignored; every child inherits that, and Python
+    then installs no KeyboardInterrupt handler, so a test that interrupts
+    ``sessman`` waits for it in vain. Runs in each xdist worker too.
+    """
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @pytest.fixture(autouse=True)
 def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Isolate each test from the user's AWS setup, keyring and files."""

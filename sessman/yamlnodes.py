@@ -37,6 +37,17 @@ def env_names(text: str) -> set[str]:
     return {_name(match) for match in ENV_RE.finditer(text)}
 
 
+def literal_text(text: str) -> str:
+    """``text`` as the loader will read it back unchanged: no ``${`` left to expand.
+
+    The profiles file expands ``${VAR}`` in every string and has no escape
+    for it, so text from outside (an account name a server sent) that holds
+    ``${`` would leak an environment value, or stop the file loading when the
+    variable is unset. It is written ``$ {``, which the loader takes literally.
+    """
+    return text.replace("${", "$ {")
+
+
 class NodeReader:
     """The YAML half of the loader; subclasses say what a document means (``document``)."""
 

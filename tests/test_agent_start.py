@@ -141,6 +141,7 @@ def test_a_wrong_passphrase_for_a_locked_agent_says_it_did_not_unlock(
     done = sessman("agent", "start", env=wrong)
     assert done.returncode == 1
     line = assert_error_line(done, contains=("did not unlock", "wrong passphrase", "locked"))
+    assert ".;" not in line
     assert "did not start" not in line and "not the passphrase" not in done.stderr
     status = agent_status()
     assert status["pid"] == pid and status["locked"] is True

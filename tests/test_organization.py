@@ -372,3 +372,17 @@ def test_generate_waits_for_another_edit_and_keeps_it(files: Files) -> None:
     profiles = files.profiles()
     assert profiles["held"] == {"access_key_id": "AKIAEXAMPLEHHHHHHHHH"}
     assert profiles["data"]["generated_by"] == "organization:mgmt"
+
+
+def test_an_account_name_with_a_variable_reference_is_written_literally(
+    tmp_path: Path, own_moto_server: MotoServer, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    odd = create_account(org.client, "Odd ${HOME} Name")
+    try:
+        files = Files(tmp_path, own_moto_server.url)
+        files.generate()
+        monkeypatch.delenv("HOME", raising=False)  # the file must load without it
+        shown = files.ok("show", "odd-home-name", "--json")
+    finally:
+        org.client.remove_account_from_organization(AccountId=odd)
+    assert json.loads(shown.stdout)["description"].startswith("Odd $ {HOME} Name")

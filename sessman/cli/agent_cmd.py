@@ -234,7 +234,8 @@ def _unlock(running: dict[str, Any], path: str, passphrase: str | None, seconds:
             hint = "check SESSMAN_KEYRING_PASSPHRASE, or type the passphrase again"
         was = "locked" if running.get("locked") else "as it was"
         raise KeyringUnavailable(
-            f"the agent did not unlock: {message}; it still runs, {was} (pid {running.get('pid')})",
+            f"the agent did not unlock: {message.rstrip('.')}; it still runs, {was}"
+            f" (pid {running.get('pid')})",
             hint=hint,
         )
     emit_text(f"sessman agent unlocked (pid {running.get('pid')})")

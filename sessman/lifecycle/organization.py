@@ -39,6 +39,7 @@ from sessman.profiles_text import (
     update_keys,
     yaml_string,
 )
+from sessman.yamlnodes import literal_text
 
 from .partition import partition_of
 
@@ -265,7 +266,7 @@ def _values(a: Account, role: str, src: Profile, marker: str) -> dict[str, str |
     arn = f"arn:{partition_of(src.region).name}:iam::{a.id}:role/{role}"
     endpoint = src.endpoint_url
     return {
-        "description": yaml_string(a.name),
+        "description": yaml_string(literal_text(a.name)),
         "role_arn": arn,
         "source_profile": src.name,
         "region": src.region,

@@ -38,6 +38,7 @@ from sessman.profiles_text import (
     yaml_string,
 )
 from sessman.secretstore import SecretStore
+from sessman.yamlnodes import literal_text
 
 from .http import RateLimiter
 from .portal import Account, accounts, roles
@@ -258,14 +259,8 @@ def _free_name(prefix: str, item: Assignment, taken: set[str]) -> str | None:
 
 
 def _description(item: Assignment) -> str:
-    """The account name (server text) for the description, as the loader will read it.
-
-    The profiles file expands ``${VAR}`` in every string and has no escape for
-    it, so a ``${`` in the server's account name would leak an environment
-    value into the description (or stop the file loading when the variable is
-    unset): it is written ``$ {``, which the loader takes literally.
-    """
-    name = item.account.name.replace("${", "$ {")
+    """The account name (server text) for the description, as the loader will read it."""
+    name = literal_text(item.account.name)
     return f"{name} ({item.account.id}): {item.role}"
 
 

@@ -43,6 +43,7 @@ from ._http import Answer, LoopbackServer, json_answer
 from ._log import get_logger
 from .credentials import TemporaryCredentials
 from .errors import SessmanError, UsageError
+from .fileformat import SESSION_DURATION
 
 logger = get_logger(__name__)
 
@@ -68,8 +69,9 @@ RENEW_AHEAD = 20 * 60
 RETRY = 30.0
 #: AWS caps a role assumed with another role's credentials at one hour.
 CHAINED_ROLE_MAX = 3600
-#: The most either timing variable may say: AWS sessions last 12 hours at most.
-MAX_SECONDS = 12 * 3600
+#: The most either timing variable may say: the longest session served (the
+#: declared bound of session_duration, 12 hours).
+MAX_SECONDS = SESSION_DURATION[1]
 AHEAD_VARIABLE = "SESSMAN_SERVER_RENEW_AHEAD"
 RETRY_VARIABLE = "SESSMAN_SERVER_RETRY"
 URI_VARIABLE = "AWS_CONTAINER_CREDENTIALS_FULL_URI"

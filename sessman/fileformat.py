@@ -56,8 +56,10 @@ __all__ = [
     "RETRY_MODES",
     "SECRET_KEYS",
     "SESSION_DURATION",
+    "SOURCE_KINDS",
     "SSO_PROFILE_KEYS",
     "SSO_ROLE_NAME_PATTERN",
+    "SSO_SCOPES",
     "SSO_SESSION_FIELDS",
     "SSO_SESSION_REQUIRED",
     "TAG_PATTERN",
@@ -218,8 +220,17 @@ PROFILE_FIELDS = (
 #: Keys allowed under ``defaults:`` (merged under every profile; the profile wins).
 DEFAULTABLE = tuple(f for f in PROFILE_FIELDS if f.defaultable)
 
-#: Keys that say where a profile's credentials come from; exactly one is set.
-CREDENTIAL_SOURCES = ("access_key_id", "role_arn", "aws_profile", "sso_session")
+#: Keys that say where a profile's credentials come from (exactly one is set),
+#: each with the kind of profile it makes (:data:`sessman.model.Kind`).
+SOURCE_KINDS = MappingProxyType(
+    {
+        "access_key_id": "keys",
+        "role_arn": "role",
+        "aws_profile": "aws-profile",
+        "sso_session": "sso",
+    }
+)
+CREDENTIAL_SOURCES = tuple(SOURCE_KINDS)
 
 #: What an ``sso_session`` profile names besides it: each needs it, and it needs both.
 SSO_PROFILE_KEYS = next(f for f in PROFILE_FIELDS if f.name == "sso_session").requires
@@ -228,6 +239,10 @@ SSO_PROFILE_KEYS = next(f for f in PROFILE_FIELDS if f.name == "sso_session").re
 DEPENDENCIES = {f.name: f.requires for f in PROFILE_FIELDS if f.requires}
 #: Which keys rule out which others in one profile (``excludes``).
 EXCLUSIONS = {f.name: f.excludes for f in PROFILE_FIELDS if f.excludes}
+
+#: Scopes of a client registration when the file names none: this one is
+#: what makes IAM Identity Center issue refresh tokens.
+SSO_SCOPES = ("sso:account:access",)
 
 #: Keys of one entry of ``sso_sessions:`` (IAM Identity Center).
 SSO_SESSION_FIELDS = (
@@ -242,9 +257,10 @@ SSO_SESSION_FIELDS = (
     Field(
         "registration_scopes",
         "strings",
-        "OAuth scopes of the client registration (default: sso:account:access, which"
+        f"OAuth scopes of the client registration (default: {', '.join(SSO_SCOPES)}, which"
         " allows refresh tokens).",
         pattern=r"^[\w.:/*-]{1,256}$",
+        default=SSO_SCOPES,
     ),
     Field(
         "endpoint_url",
@@ -264,6 +280,7 @@ TOP_FIELDS = (
         "string",
         "Keyring service name under which secrets are stored; lets two files not collide.",
         pattern=r"^\S.*$",
+        default="sessman",
     ),
     Field(
         "keyring_backend",

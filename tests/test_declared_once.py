@@ -1,0 +1,140 @@
+"""Values declared once and used everywhere: no second copy of a limit, a default or a rule.
+
+Each test names a declaration (in :mod:`sessman.fileformat`, :mod:`sessman.shapes`,
+:mod:`sessman.refresh`, ...) and checks that the places which used to write
+the value again now take it from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import typing
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from sessman import fileformat as fmt
+from sessman.cli.app import app
+from sessman.config_cache import load_cached
+from sessman.fieldcheck import problem
+from sessman.model import (
+    BUILTIN_DEFAULTS,
+    DEFAULT_KEYRING_SERVICE,
+    DEFAULT_SSO_SCOPES,
+    Config,
+    Kind,
+    Retries,
+    SsoSession,
+)
+
+
+def _option(command: str, name: str) -> Any:
+    """The click parameter ``name`` of ``command`` (typer's click: read by attribute)."""
+    found = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    return next(p for p in found.params if p.name == name)
+
+
+def test_open_duration_limits_are_the_declared_session_duration() -> None:
+    kind = _option("open", "duration").type
+    assert (kind.min, kind.max) == fmt.SESSION_DURATION
+
+
+def test_console_duration_limits_and_help_are_the_consoles_own() -> None:
+    from sessman.lifecycle.console import CONSOLE_DURATION
+
+    option = _option("console", "duration")
+    assert (option.type.min, option.type.max) == CONSOLE_DURATION
+    assert f"({CONSOLE_DURATION[0]}-{CONSOLE_DURATION[1]})" in (option.help or "")
+
+
+def test_the_servers_timing_cap_is_the_longest_declared_session() -> None:
+    from sessman.credserver import MAX_SECONDS
+
+    assert fmt.SESSION_DURATION[1] == MAX_SECONDS
+
+
+def _field(fields: tuple[fmt.Field, ...], name: str) -> fmt.Field:
+    return next(f for f in fields if f.name == name)
+
+
+def test_model_defaults_are_the_declared_defaults(tmp_path: Path) -> None:
+    retries = _field(fmt.PROFILE_FIELDS, "retries").default
+    assert Retries() == Retries(**retries) == Retries(**BUILTIN_DEFAULTS["retries"])
+    service = _field(fmt.TOP_FIELDS, "keyring_service").default
+    assert service == DEFAULT_KEYRING_SERVICE == Config(tmp_path).keyring_service
+    scopes = _field(fmt.SSO_SESSION_FIELDS, "registration_scopes").default
+    assert (
+        scopes
+        == DEFAULT_SSO_SCOPES
+        == SsoSession("s", "https://x", "eu-west-1").registration_scopes
+    )
+    assert ", ".join(scopes) in _field(fmt.SSO_SESSION_FIELDS, "registration_scopes").description
+
+
+def test_the_kinds_are_the_declared_source_kinds() -> None:
+    assert set(typing.get_args(Kind)) == set(fmt.SOURCE_KINDS.values())
+    assert tuple(fmt.SOURCE_KINDS) == fmt.CREDENTIAL_SOURCES
+
+
+# -- the config cache re-checks with the loader's own check ---------------
+
+FILE = """\
+profiles:
+  a:
+    region: eu-west-1
+    access_key_id: AKIAIOSFODNN7EXAMPLE
+    retries: {mode: standard, max_attempts: 3}
+    connect_timeout: 10
+"""
+
+
+def _resigned(path: Path, state: Path, change: tuple[str, str]) -> Config:
+    """Load ``path`` through a cache entry whose body was changed and signed again."""
+    load_cached(path, state)
+    directory = state / "config-cache"
+    secret = bytes.fromhex((directory / "cache.key").read_text())
+    (entry_path,) = directory.glob("*.json")
+    entry = json.loads(entry_path.read_text())
+    good, bad = change
+    assert good in entry["body"]
+    body = entry["body"].replace(good, bad)
+    mac = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
+    entry_path.write_text(json.dumps({"mac": mac, "body": body}))
+    return load_cached(path, state)
+
+
+@pytest.mark.parametrize(
+    ("change", "used"),
+    [
+        (('"max_attempts": 3', f'"max_attempts": {fmt.MAX_ATTEMPTS[1]}'), True),
+        (('"max_attempts": 3', f'"max_attempts": {fmt.MAX_ATTEMPTS[1] + 1}'), False),
+        (('"max_attempts": 3', '"max_attempts": true'), False),
+        (('"connect_timeout": 10', '"connect_timeout": 3600'), True),
+        (('"connect_timeout": 10', '"connect_timeout": 0'), False),
+        (('"sso_account_id": null', '"sso_account_id": "012345678901"'), False),  # needs sso
+        (('"tags": []', '"tags": ["ok", "not ok"]'), False),
+    ],
+)
+def test_a_resigned_cache_entry_passes_only_the_loaders_checks(
+    tmp_path: Path, change: tuple[str, str], used: bool
+) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(FILE)
+    loaded = _resigned(path, tmp_path / "state", change)
+    profile = loaded.profile("a")
+    from_entry = (profile.retries.max_attempts, profile.connect_timeout) != (3, 10)
+    assert from_entry is used
+
+
+def test_the_cache_and_the_loader_share_one_check() -> None:
+    import sessman.config_cache as cache
+
+    assert vars(cache)["problem"] is problem  # imported, not written again
+    spec = _field(fmt.PROFILE_FIELDS, "session_duration")
+    low, high = fmt.SESSION_DURATION
+    assert problem(spec, low) is None and problem(spec, high) is None
+    assert problem(spec, high + 1) == f"must be between {low} and {high}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import typing
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,67 @@ def test_the_cache_and_the_loader_share_one_check() -> None:
     low, high = fmt.SESSION_DURATION
     assert problem(spec, low) is None and problem(spec, high) is None
     assert problem(spec, high + 1) == f"must be between {low} and {high}"
+
+
+# -- key shapes: one declaration each, in shapes.py -----------------------
+
+SECRETS = [
+    ("wJalrXUtnFEMI/K7MDENG/bPxRfiCYSESSMANFAKE", True),  # AWS's 40 characters
+    ("a" * 16, True),
+    ("a" * 15, False),
+    ("a" * 256, True),
+    ("a" * 257, False),
+    ("fake_secret.from-a-fake+endpoint=", True),
+    ("with a space in it at all", False),
+    ('quote"quote"quote"quote', False),
+    ("wJalrXUtnFEMI/K7MDENG/bPxRfiCYSESSMANFAKE\n", False),
+]
+
+
+@pytest.mark.parametrize(("secret", "good"), SECRETS)
+def test_every_secret_check_is_the_declared_shape(secret: str, good: bool, tmp_path: Path) -> None:
+    from sessman.cli.secrets_cmd import _check_secret
+    from sessman.errors import MalformedValue, UsageError
+    from sessman.imports.aws import plan_aws_import
+    from sessman.shapes import SECRET_ACCESS_KEY_PATTERN, check, fits
+
+    assert fits(secret, "SecretAccessKey") is good
+    assert (re.fullmatch(SECRET_ACCESS_KEY_PATTERN, secret) is not None) is good
+    if good:
+        assert check("SecretAccessKey", secret, "a test") == secret
+        assert _check_secret(secret) == secret
+    else:
+        with pytest.raises(MalformedValue):
+            check("SecretAccessKey", secret, "a test")
+        with pytest.raises(UsageError):
+            _check_secret(secret)
+    credentials = tmp_path / "credentials"
+    written = secret.replace("\n", "")  # an ini value is one line
+    credentials.write_text(
+        f"[a]\naws_access_key_id = AKIAIMPORTEXAMPLE001\naws_secret_access_key = {written}\n"
+    )
+    plan = plan_aws_import(credentials, None, target=tmp_path / "p.yaml")
+    assert bool(plan.keys) is fits(written, "SecretAccessKey")
+
+
+@pytest.mark.parametrize(
+    "key_id", ["AKIAIOSFODNN7EXAMPLE", "ASIATEMPEXAMPLE00003", "GOOG1EXAMPLEKEYID0001"]
+)
+def test_a_pasted_key_id_is_told_by_the_declared_key_id_shape(key_id: str) -> None:
+    from sessman.cli.secrets_cmd import _check_secret
+    from sessman.errors import UsageError
+
+    assert re.fullmatch(fmt.ACCESS_KEY_ID_PATTERN, key_id)
+    with pytest.raises(UsageError, match="that is an access key id"):
+        _check_secret(key_id)
+
+
+def test_no_module_writes_a_key_shape_again() -> None:
+    """Key shapes live in fields.py (key id) and shapes.py (secret); nowhere else."""
+    root = Path(__file__).parent.parent / "sessman"
+    own = {root / "fields.py", root / "shapes.py"}
+    for path in sorted(root.rglob("*.py")):
+        if path in own:
+            continue
+        text = path.read_text()
+        assert not re.search(r"AKIA\|ASIA|\{16,\d+\}", text), path

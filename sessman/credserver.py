@@ -44,6 +44,7 @@ from ._log import get_logger
 from .credentials import TemporaryCredentials
 from .errors import SessmanError, UsageError
 from .fileformat import SESSION_DURATION
+from .shapes import aws_timestamp
 
 logger = get_logger(__name__)
 
@@ -130,7 +131,7 @@ def container_document(creds: TemporaryCredentials, account: str | None) -> byte
         "AccessKeyId": creds.access_key_id,
         "SecretAccessKey": creds.secret_access_key,
         "Token": creds.session_token,
-        "Expiration": creds.expires.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "Expiration": aws_timestamp(creds.expires),
     }
     if account:
         data["AccountId"] = account

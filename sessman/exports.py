@@ -90,9 +90,9 @@ def process_min_ttl(profile: Profile) -> float:
 
 
 def _iso(creds: TemporaryCredentials) -> str:
-    from datetime import timezone
+    from .shapes import aws_timestamp  # not at import: the credential-process fast path
 
-    return creds.expires.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return aws_timestamp(creds.expires)
 
 
 def variables(

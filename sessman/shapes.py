@@ -23,6 +23,7 @@ __all__ = [
     "SECRET_ACCESS_KEY_PATTERN",
     "SECRET_ACCESS_KEY_TEXT",
     "MalformedValue",
+    "aws_timestamp",
     "check",
     "expiration",
     "fits",
@@ -78,6 +79,16 @@ _CLOCK_SKEW = timedelta(minutes=5)
 _ISO_UTC = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:Z|\+00:00)", re.ASCII
 )
+
+
+def aws_timestamp(moment: datetime) -> str:
+    """``moment`` as AWS writes a time: ISO 8601 in UTC, to the second, with a ``Z``.
+
+    The one writer of the text :func:`expiration` reads: credential_process
+    and container documents, ``AWS_CREDENTIAL_EXPIRATION``, the AWS CLI's SSO
+    cache and sessman's JSON output.
+    """
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def expiration(value: object, source: str, *, now: datetime | None = None) -> datetime:

@@ -203,3 +203,27 @@ def test_no_module_writes_a_key_shape_again() -> None:
             continue
         text = path.read_text()
         assert not re.search(r"AKIA\|ASIA|\{16,\d+\}", text), path
+
+
+# -- one writer of AWS's timestamps ---------------------------------------
+
+
+def test_every_aws_timestamp_is_written_by_one_function() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from sessman.cli.render import iso
+    from sessman.credentials import TemporaryCredentials
+    from sessman.credserver import container_document
+    from sessman.exports import process_fields
+    from sessman.shapes import aws_timestamp, expiration
+
+    later = datetime.now(timezone(timedelta(hours=2))).replace(microsecond=0) + timedelta(hours=1)
+    text = aws_timestamp(later)
+    assert text.endswith("Z") and expiration(text, "a test") == later
+    creds = TemporaryCredentials("ASIATEMPEXAMPLE00003", "s" * 40, "t" * 40, later)
+    assert process_fields(creds)["Expiration"] == text
+    assert json.loads(container_document(creds, None))["Expiration"] == text
+    assert iso(later) == text and iso(None) is None
+    root = Path(__file__).parent.parent / "sessman"
+    writers = [p for p in root.rglob("*.py") if "%Y-%m-%dT%H:%M:%SZ" in p.read_text()]
+    assert writers == [root / "shapes.py"]

@@ -227,3 +227,27 @@ def test_every_aws_timestamp_is_written_by_one_function() -> None:
     root = Path(__file__).parent.parent / "sessman"
     writers = [p for p in root.rglob("*.py") if "%Y-%m-%dT%H:%M:%SZ" in p.read_text()]
     assert writers == [root / "shapes.py"]
+
+
+# -- one renewal rule ------------------------------------------------------
+
+
+@pytest.mark.parametrize("duration", [900, 2400, 3600, 43200])
+def test_credential_process_and_the_server_renew_by_one_rule(duration: int) -> None:
+    from sessman import credserver, refresh
+    from sessman.exports import process_min_ttl
+    from sessman.model import Profile
+
+    p = Profile("p", "role", "eu-west-1", 10, 60, Retries(), 10, duration)
+    expected = min(refresh.RENEW_AHEAD, duration / 2)
+    assert refresh.renew_ahead(duration) == expected
+    assert process_min_ttl(p) == expected
+    assert credserver.timing(duration, {}).ahead == expected
+    assert credserver.RENEW_AHEAD is refresh.RENEW_AHEAD
+
+
+def test_credential_process_help_says_the_declared_default() -> None:
+    from sessman.refresh import RENEW_AHEAD
+
+    option = _option("credential-process", "min_ttl")
+    assert f"(default: {RENEW_AHEAD}, or half a shorter session)" in option.help

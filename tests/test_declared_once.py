@@ -251,3 +251,53 @@ def test_credential_process_help_says_the_declared_default() -> None:
 
     option = _option("credential-process", "min_ttl")
     assert f"(default: {RENEW_AHEAD}, or half a shorter session)" in option.help
+
+
+# -- one maker of clients signed with explicit credentials -----------------
+
+
+class _Core:
+    """A botocore session that records the clients asked of it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def create_client(self, service: str, **kwargs: Any) -> object:
+        self.calls.append((service, kwargs))
+        return object()
+
+
+def test_rotation_and_the_sts_pool_make_signed_clients_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    from botocore.config import Config as BotocoreConfig
+
+    import sessman.lifecycle._clients as lifecycle_clients
+    from sessman import stspool
+    from sessman.credentials import Keys
+    from sessman.model import Profile
+
+    p = Profile("p", "keys", "eu-west-1", 10, 60, Retries(), 10, 3600, endpoint_url="http://x")
+    creds = Keys("AKIAIOSFODNN7EXAMPLE", "s" * 40)
+    pool_core, own_core = _Core(), _Core()
+    monkeypatch.setattr(stspool, "core_session", lambda: pool_core)
+    monkeypatch.setattr(lifecycle_clients, "core_session", lambda: own_core)
+    stspool.StsPool(lambda name: BotocoreConfig()).client(p, creds)
+    manager = SimpleNamespace(profile=lambda name: p, botocore_config=lambda name: BotocoreConfig())
+    lifecycle_clients.client_with(manager, "p", "sts", creds)  # type: ignore[arg-type]
+    ((service, pooled),) = pool_core.calls
+    ((own_service, own),) = own_core.calls
+    assert service == own_service == "sts"
+    assert (
+        {k: v for k, v in pooled.items() if k != "config"}
+        == {k: v for k, v in own.items() if k != "config"}
+        == {
+            "region_name": "eu-west-1",
+            "endpoint_url": "http://x",
+            "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+            "aws_secret_access_key": "s" * 40,
+            "aws_session_token": None,
+        }
+    )

@@ -18,7 +18,16 @@ from typing import Any
 from . import fileformat as fmt
 from .discovery import find_config, read_profiles
 from .fieldcheck import FieldReader
-from .model import BUILTIN_DEFAULTS, Config, Kind, Profile, Retries, SsoSession, did_you_mean
+from .model import (
+    BUILTIN_DEFAULTS,
+    DEFAULT_KEYRING_SERVICE,
+    Config,
+    Kind,
+    Profile,
+    Retries,
+    SsoSession,
+    did_you_mean,
+)
 
 __all__ = [
     "BUILTIN_DEFAULTS",
@@ -121,7 +130,7 @@ class _Loader(FieldReader):
         self.check_sso_references(profiles, raw_profiles, sso_sessions)
         return Config(
             path=self.path,
-            keyring_service=values.get("keyring_service", "sessman"),
+            keyring_service=values.get("keyring_service", DEFAULT_KEYRING_SERVICE),
             keyring_backend=values.get("keyring_backend"),
             profiles=MappingProxyType(profiles),
             sso_sessions=MappingProxyType(sso_sessions),
@@ -232,12 +241,7 @@ class _Loader(FieldReader):
                 key="region",
             )
         merged["retries"] = Retries(**merged["retries"])
-        kind: Kind = {
-            "access_key_id": "keys",
-            "role_arn": "role",
-            "aws_profile": "aws-profile",
-            "sso_session": "sso",
-        }[source]  # type: ignore[assignment]
+        kind: Kind = fmt.SOURCE_KINDS[source]  # type: ignore[assignment]
         return Profile(name=name, kind=kind, **merged)
 
     def check_sources(self, profiles: Mapping[str, Profile], raw: Mapping[str, Any]) -> None:

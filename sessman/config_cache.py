@@ -11,9 +11,10 @@ directory. A cache is an optimisation, never a source of truth, so an entry is u
 - its HMAC matches, under a random per-user key kept (0600) beside it: a
   key anyone who can read the profiles file can compute is no protection,
   so an entry forged without that key is ignored;
-- every value passes the same checks the loader applies (patterns, ranges,
-  one credential source, known source profiles) and the file's path is the
-  one asked for.
+- every value passes the loader's own check of its declared field
+  (:func:`sessman.fieldcheck.problem`), the rules across keys hold (one
+  credential source, known source profiles) and the file's path is the one
+  asked for.
 
 Anything else (a damaged, forged or foreign entry) falls back to parsing the
 file. The cache holds nothing the profiles file does not (no secrets).
@@ -24,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -37,6 +37,7 @@ from typing import Any
 from . import fileformat as fmt
 from . import trust
 from .config import Config, Profile, Retries, find_config, parse_config_tracked, read_profiles
+from .fieldcheck import problem
 
 __all__ = ["load_cached"]
 
@@ -44,7 +45,14 @@ _KEY_FILE = "cache.key"
 _PROFILE_FIELDS = {f.name for f in fields(Profile)}
 _REQUIRED = {f.name for f in fields(Profile) if f.default is MISSING}
 _SPECS = {f.name: f for f in fmt.PROFILE_FIELDS}
-_KINDS = {"keys": "access_key_id", "role": "role_arn", "aws-profile": "aws_profile"}
+#: The credential source of each kind an entry may hold: not sso, whose
+#: sessions an entry never holds (such a config is not kept).
+_SOURCES = {kind: source for source, kind in fmt.SOURCE_KINDS.items() if kind != "sso"}
+
+
+def _ok(spec: fmt.Field, value: Any) -> bool:
+    """Whether ``value`` passes the loader's check of ``spec``."""
+    return problem(spec, value) is None
 
 
 def load_cached(
@@ -166,7 +174,7 @@ def _config(data: dict[str, Any], where: Path) -> Config | None:
         if set(retries) != {"mode", "max_attempts"} or not _ok(_SPECS["retries"], retries):
             return None
         tags = raw["tags"]
-        if not isinstance(tags, list) or not all(_ok(_SPECS["tags"], t) for t in tags):
+        if not isinstance(tags, list) or not _ok(_SPECS["tags"], tags):
             return None
         profile = Profile(**{**raw, "retries": Retries(**retries), "tags": tuple(tags)})
         if not _profile_ok(profile) or profile.name in profiles:
@@ -188,13 +196,19 @@ def _config(data: dict[str, Any], where: Path) -> Config | None:
 def _profile_ok(p: Profile) -> bool:
     if not isinstance(p.name, str) or not re.fullmatch(fmt.PROFILE_NAME_PATTERN, p.name):
         return False
-    source = _KINDS.get(p.kind)
+    source = _SOURCES.get(p.kind)
     if source is None or any(
         (getattr(p, s) is not None) != (s == source) for s in fmt.CREDENTIAL_SOURCES
     ):
         return False
     if (p.kind == "role") != (p.source_profile is not None):
         return False
+    for key, needs in fmt.DEPENDENCIES.items():  # the declared rules across keys
+        if getattr(p, key) is not None and any(getattr(p, n) is None for n in needs):
+            return False
+    for key, others in fmt.EXCLUSIONS.items():
+        if getattr(p, key) is not None and any(getattr(p, o) is not None for o in others):
+            return False
     for name in _PROFILE_FIELDS - {"name", "kind", "retries", "tags"}:
         value = getattr(p, name)
         if value is None:
@@ -205,36 +219,3 @@ def _profile_ok(p: Profile) -> bool:
         if spec is None or not _ok(spec, value):
             return False
     return True
-
-
-def _ok(spec: fmt.Field, value: Any) -> bool:
-    """Whether ``value`` passes the loader's check for ``spec`` (:mod:`sessman.fieldcheck`)."""
-    if spec.kind == "tags":
-        return isinstance(value, str) and re.fullmatch(fmt.TAG_PATTERN, value) is not None
-    if spec.kind == "retries":
-        attempts = value.get("max_attempts")
-        return (
-            value.get("mode") in fmt.RETRY_MODES
-            and isinstance(attempts, int)
-            and not isinstance(attempts, bool)
-            and 1 <= attempts <= 20
-        )
-    if spec.kind == "string":
-        return (
-            isinstance(value, str)
-            and bool(value)
-            and (spec.pattern is None or re.fullmatch(spec.pattern, value) is not None)
-        )
-    if spec.kind in ("number", "integer"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return False
-        if spec.kind == "integer" and not isinstance(value, int):
-            return False
-        if not math.isfinite(value):
-            return False
-        if spec.exclusive_minimum is not None and value <= spec.exclusive_minimum:
-            return False
-        if spec.minimum is not None and value < spec.minimum:
-            return False
-        return spec.maximum is None or value <= spec.maximum
-    return False

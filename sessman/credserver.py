@@ -43,6 +43,9 @@ from ._http import Answer, LoopbackServer, json_answer
 from ._log import get_logger
 from .credentials import TemporaryCredentials
 from .errors import SessmanError, UsageError
+from .fileformat import SESSION_DURATION
+from .refresh import RENEW_AHEAD, renew_ahead
+from .shapes import aws_timestamp
 
 logger = get_logger(__name__)
 
@@ -62,14 +65,13 @@ __all__ = [
     "timing",
 ]
 
-#: Renew with this much left: more than botocore's 15-minute advisory window.
-RENEW_AHEAD = 20 * 60
 #: Seconds between attempts after a failed renewal.
 RETRY = 30.0
 #: AWS caps a role assumed with another role's credentials at one hour.
 CHAINED_ROLE_MAX = 3600
-#: The most either timing variable may say: AWS sessions last 12 hours at most.
-MAX_SECONDS = 12 * 3600
+#: The most either timing variable may say: the longest session served (the
+#: declared bound of session_duration, 12 hours).
+MAX_SECONDS = SESSION_DURATION[1]
 AHEAD_VARIABLE = "SESSMAN_SERVER_RENEW_AHEAD"
 RETRY_VARIABLE = "SESSMAN_SERVER_RETRY"
 URI_VARIABLE = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
@@ -107,12 +109,12 @@ def _seconds(environ: Mapping[str, str], name: str) -> float | None:
 def timing(duration: int, environ: Mapping[str, str] = os.environ) -> Timing:
     """The renewal timing for sessions of ``duration`` seconds.
 
-    20 minutes ahead, or half of a shorter session (a 900 s session is
-    renewed after 450 s, not on every request).
+    :func:`sessman.refresh.renew_ahead` (20 minutes ahead, or half of a
+    shorter session) unless ``SESSMAN_SERVER_RENEW_AHEAD`` says otherwise.
     """
     ahead = _seconds(environ, AHEAD_VARIABLE)
     if ahead is None:
-        ahead = min(float(RENEW_AHEAD), duration / 2)
+        ahead = renew_ahead(duration)
     elif ahead >= duration:
         raise UsageError(
             f"{AHEAD_VARIABLE}={ahead:g} cannot be met by sessions of {duration} s",
@@ -128,7 +130,7 @@ def container_document(creds: TemporaryCredentials, account: str | None) -> byte
         "AccessKeyId": creds.access_key_id,
         "SecretAccessKey": creds.secret_access_key,
         "Token": creds.session_token,
-        "Expiration": creds.expires.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "Expiration": aws_timestamp(creds.expires),
     }
     if account:
         data["AccountId"] = account

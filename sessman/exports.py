@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from .credentials import TemporaryCredentials
 
 __all__ = [
-    "CREDENTIAL_PROCESS_MIN_TTL",
     "EXEC_MARKER",
     "KEPT",
     "PROCESS_FIELDS",
@@ -29,10 +28,6 @@ __all__ = [
     "to_unset",
     "variables",
 ]
-
-#: credential_process default: botocore runs the helper again on every
-#: request once expiry is under 15 minutes away, so hand over 20 at least.
-CREDENTIAL_PROCESS_MIN_TTL = 20 * 60
 
 #: Set by ``exec`` only (never printed by ``env``), so a shell that evaluated
 #: ``sessman env`` can still run ``sessman exec``; ``exec`` refuses to nest.
@@ -85,14 +80,20 @@ def child_environment(parent: Mapping[str, str], handed: Mapping[str, str]) -> d
 
 
 def process_min_ttl(profile: Profile) -> float:
-    """credential-process's default --min-ttl: 20 minutes, or half of a shorter session."""
-    return min(CREDENTIAL_PROCESS_MIN_TTL, profile.session_duration / 2)
+    """credential-process's default --min-ttl: the renewal rule of :mod:`sessman.refresh`.
+
+    botocore runs the helper again on every request once expiry is under 15
+    minutes away, so it is handed :data:`~sessman.refresh.RENEW_AHEAD` at least.
+    """
+    from .refresh import renew_ahead  # not at import: the credential-process fast path
+
+    return renew_ahead(profile.session_duration)
 
 
 def _iso(creds: TemporaryCredentials) -> str:
-    from datetime import timezone
+    from .shapes import aws_timestamp  # not at import: the credential-process fast path
 
-    return creds.expires.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return aws_timestamp(creds.expires)
 
 
 def variables(

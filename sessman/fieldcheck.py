@@ -1,10 +1,12 @@
 """One value of the profiles file checked against its declared field.
 
-:class:`FieldReader` knows, for each kind of :class:`~sessman.fileformat.Field`,
+:func:`problem` knows, for each kind of :class:`~sessman.fileformat.Field`,
 what a value must be (a string matching its pattern, a number within its
-bounds, a list of tags, a retry policy) and says what is wrong with file,
-line, profile and key. Which keys a document has, and the rules across keys,
-are :mod:`sessman.config`'s.
+bounds, a list of tags, a retry policy): the one check of a value, used by
+the loader and by the config cache's re-check of a cached entry.
+:class:`FieldReader` applies it to YAML nodes and says what is wrong with
+file, line, profile and key. Which keys a document has, and the rules across
+keys, are :mod:`sessman.config`'s.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from .errors import ConfigError
 from .model import did_you_mean
 from .yamlnodes import NodeReader
 
-__all__ = ["FieldReader"]
+__all__ = ["FieldReader", "is_tag", "problem", "retry_problem"]
 
 _TAG_RE = re.compile(fmt.TAG_PATTERN)
 #: Values never quoted in messages: a secret pasted there must not be echoed.
@@ -28,6 +30,82 @@ _UNQUOTED = frozenset(
     for f in (*fmt.TOP_FIELDS, *fmt.PROFILE_FIELDS, *fmt.SSO_SESSION_FIELDS)
     if f.exposure != "plain"
 )
+
+
+def is_tag(value: Any) -> bool:
+    """Whether ``value`` is one tag (letters, digits and ``_.:/=+-``)."""
+    return isinstance(value, str) and _TAG_RE.fullmatch(value) is not None
+
+
+def retry_problem(key: str, value: Any) -> str | None:
+    """What is wrong with ``value`` as ``retries.<key>``, or ``None``."""
+    if key == "mode":
+        return None if value in fmt.RETRY_MODES else f"must be one of {', '.join(fmt.RETRY_MODES)}"
+    if key == "max_attempts":
+        low, high = fmt.MAX_ATTEMPTS
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"must be a whole number from {low} to {high}"
+        return None
+    return "unknown key in retries"
+
+
+def _number_problem(spec: fmt.Field, value: Any) -> str | None:
+    integer = spec.kind == "integer"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (integer and not isinstance(value, int))
+    ):
+        return f"must be {'a whole number' if integer else 'a number'}"
+    if not math.isfinite(value):
+        return "must be a finite number"
+    if spec.choices is not None and value not in spec.choices:
+        return f"must be one of {', '.join(map(str, spec.choices))}"
+    if spec.exclusive_minimum is not None and value <= spec.exclusive_minimum:
+        return f"must be greater than {spec.exclusive_minimum:g}"
+    low, high = spec.minimum, spec.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        if low is not None and high is not None:
+            return f"must be between {low:g} and {high:g}"
+        return f"must be at most {high:g}" if high is not None else f"must be >= {low:g}"
+    return None
+
+
+def problem(spec: fmt.Field, value: Any, *, quoted: str = "") -> str | None:
+    """What is wrong with the loaded ``value`` of ``spec``, or ``None`` when it is right.
+
+    A string that does not match its pattern is said as ``is not a valid
+    <key>``, after ``quoted`` (the value as written, for the fields that may
+    be quoted back). A mapping (``defaults:``, ``profiles:``) is checked key
+    by key, never as one value.
+    """
+    if spec.kind == "string":
+        if not isinstance(value, str) or not value:
+            return "must be a non-empty string"
+        if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
+            return f"{quoted}is not a valid {spec.name.replace('_', ' ')}"
+        return None
+    if spec.kind in ("number", "integer"):
+        return _number_problem(spec, value)
+    if spec.kind == "account":  # loaded as text; YAML's integer form is the reader's
+        if isinstance(value, str) and re.fullmatch(spec.pattern or "", value):
+            return None
+        return "must be a 12-digit account id"
+    if spec.kind == "tags":
+        ok = isinstance(value, list | tuple) and all(is_tag(t) for t in value)
+        return None if ok else "must be a list of tags"
+    if spec.kind == "strings":
+        ok = (
+            isinstance(value, list | tuple)
+            and bool(value)
+            and all(isinstance(v, str) and re.fullmatch(spec.pattern or ".+", v) for v in value)
+        )
+        return None if ok else "must be a non-empty list"
+    if spec.kind == "retries":
+        if not isinstance(value, Mapping):
+            return "must be a mapping"
+        return next((p for k, v in value.items() if (p := retry_problem(k, v))), None)
+    return "is checked key by key"
 
 
 class FieldReader(NodeReader):
@@ -73,36 +151,13 @@ class FieldReader(NodeReader):
             return node
         if spec.kind == "account":
             return self.account(spec, node, value, profile=profile)
-        if spec.kind == "string":
-            if not isinstance(value, str) or not value:
-                raise bad("must be a non-empty string")
-            if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
-                # Quote the text as written, never what ${VAR} expanded to, and
-                # nothing of a key id field: a pasted secret must not be echoed.
-                shown = "" if key in _UNQUOTED else f"{node.value!r} "
-                raise bad(f"{shown}is not a valid {key.replace('_', ' ')}")
-            return value
-        if spec.kind in ("number", "integer"):
-            integer = spec.kind == "integer"
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or (integer and not isinstance(value, int))
-            ):
-                raise bad(f"must be {'a whole number' if integer else 'a number'}")
-            if not math.isfinite(value):
-                raise bad("must be a finite number")
-            if spec.choices is not None and value not in spec.choices:
-                raise bad(f"must be one of {', '.join(map(str, spec.choices))}")
-            if spec.exclusive_minimum is not None and value <= spec.exclusive_minimum:
-                raise bad(f"must be greater than {spec.exclusive_minimum:g}")
-            low, high = spec.minimum, spec.maximum
-            if (low is not None and value < low) or (high is not None and value > high):
-                if low is not None and high is not None:
-                    raise bad(f"must be between {low:g} and {high:g}")
-                raise bad(
-                    f"must be at most {high:g}" if high is not None else f"must be >= {low:g}"
-                )
+        if spec.kind in ("string", "number", "integer"):
+            # Quote the text as written, never what ${VAR} expanded to, and
+            # nothing of a key id field: a pasted secret must not be echoed.
+            shown = "" if key in _UNQUOTED else f"{getattr(node, 'value', '')!r} "
+            message = problem(spec, value, quoted=shown)
+            if message is not None:
+                raise bad(message)
             return value
         if spec.kind == "tags":
             return self.tags(node, profile=profile)
@@ -133,7 +188,7 @@ class FieldReader(NodeReader):
         tags: list[str] = []
         for item in node.value:
             tag = self.scalar(item, profile=profile, key="tags")
-            if not isinstance(tag, str) or not _TAG_RE.fullmatch(tag):
+            if not is_tag(tag):
                 written = item.value if isinstance(item, yaml.ScalarNode) else tag
                 raise self.error(
                     f"invalid tag {written!r}: use letters, digits and _.:/=+-",
@@ -159,27 +214,10 @@ class FieldReader(NodeReader):
                     + (profile or "NAME"),
                 )
             value = self.scalar(value_node, profile=profile, key=f"retries.{key}")
-            if key == "mode":
-                if value not in fmt.RETRY_MODES:
-                    raise self.error(
-                        f"must be one of {', '.join(fmt.RETRY_MODES)}",
-                        value_node,
-                        profile=profile,
-                        key="retries.mode",
-                    )
-            elif key == "max_attempts":
-                low, high = fmt.MAX_ATTEMPTS
-                if (
-                    isinstance(value, bool)
-                    or not isinstance(value, int)
-                    or not low <= value <= high
-                ):
-                    raise self.error(
-                        f"must be a whole number from {low} to {high}",
-                        value_node,
-                        profile=profile,
-                        key="retries.max_attempts",
-                    )
+            if key in ("mode", "max_attempts"):
+                message = retry_problem(key, value)
+                if message is not None:
+                    raise self.error(message, value_node, profile=profile, key=f"retries.{key}")
             else:
                 raise self.error(
                     "unknown key in retries",

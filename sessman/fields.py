@@ -1,8 +1,9 @@
 """The vocabulary of the profiles file format: what a declared field is.
 
-:class:`Field` and the shapes that several fields (and values from outside)
-share. The fields themselves are declared in :mod:`sessman.fileformat`,
-which re-exports all of this; nothing here imports another sessman module.
+:class:`Field`, the shapes that several fields (and values from outside)
+share, and how one field is said in JSON Schema (:func:`schema_properties`).
+The fields themselves are declared in :mod:`sessman.fileformat`, which
+re-exports all of this; nothing here imports another sessman module.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "Field",
     "Kind",
     "bare",
+    "schema_properties",
 ]
 
 Kind = Literal["string", "number", "integer", "tags", "retries", "mapping", "strings", "account"]
@@ -111,3 +113,62 @@ SSO_ROLE_NAME_PATTERN = r"^[\w+=,.@-]{1,64}$"
 
 #: The lifetime, in seconds, that STS grants a session of temporary credentials.
 SESSION_DURATION = (900, 43200)
+
+
+def _string_schema(field: Field) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "minLength": 1}
+    if field.pattern is not None:
+        # A value may also be (or contain) ${VAR}, expanded at load time.
+        schema["pattern"] = f"^(?:(?:{bare(field.pattern)})|.*{ENV_REF}.*)$"
+    return schema
+
+
+def _field_schema(field: Field) -> dict[str, Any]:
+    schema: dict[str, Any]
+    if field.kind == "string":
+        schema = _string_schema(field)
+    elif field.kind in ("number", "integer"):
+        schema = {"type": field.kind}
+        if field.minimum is not None:
+            schema["minimum"] = field.minimum
+        if field.maximum is not None:
+            schema["maximum"] = field.maximum
+        if field.exclusive_minimum is not None:
+            schema["exclusiveMinimum"] = field.exclusive_minimum
+        if field.choices is not None:
+            schema["enum"] = list(field.choices)
+    elif field.kind == "account":
+        low, high = ACCOUNT_RANGE
+        schema = {
+            "anyOf": [
+                _string_schema(field),
+                {"type": "integer", "minimum": low, "maximum": high},
+            ]
+        }
+    elif field.kind == "strings":
+        schema = {"type": "array", "minItems": 1, "items": _string_schema(field)}
+    elif field.kind == "tags":
+        # No uniqueItems: the loader accepts a repeated tag and keeps it once.
+        schema = {"type": "array", "items": {"type": "string", "pattern": TAG_PATTERN}}
+    elif field.kind == "retries":
+        schema = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "mode": {"enum": list(RETRY_MODES)},
+                "max_attempts": {
+                    "type": "integer",
+                    "minimum": MAX_ATTEMPTS[0],
+                    "maximum": MAX_ATTEMPTS[1],
+                },
+            },
+        }
+    else:
+        schema = {"type": "object"}
+    schema["description"] = field.description
+    return schema
+
+
+def schema_properties(fields: tuple[Field, ...]) -> dict[str, Any]:
+    """The JSON Schema ``properties`` of ``fields``: each field as its declaration says it."""
+    return {f.name: _field_schema(f) for f in fields}

@@ -9,8 +9,9 @@ rows of ``sessman show``, the shapes of values from outside
 are typed by hand, for mypy; tests/test_fileformat.py holds them equal to
 the declared ones. Rules that JSON Schema cannot say (source chains
 without cycles, source profiles that exist, ``${VAR}`` expansion) are
-checked by the loader only. What a field is (:class:`Field`) and the shapes
-several fields share are in :mod:`sessman.fields`, re-exported here.
+checked by the loader only. What a field is (:class:`Field`), the shapes
+several fields share and how one field is said in JSON Schema are in
+:mod:`sessman.fields`, re-exported here.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .fields import (
     Field,
     Kind,
     bare,
+    schema_properties,
 )
 
 __all__ = [
@@ -56,8 +58,10 @@ __all__ = [
     "RETRY_MODES",
     "SECRET_KEYS",
     "SESSION_DURATION",
+    "SOURCE_KINDS",
     "SSO_PROFILE_KEYS",
     "SSO_ROLE_NAME_PATTERN",
+    "SSO_SCOPES",
     "SSO_SESSION_FIELDS",
     "SSO_SESSION_REQUIRED",
     "TAG_PATTERN",
@@ -218,8 +222,17 @@ PROFILE_FIELDS = (
 #: Keys allowed under ``defaults:`` (merged under every profile; the profile wins).
 DEFAULTABLE = tuple(f for f in PROFILE_FIELDS if f.defaultable)
 
-#: Keys that say where a profile's credentials come from; exactly one is set.
-CREDENTIAL_SOURCES = ("access_key_id", "role_arn", "aws_profile", "sso_session")
+#: Keys that say where a profile's credentials come from (exactly one is set),
+#: each with the kind of profile it makes (:data:`sessman.model.Kind`).
+SOURCE_KINDS = MappingProxyType(
+    {
+        "access_key_id": "keys",
+        "role_arn": "role",
+        "aws_profile": "aws-profile",
+        "sso_session": "sso",
+    }
+)
+CREDENTIAL_SOURCES = tuple(SOURCE_KINDS)
 
 #: What an ``sso_session`` profile names besides it: each needs it, and it needs both.
 SSO_PROFILE_KEYS = next(f for f in PROFILE_FIELDS if f.name == "sso_session").requires
@@ -228,6 +241,10 @@ SSO_PROFILE_KEYS = next(f for f in PROFILE_FIELDS if f.name == "sso_session").re
 DEPENDENCIES = {f.name: f.requires for f in PROFILE_FIELDS if f.requires}
 #: Which keys rule out which others in one profile (``excludes``).
 EXCLUSIONS = {f.name: f.excludes for f in PROFILE_FIELDS if f.excludes}
+
+#: Scopes of a client registration when the file names none: this one is
+#: what makes IAM Identity Center issue refresh tokens.
+SSO_SCOPES = ("sso:account:access",)
 
 #: Keys of one entry of ``sso_sessions:`` (IAM Identity Center).
 SSO_SESSION_FIELDS = (
@@ -242,9 +259,10 @@ SSO_SESSION_FIELDS = (
     Field(
         "registration_scopes",
         "strings",
-        "OAuth scopes of the client registration (default: sso:account:access, which"
+        f"OAuth scopes of the client registration (default: {', '.join(SSO_SCOPES)}, which"
         " allows refresh tokens).",
         pattern=r"^[\w.:/*-]{1,256}$",
+        default=SSO_SCOPES,
     ),
     Field(
         "endpoint_url",
@@ -264,6 +282,7 @@ TOP_FIELDS = (
         "string",
         "Keyring service name under which secrets are stored; lets two files not collide.",
         pattern=r"^\S.*$",
+        default="sessman",
     ),
     Field(
         "keyring_backend",
@@ -282,70 +301,12 @@ TOP_FIELDS = (
 )
 
 
-def _string_schema(field: Field) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string", "minLength": 1}
-    if field.pattern is not None:
-        # A value may also be (or contain) ${VAR}, expanded at load time.
-        schema["pattern"] = f"^(?:(?:{bare(field.pattern)})|.*{ENV_REF}.*)$"
-    return schema
-
-
-def _field_schema(field: Field) -> dict[str, Any]:
-    schema: dict[str, Any]
-    if field.kind == "string":
-        schema = _string_schema(field)
-    elif field.kind in ("number", "integer"):
-        schema = {"type": field.kind}
-        if field.minimum is not None:
-            schema["minimum"] = field.minimum
-        if field.maximum is not None:
-            schema["maximum"] = field.maximum
-        if field.exclusive_minimum is not None:
-            schema["exclusiveMinimum"] = field.exclusive_minimum
-        if field.choices is not None:
-            schema["enum"] = list(field.choices)
-    elif field.kind == "account":
-        low, high = ACCOUNT_RANGE
-        schema = {
-            "anyOf": [
-                _string_schema(field),
-                {"type": "integer", "minimum": low, "maximum": high},
-            ]
-        }
-    elif field.kind == "strings":
-        schema = {"type": "array", "minItems": 1, "items": _string_schema(field)}
-    elif field.kind == "tags":
-        # No uniqueItems: the loader accepts a repeated tag and keeps it once.
-        schema = {"type": "array", "items": {"type": "string", "pattern": TAG_PATTERN}}
-    elif field.kind == "retries":
-        schema = {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "mode": {"enum": list(RETRY_MODES)},
-                "max_attempts": {
-                    "type": "integer",
-                    "minimum": MAX_ATTEMPTS[0],
-                    "maximum": MAX_ATTEMPTS[1],
-                },
-            },
-        }
-    else:
-        schema = {"type": "object"}
-    schema["description"] = field.description
-    return schema
-
-
-def _properties(fields: tuple[Field, ...]) -> dict[str, Any]:
-    return {f.name: _field_schema(f) for f in fields}
-
-
 def json_schema() -> dict[str, Any]:
     """Return the JSON Schema (draft 2020-12) of the profiles file."""
     profile: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
-        "properties": _properties(PROFILE_FIELDS),
+        "properties": schema_properties(PROFILE_FIELDS),
         "oneOf": [{"required": [source]} for source in CREDENTIAL_SOURCES],
         "dependentRequired": {key: list(needs) for key, needs in DEPENDENCIES.items()},
         "allOf": [
@@ -359,9 +320,9 @@ def json_schema() -> dict[str, Any]:
     defaults: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
-        "properties": _properties(DEFAULTABLE),
+        "properties": schema_properties(DEFAULTABLE),
     }
-    top = _properties(TOP_FIELDS)
+    top = schema_properties(TOP_FIELDS)
     top["defaults"] = {**defaults, "description": top["defaults"]["description"]}
     top["sso_sessions"] = {
         "type": "object",
@@ -371,7 +332,7 @@ def json_schema() -> dict[str, Any]:
             "type": "object",
             "additionalProperties": False,
             "required": list(SSO_SESSION_REQUIRED),
-            "properties": _properties(SSO_SESSION_FIELDS),
+            "properties": schema_properties(SSO_SESSION_FIELDS),
         },
     }
     top["profiles"] = {

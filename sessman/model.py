@@ -12,10 +12,11 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from .errors import ProfileNotFound, UsageError
-from .fileformat import PROFILE_FIELDS
+from .fileformat import PROFILE_FIELDS, SSO_SESSION_FIELDS, TOP_FIELDS, Field
 
 __all__ = [
     "BUILTIN_DEFAULTS",
+    "DEFAULT_KEYRING_SERVICE",
     "DEFAULT_SSO_SCOPES",
     "Config",
     "Kind",
@@ -31,19 +32,30 @@ BUILTIN_DEFAULTS: Mapping[str, Any] = MappingProxyType(
     {f.name: f.default for f in PROFILE_FIELDS if f.default is not None}
 )
 
+#: The kinds of :data:`sessman.fileformat.SOURCE_KINDS`, typed for mypy
+#: (tests/test_declared_once.py holds the two equal).
 Kind = Literal["keys", "role", "aws-profile", "sso"]
 
+
+def _default(fields: tuple[Field, ...], name: str) -> Any:
+    return next(f.default for f in fields if f.name == name)
+
+
+#: The keyring service of a file that names none (``keyring_service``'s default).
+DEFAULT_KEYRING_SERVICE: str = _default(TOP_FIELDS, "keyring_service")
 #: Scopes of an IAM Identity Center client registration when the file names
-#: none: this one is what makes the service issue refresh tokens.
-DEFAULT_SSO_SCOPES = ("sso:account:access",)
+#: none (``registration_scopes``'s default).
+DEFAULT_SSO_SCOPES: tuple[str, ...] = _default(SSO_SESSION_FIELDS, "registration_scopes")
+#: The retry policy of a profile that names none (``retries``'s default).
+_RETRIES: Mapping[str, Any] = BUILTIN_DEFAULTS["retries"]
 
 
 @dataclass(frozen=True)
 class Retries:
     """Retry policy: ``max_attempts`` counts every attempt, the first included."""
 
-    mode: str = "standard"
-    max_attempts: int = 3
+    mode: str = _RETRIES["mode"]
+    max_attempts: int = _RETRIES["max_attempts"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,7 @@ class Config:
     """A whole profiles file: where it is, its keyring settings and its profiles."""
 
     path: Path
-    keyring_service: str = "sessman"
+    keyring_service: str = DEFAULT_KEYRING_SERVICE
     keyring_backend: str | None = None
     profiles: Mapping[str, Profile] = field(default_factory=lambda: MappingProxyType({}))
     sso_sessions: Mapping[str, SsoSession] = field(default_factory=lambda: MappingProxyType({}))

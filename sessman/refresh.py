@@ -2,22 +2,29 @@
 
 botocore's own windows (15 minutes advisory, 10 mandatory) would make a
 900 s role be assumed again for every request; these scale with the session.
+What is handed to an SDK (credential_process, the credential server) is
+renewed earlier still: :func:`renew_ahead`.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from .config import Profile
 from .errors import UsageError
+
+if TYPE_CHECKING:  # annotations only: exports reads this on credential-process's path
+    from .config import Profile
 
 __all__ = [
     "LAST_MINUTE",
     "MANDATORY_MARGIN",
     "RECHECK",
     "REFRESH_MARGIN",
+    "RENEW_AHEAD",
     "check_min_ttl",
     "refresh_windows",
+    "renew_ahead",
 ]
 
 #: A role is renewed when this much of it is left, or half of a shorter
@@ -32,6 +39,21 @@ LAST_MINUTE = 60
 #: How often botocore asks again for credentials that do not expire, so a
 #: session picks up a session opened later by another process.
 RECHECK = timedelta(minutes=16)
+
+
+#: Credentials handed to an SDK are renewed with this much left: more than
+#: botocore's 15-minute advisory window, so the SDK does not ask again at once.
+RENEW_AHEAD = 20 * 60
+
+
+def renew_ahead(seconds: float) -> float:
+    """Seconds left at which credentials of a ``seconds``-long session are renewed.
+
+    :data:`RENEW_AHEAD`, or half of a shorter session (a 900 s session is
+    renewed after 450 s, not on every request). ``credential-process``'s
+    default ``--min-ttl`` and the credential server's renewal both use it.
+    """
+    return min(float(RENEW_AHEAD), seconds / 2)
 
 
 def refresh_windows(p: Profile) -> tuple[float, float]:

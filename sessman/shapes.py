@@ -13,16 +13,36 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from typing import TypeGuard
 
 from .errors import MalformedValue
 from .fileformat import ACCESS_KEY_ID_PATTERN, ACCOUNT_PATTERN, REGION_PATTERN
 
-__all__ = ["MAX_SESSION", "MalformedValue", "check", "expiration", "malformed", "server_text"]
+__all__ = [
+    "MAX_SESSION",
+    "SECRET_ACCESS_KEY_PATTERN",
+    "SECRET_ACCESS_KEY_TEXT",
+    "MalformedValue",
+    "aws_timestamp",
+    "check",
+    "expiration",
+    "fits",
+    "malformed",
+    "server_text",
+]
+
+#: Lengths and characters of a secret access key: AWS's have 40 characters of
+#: base64, fakes and compatible services vary; never a quote, a space or a
+#: control character. The one shape of a secret, from an endpoint, a file or a person.
+_SHORTEST, _LONGEST = 16, 256
+SECRET_ACCESS_KEY_PATTERN = rf"^[A-Za-z0-9/+=_.-]{{{_SHORTEST},{_LONGEST}}}$"
+#: :data:`SECRET_ACCESS_KEY_PATTERN` said to a person.
+SECRET_ACCESS_KEY_TEXT = f"{_SHORTEST}-{_LONGEST} characters of A-Z a-z 0-9 / + = _ . -"
 
 _SHAPES: dict[str, re.Pattern[str]] = {
     # The shapes the profiles file also takes are the file format's own.
     "AccessKeyId": re.compile(ACCESS_KEY_ID_PATTERN),
-    "SecretAccessKey": re.compile(r"[A-Za-z0-9/+=_.-]{16,256}"),
+    "SecretAccessKey": re.compile(SECRET_ACCESS_KEY_PATTERN),
     "SessionToken": re.compile(r"[A-Za-z0-9/+=_.-]{16,16384}"),
     "Account": re.compile(ACCOUNT_PATTERN),
     "Arn": re.compile(r"arn:aws[a-z-]*:[!-~]{1,2048}"),
@@ -36,13 +56,18 @@ _TOKENISH = re.compile(r"[A-Za-z0-9/+=]{40,}")
 _SERVER_TEXT_LIMIT = 300
 
 
+def fits(value: object, field: str) -> TypeGuard[str]:
+    """Whether ``value`` is a string shaped like ``field`` (``AccessKeyId``, ``SecretAccessKey``, ...)."""
+    return isinstance(value, str) and _SHAPES[field].fullmatch(value) is not None
+
+
 def check(field: str, value: object, source: str) -> str:
     """``value`` if it is a string shaped like ``field``, else :class:`MalformedValue`.
 
     ``source`` says where it came from ("the STS endpoint of profile 'dev'",
     "~/.aws/credentials, profile 'x'"); the value itself is never shown.
     """
-    if isinstance(value, str) and _SHAPES[field].fullmatch(value):
+    if fits(value, field):
         return value
     raise malformed(field, source)
 
@@ -54,6 +79,16 @@ _CLOCK_SKEW = timedelta(minutes=5)
 _ISO_UTC = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:Z|\+00:00)", re.ASCII
 )
+
+
+def aws_timestamp(moment: datetime) -> str:
+    """``moment`` as AWS writes a time: ISO 8601 in UTC, to the second, with a ``Z``.
+
+    The one writer of the text :func:`expiration` reads: credential_process
+    and container documents, ``AWS_CREDENTIAL_EXPIRATION``, the AWS CLI's SSO
+    cache and sessman's JSON output.
+    """
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def expiration(value: object, source: str, *, now: datetime | None = None) -> datetime:

@@ -2,6 +2,8 @@
 
 A hundred roles assumed from one source share one STS client (and its
 connection pool); its pool is big enough for every thread of ``map``.
+:func:`signed_client` is the one way a client signing with explicit
+credentials is made (here, and for rotation and console sign-in).
 """
 
 from __future__ import annotations
@@ -17,12 +19,31 @@ from .credentials import Credentials
 if TYPE_CHECKING:
     from botocore.config import Config as BotocoreConfig
 
-__all__ = ["SHARED_POOL", "StsPool"]
+__all__ = ["SHARED_POOL", "StsPool", "signed_client"]
 
 #: Connections of the STS clients shared by many profiles.
 SHARED_POOL = 64
 
 _Key = tuple[str, str, str | None, str]
+
+
+def signed_client(
+    core: Any, service: str, p: Profile, creds: Credentials, config: BotocoreConfig
+) -> Any:
+    """A ``service`` client of botocore session ``core``, signed with ``creds``.
+
+    At ``p``'s region and endpoint, with ``config``: never the environment's
+    credentials nor a profile's current session.
+    """
+    return core.create_client(
+        service,
+        region_name=p.region,
+        endpoint_url=p.endpoint_url,
+        aws_access_key_id=creds.access_key_id,
+        aws_secret_access_key=creds.secret_access_key,
+        aws_session_token=creds.session_token,
+        config=config,
+    )
 
 
 class StsPool:
@@ -48,15 +69,7 @@ class StsPool:
                 return found[1]
             if self._session is None:
                 self._session = core_session()
-            client = self._session.create_client(
-                "sts",
-                region_name=p.region,
-                endpoint_url=p.endpoint_url,
-                aws_access_key_id=creds.access_key_id,
-                aws_secret_access_key=creds.secret_access_key,
-                aws_session_token=creds.session_token,
-                config=self._shared_config(p),
-            )
+            client = signed_client(self._session, "sts", p, creds, self._shared_config(p))
             # A client of older credentials may still be in use: leave it to GC.
             self._clients[key] = (creds, client)
         return client

@@ -25,6 +25,7 @@ from sessman.exports import (
 )
 from sessman.fileformat import REGION_PATTERN
 from sessman.program import cannot_run, find_program
+from sessman.refresh import RENEW_AHEAD
 
 from ._typer import ChildCommand, PlainText, SessmanCommand
 from .complete import NameArgument
@@ -164,7 +165,7 @@ def credential_process(
             min=0,
             metavar="SECONDS",
             help="Renew an open session with fewer seconds left than this"
-            " (default: 1200, or half a shorter session).",
+            f" (default: {RENEW_AHEAD}, or half a shorter session).",
         ),
     ] = None,
     mfa_code: MfaCodeOption = None,

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from sessman.errors import SessmanError
+from sessman.lifecycle.console import CONSOLE_DURATION
 
 from ._typer import SessmanCommand
 from .complete import NameArgument, name_argument
@@ -152,9 +153,10 @@ def console(
         typer.Option(
             "--duration",
             metavar="SECONDS",
-            min=900,
-            max=43200,
-            help="Seconds the console session lasts (900-43200).",
+            min=CONSOLE_DURATION[0],
+            max=CONSOLE_DURATION[1],
+            help="Seconds the console session lasts"
+            f" ({CONSOLE_DURATION[0]}-{CONSOLE_DURATION[1]}).",
             show_default=False,
         ),
     ] = None,

@@ -37,9 +37,9 @@ def iso(moment: datetime | None) -> str | None:
     """ISO 8601 in UTC with a ``Z``, as AWS writes it; ``None`` stays ``None``."""
     if moment is None:
         return None
-    from datetime import timezone
+    from sessman.shapes import aws_timestamp  # not at import: credential-process imports render
 
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return aws_timestamp(moment)
 
 
 def emit_json(data: Any) -> None:

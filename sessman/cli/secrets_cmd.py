@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +13,7 @@ from sessman.imports.append import NewProfile, append_profiles
 from sessman.imports.aws import AwsImport, parse_renames, plan_aws_import
 from sessman.imports.dotenv import read_dotenv
 from sessman.manager import SessionManager
+from sessman.shapes import SECRET_ACCESS_KEY_TEXT, fits
 
 from ._typer import PlainPath, SessmanCommand
 from .complete import NameArgument
@@ -27,11 +27,6 @@ import_app = typer.Typer(
     help="Copy long-term keys from ~/.aws/credentials or a .env file into sessman.",
     no_args_is_help=True,
 )
-
-_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9/+=]{16,128}$")
-#: An access key id (long-term AKIA or temporary ASIA): pasted by mistake, it
-#: would be stored as the secret and fail only at the first AWS call.
-_KEY_ID_SHAPE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
 
 
 def _keys_profile(manager: SessionManager, name: str) -> None:
@@ -65,16 +60,16 @@ def _read_secret(from_stdin: bool) -> str:
 def _check_secret(secret: str) -> str:
     if not secret:
         raise UsageError("the secret access key is empty")
-    if _KEY_ID_SHAPE.match(secret):
+    # An access key id pasted by mistake would be stored as the secret and
+    # fail only at the first AWS call.
+    if fits(secret, "AccessKeyId"):
         raise UsageError(
             "that is an access key id, not the secret access key",
             hint="the secret is the 40-character value AWS showed next to the key id"
             " (the key id itself goes in the profiles file as access_key_id)",
         )
-    if not _SECRET_SHAPE.match(secret):
-        raise UsageError(
-            "that does not look like a secret access key (16-128 characters of A-Z a-z 0-9 / + =)"
-        )
+    if not fits(secret, "SecretAccessKey"):
+        raise UsageError(f"that does not look like a secret access key ({SECRET_ACCESS_KEY_TEXT})")
     return secret
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from sessman.errors import SessmanError, UsageError
+from sessman.fileformat import SESSION_DURATION
 from sessman.manager import Outcome, SessionManager
 
 from ._typer import PlainText, SessmanCommand
@@ -68,8 +69,8 @@ def open_(
         typer.Option(
             "--duration",
             metavar="SECONDS",
-            min=900,
-            max=43200,
+            min=SESSION_DURATION[0],
+            max=SESSION_DURATION[1],
             help="Seconds (default: the profile's session_duration).",
         ),
     ] = None,

@@ -25,6 +25,7 @@ from sessman.fileformat import (
     REGION_PATTERN,
     SESSION_DURATION,
 )
+from sessman.shapes import fits
 
 from .dotenv import ImportedKey
 
@@ -33,7 +34,6 @@ __all__ = ["AwsImport", "ImportedRole", "Skipped", "plan_aws_import"]
 _PATTERNS = {f.name: re.compile(f.pattern) for f in PROFILE_FIELDS if f.pattern}
 _NAME = re.compile(PROFILE_NAME_PATTERN)
 _REGION = re.compile(REGION_PATTERN)
-_SECRET = re.compile(r"^[A-Za-z0-9/+=]{16,128}$")
 #: ~/.aws/config keys of a role profile, and what sessman calls them.
 _ROLE_KEYS = {
     "role_arn": "role_arn",
@@ -175,7 +175,7 @@ def plan_aws_import(
             if name not in conf or not conf[name].get("role_arn"):
                 plan.skipped.append(Skipped(name, "no access key pair"))
             continue
-        if not _PATTERNS["access_key_id"].match(key_id) or not _SECRET.match(secret):
+        if not fits(key_id, "AccessKeyId") or not fits(secret, "SecretAccessKey"):
             plan.skipped.append(Skipped(name, "the key pair is not shaped like an AWS key"))
             continue
         region = section.get("region") or conf.get(name, {}).get("region")

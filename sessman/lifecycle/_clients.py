@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sessman._botocore import core_session
+from sessman.stspool import signed_client
 
 if TYPE_CHECKING:
     from sessman.credentials import Credentials
@@ -21,13 +22,5 @@ __all__ = ["client_with"]
 
 def client_with(manager: SessionManager, name: str, service: str, creds: Credentials) -> Any:
     """A ``service`` client of profile ``name``'s endpoint and Config, signed with ``creds``."""
-    p = manager.profile(name)
-    return core_session().create_client(
-        service,
-        region_name=p.region,
-        endpoint_url=p.endpoint_url,
-        aws_access_key_id=creds.access_key_id,
-        aws_secret_access_key=creds.secret_access_key,
-        aws_session_token=creds.session_token,
-        config=manager.botocore_config(name),
-    )
+    config = manager.botocore_config(name)
+    return signed_client(core_session(), service, manager.profile(name), creds, config)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from sessman.config import Profile
     from sessman.manager import SessionManager
 
-__all__ = ["ENDPOINT_VARIABLE", "federation_endpoint", "signin_url"]
+__all__ = ["CONSOLE_DURATION", "ENDPOINT_VARIABLE", "federation_endpoint", "signin_url"]
 
 ENDPOINT_VARIABLE = "SESSMAN_SIGNIN_ENDPOINT"
 #: The policy passed to GetFederationToken: without one the federated user
@@ -40,6 +40,10 @@ ALLOW_ALL = json.dumps(
 )
 ISSUER = "sessman"
 _TOKEN = re.compile(r"^[\x21-\x7e]{1,8192}$")
+#: The console session's own bounds, in seconds (SessionDuration of the
+#: federation endpoint's getSigninToken): an AWS limit of the console, not
+#: the profiles file's session_duration, even where the numbers agree.
+CONSOLE_DURATION = (900, 43200)
 #: Temporary credentials with less than this left are renewed before sign-in.
 MIN_TTL = 120
 
@@ -98,12 +102,13 @@ def signin_url(
     """The ``Action=login`` URL that opens the console as profile ``name``.
 
     The URL holds a sign-in token that works for 15 minutes: treat it as a
-    secret. ``duration`` is the console session's length (900..43200 s);
+    secret. ``duration`` is the console session's length (:data:`CONSOLE_DURATION`);
     ``mfa_code`` is used when a role's session has to be opened first.
     """
     p = manager.profile(name)
-    if duration is not None and not 900 <= duration <= 43200:
-        raise UsageError(f"--duration must be 900..43200 seconds, not {duration}")
+    low, high = CONSOLE_DURATION
+    if duration is not None and not low <= duration <= high:
+        raise UsageError(f"--duration must be {low}..{high} seconds, not {duration}")
     endpoint = federation_endpoint(p.region, environ)
     target = _destination(destination, p)
     query = {}

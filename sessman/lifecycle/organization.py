@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from sessman.config import parse_config
-from sessman.credentials import translating
+from sessman.credentials import check_mfa_code, translating
 from sessman.errors import SessmanError, UsageError
 from sessman.fileformat import ACCOUNT_PATTERN, PROFILE_PREFIX_PATTERN
 from sessman.lifecycle.org_tags import account_tags, ou_tags
@@ -54,7 +54,6 @@ _ROLE_NAME = re.compile(r"^(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
 _PREFIX = re.compile(PROFILE_PREFIX_PATTERN)
 _ACCOUNT_ID = re.compile(ACCOUNT_PATTERN)
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(.+)$")
-_MFA_CODE = re.compile(r"^\d{6}$")
 #: The keys a generated profile's generator writes; any other key is the user's.
 OWNED = (
     "description",
@@ -125,8 +124,8 @@ def generate_organization(
     when SOURCE or a profile of its source chain asks for MFA, and
     ListAccounts runs on that session; otherwise the code is not used.
     """
-    if mfa_code is not None and not _MFA_CODE.match(mfa_code):
-        raise UsageError("--mfa-code must be the 6 digits the MFA device shows")
+    if mfa_code is not None:  # a usage error before anything is asked, as everywhere
+        mfa_code = check_mfa_code(mfa_code)
     src = manager.profile(source)
     if not _ROLE_NAME.match(role):
         raise UsageError(f"{role!r} is not an IAM role name (letters, digits and +=,.@_-)")

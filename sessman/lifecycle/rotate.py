@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from sessman import credentials as cr
 from sessman.credentials import Keys, translating
 from sessman.errors import SecretNotFound, SessmanError, UsageError
-from sessman.fileformat import ACCESS_KEY_ID_PATTERN
 from sessman.profiles_text import editing, read_text, replace_value, save
+from sessman.shapes import fits
 
 from ._clients import client_with
 
@@ -40,8 +40,6 @@ MAX_DELAY = 8.0
 #: How long IAM calls signed with the new key are tried again while IAM does
 #: not know it yet (it may lag behind STS).
 NEW_KEY_GRACE = 20.0
-_KEY_ID = re.compile(ACCESS_KEY_ID_PATTERN)
-_SECRET = re.compile(r"^[\x21-\x7e]{16,256}$")
 _USER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)$")
 
 
@@ -129,11 +127,7 @@ def rotate(
     with translating(p):
         created = iam.create_access_key(UserName=job.user)["AccessKey"]
     new_id, new_secret = str(created.get("AccessKeyId", "")), created.get("SecretAccessKey")
-    if (
-        not _KEY_ID.match(new_id)
-        or not isinstance(new_secret, str)
-        or not _SECRET.match(new_secret)
-    ):
+    if not fits(new_id, "AccessKeyId") or not fits(new_secret, "SecretAccessKey"):
         raise SessmanError(
             f"CreateAccessKey for IAM user {job.user!r} answered a malformed key; nothing stored",
             hint=f"check the user's keys in the IAM console (delete {new_id or 'the new key'})",
@@ -227,7 +221,7 @@ def delete_other(manager: SessionManager, name: str, key_id: str) -> RotationRes
     key must belong to the same user and must not be the one sessman stores.
     Sessions of the profile are closed afterwards, as after a rotation.
     """
-    if not _KEY_ID.match(key_id):
+    if not fits(key_id, "AccessKeyId"):
         raise UsageError(f"{key_id!r} is not an access key id")
     job = _start(manager, name)
     if key_id == job.old.access_key_id:

@@ -25,6 +25,7 @@ from sessman.credentials import (
     translating,
 )
 from sessman.errors import SessmanError, UsageError
+from sessman.fileformat import SESSION_DURATION
 from sessman.loops import check as check_loop
 from sessman.opensessions import OpenSessions
 from sessman.refresh import RECHECK, check_min_ttl, refresh_windows
@@ -195,8 +196,9 @@ class Broker:
                 kept = self.kept(name, min_ttl)
                 if kept is not None:
                     return kept
-        if not 900 <= seconds <= 43200:
-            raise UsageError(f"duration must be 900..43200 seconds, not {seconds}")
+        low, high = SESSION_DURATION
+        if not low <= seconds <= high:
+            raise UsageError(f"duration must be {low}..{high} seconds, not {seconds}")
         if mfa_code is not None:
             check_mfa_code(mfa_code)
         if p.aws_profile is not None:  # before the lock, which a parent may hold

@@ -23,6 +23,7 @@ from typing import Any
 from sessman._atomic import write_atomic
 from sessman.config import SsoSession
 from sessman.secretstore import SecretStore
+from sessman.shapes import aws_timestamp
 
 from .http import oidc_endpoint
 
@@ -31,7 +32,6 @@ __all__ = [
     "Registration",
     "Token",
     "aws_cache_path",
-    "iso",
     "keyring_user",
     "member",
     "parse_time",
@@ -54,11 +54,6 @@ def keyring_user(name: str) -> str:
 def utc_in(seconds: float) -> datetime:
     """An aware UTC datetime ``seconds`` from now."""
     return datetime.now(timezone.utc) + timedelta(seconds=seconds)
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC with a ``Z``, as the AWS CLI writes its cache."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(value: Any) -> datetime:
@@ -131,7 +126,7 @@ class Entry:
         if self.token is not None:
             data.update(
                 accessToken=self.token.access_token,
-                expiresAt=iso(self.token.expires),
+                expiresAt=aws_timestamp(self.token.expires),
                 refreshToken=self.token.refresh_token,
             )
         if self.registration is not None:
@@ -139,7 +134,7 @@ class Entry:
             data["registration"] = {
                 "clientId": r.client_id,
                 "clientSecret": r.client_secret,
-                "expiresAt": iso(r.expires),
+                "expiresAt": aws_timestamp(r.expires),
                 "endpoint": r.endpoint,
                 "scopes": list(r.scopes),
             }
@@ -209,13 +204,13 @@ def write_aws_cache(sso: SsoSession, entry: Entry) -> Path:
         "startUrl": sso.start_url,
         "region": sso.region,
         "accessToken": entry.token.access_token,
-        "expiresAt": iso(entry.token.expires),
+        "expiresAt": aws_timestamp(entry.token.expires),
     }
     if entry.registration is not None:
         data.update(
             clientId=entry.registration.client_id,
             clientSecret=entry.registration.client_secret,
-            registrationExpiresAt=iso(entry.registration.expires),
+            registrationExpiresAt=aws_timestamp(entry.registration.expires),
         )
     if entry.token.refresh_token is not None:
         data["refreshToken"] = entry.token.refresh_token

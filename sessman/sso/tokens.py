@@ -27,6 +27,7 @@ from typing import Any
 
 from sessman.config import SsoSession
 from sessman.errors import AuthenticationFailed, SessmanError
+from sessman.model import DEFAULT_KEYRING_SERVICE
 from sessman.secretstore import SecretStore
 
 from .http import Endpoint, ServiceError, oidc_endpoint, portal_endpoint
@@ -351,7 +352,7 @@ def _refresh_lock(sso: SsoSession, store: SecretStore) -> Iterator[None]:
     from sessman.locations import state_dir
     from sessman.locks import profile_lock
 
-    service = getattr(store, "service", "sessman")
+    service = getattr(store, "service", DEFAULT_KEYRING_SERVICE)
     with profile_lock(state_dir(), str(service), keyring_user(sso.name)):
         yield
 

@@ -48,7 +48,7 @@ test: system-deps $(STAMP) js-deps lint typecheck
 	$(MAKE) --no-print-directory unit-pythons
 
 # The JavaScript clients of the interoperability suite and the credential server's
-# tests (tests/test_interop.py, tests/test_server.py),
+# tests (tests/test_interop.py, tests/test_server_exec.py),
 # exactly as tests/js/package-lock.json pins them.
 js-deps: $(JS_STAMP)
 

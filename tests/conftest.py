@@ -25,6 +25,7 @@ from support.infra import (  # noqa: F401
 from support.proxies import recorder  # noqa: F401
 from support.sso import populated, setup  # noqa: F401
 from support.ssofake import sso_fake  # noqa: F401
+from support.testing import untouched  # noqa: F401
 
 # Property tests are derandomized (the same examples on every run, so a green
 # build stays green until the code changes) and have no deadline (a busy

@@ -1,4 +1,4 @@
-// The JavaScript SDK v3 as a child of `sessman exec --server` (tests/test_server.py).
+// The JavaScript SDK v3 as a child of `sessman exec --server` (tests/test_server_exec.py).
 //
 // Calls STS GetCallerIdentity with the default credential chain (given only
 // AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) and with fromContainerMetadata

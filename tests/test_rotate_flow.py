@@ -2,148 +2,29 @@
 
 Against moto_server with signature checking, through a FaultProxy that can
 delay the new key (as real IAM does for 10-15 s) or fail any step. Each test
-has its own IAM user, made with the fixture user's admin key.
+has its own IAM user, made with the fixture user's admin key. The whole
+rotation, the waits for the new key, and failures before and after the switch.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
-from support.cli import all_bytes_under, assert_error_line, cli, edit_while_locked
-from support.infra import MotoAuthServer, MotoServer
-from support.proxies import FaultProxy, Reject, proxying
+from support.cli import all_bytes_under, edit_while_locked
+from support.proxies import FaultProxy, Reject
+from support.rotation import (
+    DENIED,
+    REJECT_KEY,
+    Setup,
+    iam_fixture,  # noqa: F401
+    keys_of,
+    setup_fixture,  # noqa: F401
+)
 
 from sessman.lifecycle.rotate import RotationFailed, delete_other, rotate
-from sessman.manager import SessionManager
-
-_USERS = itertools.count(1)
-_ADMIN = (
-    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
-)
-REJECT_KEY = Reject(
-    "InvalidClientTokenId", "The security token included in the request is invalid."
-)
-DENIED = Reject("AccessDenied", "injected by the test")
-
-PROFILES = """\
-# my profiles: this comment must survive
-version: 1
-defaults:
-  region: us-east-1   # the region comment too
-  endpoint_url: {url}
-profiles:
-  dev:                # the dev account
-    description: Developer   # kept
-    access_key_id: {key}   # rotated by sessman
-    tags: [sandbox]
-  # a trailing comment
-"""
-
-
-@dataclass(frozen=True)
-class User:
-    """An IAM user of its own for one test, and its first key."""
-
-    name: str
-    arn: str
-    key_id: str
-    secret: str = field(repr=False)
-
-
-def admin_iam(server: MotoAuthServer) -> Any:
-    return boto3.client(
-        "iam",
-        region_name="us-east-1",
-        endpoint_url=server.url,
-        aws_access_key_id=server.access_key_id,
-        aws_secret_access_key=server.secret_access_key,
-        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
-    )
-
-
-def sts_with(url: str, key_id: str, secret: str) -> Any:
-    return boto3.client(
-        "sts",
-        region_name="us-east-1",
-        endpoint_url=url,
-        aws_access_key_id=key_id,
-        aws_secret_access_key=secret,
-        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
-    )
-
-
-def make_user(iam: Any) -> User:
-    name = f"rotate-{next(_USERS)}"
-    arn = iam.create_user(UserName=name)["User"]["Arn"]
-    iam.put_user_policy(UserName=name, PolicyName="admin", PolicyDocument=_ADMIN)
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return User(name, arn, key["AccessKeyId"], key["SecretAccessKey"])
-
-
-def keys_of(iam: Any, user: str) -> dict[str, str]:
-    """``{access key id: status}`` of the user, as IAM says."""
-    listed = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
-    return {k["AccessKeyId"]: k["Status"] for k in listed}
-
-
-class Setup:
-    """A profiles file for one user behind a proxy, its secret stored, and a CLI runner."""
-
-    def __init__(self, tmp_path: Path, upstream: str, proxy: FaultProxy, user: User) -> None:
-        self.proxy = proxy
-        self.user = user
-        self.path = tmp_path / "profiles.yaml"
-        self.path.write_text(PROFILES.format(url=proxy.url, key=user.key_id))
-        self.upstream = upstream
-        stored = self.cli("secret", "set", "dev", "--stdin", input=user.secret + "\n")
-        assert stored.exit_code == 0, stored.stderr
-
-    def cli(self, *args: str, input: str | None = None) -> Any:
-        return cli(*args, input=input, config=self.path, never=[self.user.secret], checked=True)
-
-    def manager(self) -> SessionManager:
-        return SessionManager.load(self.path)
-
-    def stored(self) -> tuple[str, str]:
-        """The access key id in the file and the secret in the keyring for ``dev``."""
-        manager = self.manager()
-        secret = manager.store.get("dev")
-        assert secret is not None
-        return manager.profile("dev").access_key_id or "", secret
-
-    def works(self, key_id: str, secret: str) -> bool:
-        """Whether moto (not the proxy) accepts the key pair."""
-        try:
-            sts_with(self.upstream, key_id, secret).get_caller_identity()
-        except ClientError as exc:
-            assert exc.response["Error"]["Code"] == "InvalidClientTokenId", exc.response
-            return False
-        return True
-
-
-@pytest.fixture
-def iam(moto_auth_server: MotoAuthServer) -> Iterator[Any]:
-    client = admin_iam(moto_auth_server)
-    with contextlib.closing(client):
-        yield client
-
-
-@pytest.fixture
-def setup(tmp_path: Path, moto_auth_server: MotoAuthServer, iam: Any) -> Iterator[Setup]:
-    user = make_user(iam)
-    with proxying(moto_auth_server.url) as proxy:
-        yield Setup(tmp_path, moto_auth_server.url, proxy, user)
-
 
 # -- the whole rotation -----------------------------------------------------------------
 
@@ -366,143 +247,3 @@ def test_a_failure_before_the_switch_keeps_the_old_key(setup: Setup, iam: Any) -
     assert keys_of(iam, setup.user.name) == {setup.user.key_id: "Active"}
     assert setup.stored() == (setup.user.key_id, setup.user.secret)
     assert setup.user.secret not in str(caught.value)
-
-
-# -- refusals ------------------------------------------------------------------------------
-
-
-def test_refusals_are_one_line_with_the_documented_code(setup: Setup, iam: Any) -> None:
-    text = setup.path.read_text().replace(
-        "  # a trailing comment\n",
-        "  admin:\n    role_arn: arn:aws:iam::123456789012:role/Admin\n    source_profile: dev\n",
-    )
-    setup.path.write_text(text)
-    for args, code, needle in (
-        (["rotate", "admin"], 2, "only a profile with access_key_id"),
-        (["rotate", "nope"], 2, "no profile 'nope'"),
-        (["rotate"], 2, "Missing argument"),
-    ):
-        result = setup.cli(*args)
-        assert result.exit_code == code, (args, result.stderr)
-        assert result.stderr.startswith("sessman: error: ") and needle in result.stderr
-        assert len(result.stderr.splitlines()) <= 2
-    assert setup.manager().store.delete("dev")
-    missing = setup.cli("rotate", "dev")
-    assert missing.exit_code == 1 and "sessman secret set dev" in missing.stderr
-    assert setup.proxy.actions() == []  # nothing reached AWS
-
-
-def test_a_role_on_an_aws_profile_gets_a_hint_that_works(setup: Setup) -> None:
-    text = setup.path.read_text().replace(
-        "  # a trailing comment\n",
-        "  ext:\n    aws_profile: corp\n"
-        "  via-ext:\n    role_arn: arn:aws:iam::123456789012:role/Admin\n"
-        "    source_profile: ext\n"
-        "  via-dev:\n    role_arn: arn:aws:iam::123456789012:role/Admin\n"
-        "    source_profile: dev\n",
-    )
-    setup.path.write_text(text)
-    for name in ("ext", "via-ext"):
-        result = setup.cli("rotate", name)
-        assert result.exit_code == 2, result.stderr
-        lines = result.stderr.splitlines()
-        assert len(lines) == 2 and lines[0].startswith("sessman: error: "), lines
-        assert "is a aws" not in lines[0] and "sessman rotate" not in lines[1], lines
-        assert "'corp'" in lines[1] and "AWS CLI" in lines[1]
-    assert (
-        setup.cli("rotate", "ext")
-        .stderr.splitlines()[0]
-        .endswith(
-            "is an aws-profile profile: only a profile with access_key_id has a long-term key"
-            " to rotate"
-        )
-    )
-    via_dev = setup.cli("rotate", "via-dev").stderr.splitlines()
-    assert via_dev[1] == (
-        f"hint: rotate the key it comes from: sessman rotate dev --config {setup.path}"
-    )
-    assert setup.proxy.actions() == []
-
-
-def test_a_key_id_from_a_variable_is_a_usage_error_even_without_a_secret(
-    setup: Setup, iam: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DEV_KEY", setup.user.key_id)
-    setup.path.write_text(setup.path.read_text().replace(setup.user.key_id, "${DEV_KEY}"))
-    assert setup.manager().store.delete("dev")
-    result = setup.cli("rotate", "dev")
-    assert result.exit_code == 2, result.stderr
-    assert "not written literally" in result.stderr.splitlines()[0]
-    assert "secret" not in result.stderr
-    assert setup.proxy.actions() == []  # nothing reached AWS, not even STS
-
-
-def test_delete_other_refuses_the_stored_key_and_strangers(setup: Setup, iam: Any) -> None:
-    for key_id, code, needle in (
-        (setup.user.key_id, 2, "is the key profile 'dev' uses"),
-        ("not-a-key", 2, "is not an access key id"),
-        ("AKIAEXAMPLENOTHERS00", 1, "is not an access key of IAM user"),
-    ):
-        result = setup.cli("rotate", "dev", "--delete-other", key_id)
-        assert result.exit_code == code, (key_id, result.stderr)
-        assert_error_line(result, contains=needle, notes=False)
-    assert keys_of(iam, setup.user.name) == {setup.user.key_id: "Active"}
-    assert "DeleteAccessKey" not in setup.proxy.actions()
-
-
-def test_a_key_id_from_a_variable_is_refused_before_any_change(
-    setup: Setup, iam: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DEV_KEY", setup.user.key_id)
-    setup.path.write_text(setup.path.read_text().replace(setup.user.key_id, "${DEV_KEY}"))
-    result = setup.cli("rotate", "dev")
-    assert result.exit_code == 2
-    assert "access_key_id" in result.stderr and "not written literally" in result.stderr
-    assert "CreateAccessKey" not in setup.proxy.actions()
-    assert keys_of(iam, setup.user.name) == {setup.user.key_id: "Active"}
-
-
-# -- sessions opened with the old key ----------------------------------------------------------
-
-
-def test_sessions_opened_with_the_old_key_are_closed(
-    tmp_path: Path, moto_server: MotoServer
-) -> None:
-    """On moto without auth (where sessions work): the key's and its roles' sessions close."""
-    iam = boto3.client(
-        "iam",
-        region_name="us-east-1",
-        endpoint_url=moto_server.url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    user = make_user(iam)
-    path = tmp_path / "profiles.yaml"
-    path.write_text(
-        PROFILES.format(url=moto_server.url, key=user.key_id).replace(
-            "  # a trailing comment\n",
-            "  admin:\n    role_arn: arn:aws:iam::123456789012:role/Admin\n"
-            "    source_profile: dev\n"
-            f"  twin:\n    access_key_id: {user.key_id}\n",
-        )
-    )
-
-    def ok(*args: str, input: str | None = None) -> Any:
-        result = cli(*args, input=input, config=path)
-        assert result.exit_code == 0, result.stderr
-        return result
-
-    for name in ("dev", "twin"):
-        ok("secret", "set", name, "--stdin", input=user.secret + "\n")
-    ok("open", "dev", "admin")
-    data = json.loads(ok("rotate", "dev", "--json").stdout)
-    assert data["profiles"] == ["dev", "twin"]
-    assert data["closed"] == ["dev", "admin"]
-    states = {r["name"]: r["session"]["state"] for r in json.loads(ok("list", "--json").stdout)}
-    assert states == {"dev": "closed", "admin": "closed", "twin": "closed"}
-    manager = SessionManager.load(path)
-    assert {manager.profile(n).access_key_id for n in ("dev", "twin")} == {
-        data["new_access_key_id"]
-    }
-    assert manager.store.get("dev") == manager.store.get("twin") != user.secret
-    assert keys_of(iam, user.name) == {data["new_access_key_id"]: "Active"}

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
-__all__ = ["UNEXPECTED_HINT", "fail_after", "interrupted_means", "run"]
+__all__ = ["UNEXPECTED_HINT", "Reported", "fail_after", "interrupted_means", "run"]
 
 #: The hint of an exception nobody foresaw.
 UNEXPECTED_HINT = "run again with SESSMAN_DEBUG=1 for the traceback, and report it"
@@ -42,7 +42,7 @@ def run(body: Callable[[], int | None], *, config: Path | None = None) -> int:
     debug = os.environ.get("SESSMAN_DEBUG") == "1"
     try:
         code = body()
-    except _Reported as exc:
+    except Reported as exc:
         return exc.exit_code
     except SessmanError as exc:
         if debug:
@@ -79,8 +79,18 @@ class interrupted_means:
             raise Interrupted(self.message) from None
 
 
-class _Reported(SessmanError):
-    """Failures :func:`fail_after` has printed already: only the exit code is left."""
+class Reported(SessmanError):
+    """A failure the command's output shows already: only its exit code is left.
+
+    The exit code is that of ``like``, an error class or error (a doctor
+    report with a wrong profiles file exits as
+    :class:`~sessman.errors.ConfigError` does), so no command names an exit
+    code of its own; nothing more is printed.
+    """
+
+    def __init__(self, like: type[SessmanError] | SessmanError = SessmanError) -> None:
+        super().__init__("reported above")
+        self.exit_code = like.exit_code
 
 
 def fail_after(errors: Sequence[SessmanError]) -> None:
@@ -96,6 +106,4 @@ def fail_after(errors: Sequence[SessmanError]) -> None:
         raise errors[0]
     for message, hint in dict.fromkeys((e.message, e.hint) for e in errors):
         emit_error(message, hint)
-    reported = _Reported("reported above")
-    reported.exit_code = max(e.exit_code for e in errors)
-    raise reported
+    raise Reported(max(errors, key=lambda e: e.exit_code))

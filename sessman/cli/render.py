@@ -13,12 +13,13 @@ import sys
 
 TYPE_CHECKING = False  # typing itself costs the credential-process fast path
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from datetime import datetime
     from pathlib import Path
     from typing import Any
 
 __all__ = [
+    "doctor_report",
     "emit_error",
     "emit_json",
     "emit_note",
@@ -29,7 +30,11 @@ __all__ = [
     "emit_text",
     "hint_with_config",
     "iso",
+    "lines",
+    "progress",
+    "record",
     "show_library_notes",
+    "table",
 ]
 
 
@@ -243,3 +248,143 @@ def show_library_notes() -> None:
     printer.set_name(_NOTE_PRINTER)
     logger.setLevel(logging.INFO)
     logger.addHandler(printer)
+
+
+# The one render call of each command: ``--json`` prints the data as it is;
+# otherwise the layout for people, decided here and nowhere else.
+
+
+def table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Mapping[str, str | Callable[[Mapping[str, Any]], Any]],
+    *,
+    json: bool,
+    keep: Sequence[str] | None = None,
+    wrap: Sequence[str] = (),
+    below: Sequence[str] = (),
+    hide_empty: bool = False,
+) -> None:
+    """``rows`` as a JSON list, or as a table of ``columns`` for people.
+
+    Each column is named by its header and gives the row's key or a function
+    of the row (the cell as people read it). ``hide_empty`` prints nothing
+    for no rows (rather than the header alone); ``keep``, ``wrap`` and
+    ``below`` are :func:`emit_table`'s.
+    """
+    if json:
+        emit_json(list(rows))
+        return
+    if hide_empty and not rows:
+        return
+    cells = [
+        [row[how] if isinstance(how, str) else how(row) for how in columns.values()] for row in rows
+    ]
+    emit_table(list(columns), cells, keep=keep, wrap=wrap, below=below)
+
+
+def record(data: Mapping[str, Any], *, json: bool, shown: Mapping[str, Any] | None = None) -> None:
+    """One object as JSON, or as a KEY / VALUE table of ``shown`` (default: ``data``).
+
+    A list value is shown joined by commas.
+    """
+    if json:
+        emit_json(data)
+        return
+    pairs = (data if shown is None else shown).items()
+    emit_table(
+        ["KEY", "VALUE"],
+        [[key, ", ".join(value) if isinstance(value, list) else value] for key, value in pairs],
+    )
+
+
+def lines(data: Any, text: Iterable[str], *, json: bool) -> None:
+    """``data`` as JSON, or the lines ``text`` for people."""
+    if json:
+        emit_json(data)
+        return
+    for line in text:
+        emit_text(line)
+
+
+class progress:
+    """A progress bar on a terminal's stderr, else a line per step there (``--json``, a pipe).
+
+    ``with progress(total, json=...) as step: ... step(name, ok)`` for each
+    finished item. The bar stands aside for prompts
+    (:func:`sessman.prompts.quiet_while_asking`) and goes when done; the
+    lines keep a long run from being silent, while stdout keeps only the
+    result. A class, not ``contextlib``: this module is on the fast path.
+    """
+
+    def __init__(
+        self, total: int, *, json: bool, verb: str = "checked", label: str = "checking"
+    ) -> None:
+        self.total = total
+        self.json = json
+        self.verb = verb
+        self.label = label
+        self._done = 0
+        self._exits: list[Any] = []
+
+    def __enter__(self) -> Callable[[str, bool], None]:
+        if self.json or not sys.stderr.isatty():
+            return self._line
+        from rich.progress import Progress
+
+        from sessman.prompts import quiet_while_asking
+
+        bar = Progress(transient=True)
+        bar.__enter__()
+        self._exits.append(bar)
+        quiet = quiet_while_asking(bar.stop, bar.start)
+        quiet.__enter__()
+        self._exits.append(quiet)
+        task = bar.add_task(self.label, total=self.total)
+        return lambda _name, _ok: bar.advance(task)
+
+    def __exit__(self, *exc: Any) -> None:
+        while self._exits:
+            self._exits.pop().__exit__(*exc)
+
+    def _line(self, name: str, ok: bool) -> None:
+        self._done += 1
+        state = "ok" if ok else "FAILED"
+        emit_status(f"{self.verb} {name}: {state} ({self._done}/{self.total})")
+
+
+def doctor_report(report: Mapping[str, Any], *, json: bool) -> None:
+    """``sessman doctor``'s report: JSON, or a line per thing checked."""
+    if json:
+        emit_json(report)
+        return
+    for line in _doctor_lines(report):
+        emit_text(line)
+
+
+def _doctor_lines(report: Mapping[str, Any]) -> Iterator[str]:
+    def mark(ok: bool) -> str:
+        return "ok" if ok else "FAILED"
+
+    yield (
+        f"sessman {report['version']}  python {report['python']}  boto3 {report['boto3']}"
+        f"  keyring {report['keyring_version']}"
+    )
+    cfg = report["config"]
+    yield f"profiles file  {cfg['path'] or '-'}: {mark(cfg['ok'])}"
+    if cfg["error"]:
+        yield f"  {cfg['error']}"
+    if report.get("state_dir_error"):
+        yield f"state dir      {report['state_dir']}: FAILED"
+        yield f"  {report['state_dir_error']}"
+        return
+    yield f"state dir      {report['state_dir']}"
+    ring = report["keyring"]
+    if cfg["ok"]:
+        yield f"keyring        {ring['backend'] or '-'}: {mark(ring['ok'])}"
+        if ring["error"]:
+            yield f"  {ring['error']}"
+    for endpoint in report.get("endpoints", []):
+        yield f"endpoint       {endpoint['url']}: {endpoint['error'] or 'reachable'}"
+    for entry in report["profiles"]:
+        status = "; ".join(entry["problems"]) if entry["problems"] else "ok"
+        yield f"profile {entry['name']}: {status}"

@@ -29,6 +29,7 @@ __all__ = [
     "emit_table",
     "emit_text",
     "hint_with_config",
+    "import_report",
     "iso",
     "lines",
     "progress",
@@ -83,10 +84,6 @@ def emit_status(text: str) -> None:
     sys.stderr.flush()
 
 
-#: The narrowest a column that may wrap is squeezed before it is left out.
-_MIN_WRAP = 12
-
-
 def emit_table(
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
@@ -114,69 +111,9 @@ def emit_table(
                 "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() + "\n"
             )
         return
-    from rich.console import Console
-    from rich.table import Column, Table
-    from rich.text import Text
+    from .tables import terminal_table
 
-    console = Console()
-    kept = set(columns if keep is None else keep)
-    natural = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    shown = list(range(len(columns)))
-
-    def needed(indexes: list[int]) -> int:
-        # Columns are two spaces apart, with no edge padding (as the piped form).
-        return 2 * (len(indexes) - 1) + sum(
-            min(natural[i], _MIN_WRAP) if columns[i] in wrap else natural[i] for i in indexes
-        )
-
-    while needed(shown) > console.width and any(columns[i] not in kept for i in shown):
-        shown.remove(max(i for i in shown if columns[i] not in kept))
-    moved = [i for i in shown if columns[i] in below]
-    rest = [i for i in shown if i not in moved]
-    if needed(shown) > console.width and moved and needed(rest) <= console.width:
-        # Every column left is kept whole: aligned by hand, each moved value
-        # on a line of its own under its row, whole (the terminal may wrap it).
-        span = {i: natural[i] for i in rest}
-        console.print(
-            Text("  ".join(columns[i].ljust(span[i]) for i in rest).rstrip(), style="bold")
-        )
-        for i in moved:
-            console.print(Text(f"  {columns[i]}", style="bold"))
-        for row in cells:
-            console.print(Text("  ".join(row[i].ljust(span[i]) for i in rest).rstrip()))
-            for i in moved:
-                console.print(Text(f"  {row[i]}"), soft_wrap=True)
-        shown = rest + moved
-    else:
-        # When even the kept columns are too wide, the widest of them folds
-        # (every character stays, over several lines); the others stay whole.
-        folding = -1
-        if needed(shown) > console.width:
-            folding = max(shown, key=lambda i: natural[i])
-        whole = [columns[i] not in wrap and i != folding for i in range(len(columns))]
-        table = Table(
-            *(
-                Column(
-                    columns[i],
-                    no_wrap=whole[i],
-                    min_width=natural[i] if whole[i] else None,
-                    overflow="fold",
-                )
-                for i in shown
-            ),
-            box=None,
-            pad_edge=False,
-            header_style="bold",
-        )
-        for row in cells:
-            table.add_row(*(Text(row[i]) for i in shown))
-        console.print(table)
-    left_out = [c for i, c in enumerate(columns) if i not in shown]
-    if left_out:
-        console.print(
-            Text(f"(too narrow for {', '.join(left_out)}: see --json)"),
-            style="dim",
-        )
+    terminal_table(columns, cells, keep=keep, wrap=wrap, below=below)
 
 
 def emit_note(text: str) -> None:
@@ -388,3 +325,20 @@ def _doctor_lines(report: Mapping[str, Any]) -> Iterator[str]:
     for entry in report["profiles"]:
         status = "; ".join(entry["problems"]) if entry["problems"] else "ok"
         yield f"profile {entry['name']}: {status}"
+
+
+def import_report(report: Mapping[str, Any], *, json: bool) -> None:
+    """What ``sessman import`` did: JSON, or a line per profile imported or skipped."""
+    if json:
+        emit_json(report)
+        return
+    for entry in report["imported"]:
+        what = entry.get("access_key_id") or f"role, from {entry['source_profile']!r}"
+        emit_text(f"Imported {entry['name']!r} ({what}).")
+    for skip in report["skipped"]:
+        emit_text(f"Skipped {skip['name']!r}: {skip['reason']}.")
+    if any(entry["kind"] == "keys" for entry in report["imported"]):
+        emit_text(
+            f"The secrets are still in {report['source']}:"
+            " delete them there once sessman works for you."
+        )

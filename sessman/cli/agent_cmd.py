@@ -105,27 +105,27 @@ def _passphrase(file: Path, *, ask: bool) -> str | None:
         return None
     if not _on_terminal():
         return None
-    import getpass
+    from sessman.prompts import PassphrasesDiffer, ask_passphrase
 
     creating = not file.exists()
     action = "New passphrase for" if creating else "Passphrase of"
     try:
-        typed = getpass.getpass(f"{action} the sessman keyring {file}: ")
-        if not typed:
-            raise KeyringUnavailable(
-                f"{file}: no passphrase typed; the agent was not started or unlocked"
-            )
-        if creating and getpass.getpass("Repeat the passphrase: ") != typed:
-            raise KeyringUnavailable(
-                f"{file}: the two passphrases typed differ; the agent was not started or"
-                " unlocked. Try again."
-            )
+        typed = ask_passphrase(f"{action} the sessman keyring {file}: ", new=creating)
+    except PassphrasesDiffer:
+        raise KeyringUnavailable(
+            f"{file}: the two passphrases typed differ; the agent was not started or"
+            " unlocked. Try again."
+        ) from None
     except EOFError as exc:
         raise KeyringUnavailable(
             f"{file}: no passphrase could be read from the terminal; the agent was not started"
             " or unlocked",
             hint="set SESSMAN_KEYRING_PASSPHRASE for `sessman agent start`",
         ) from exc
+    if not typed:
+        raise KeyringUnavailable(
+            f"{file}: no passphrase typed; the agent was not started or unlocked"
+        )
     return typed
 
 

@@ -58,9 +58,15 @@ def _read_secret(from_stdin: bool) -> str:
                 hint="pipe one line: ... | sessman secret set NAME --stdin",
             )
         return line.strip()
-    import getpass
+    from sessman.prompts import hidden_input
 
-    return getpass.getpass("Secret access key (hidden): ").strip()
+    try:
+        return hidden_input("Secret access key (hidden): ").strip()
+    except EOFError:
+        raise UsageError(
+            "no secret access key could be read from the terminal",
+            hint="pipe one line: ... | sessman secret set NAME --stdin",
+        ) from None
 
 
 def _check_secret(secret: str) -> str:

@@ -17,6 +17,7 @@ import typer
 
 from sessman.errors import KeyringUnavailable, SessmanError, UsageError
 
+from .boundary import Reported
 from .options import JsonOption
 from .render import emit_json, emit_text
 
@@ -298,7 +299,7 @@ def status(json_: JsonOption = False) -> None:
             what = what.format(file=data["file"])
             emit_text(f"sessman agent: running for {left} more, {what} (pid {data['pid']})")
     if not answering:  # the JSON said so; the exit status too
-        raise typer.Exit(1)
+        raise Reported(NotAnswering)
 
 
 def lock() -> None:

@@ -17,9 +17,10 @@ import typer
 
 from sessman.errors import KeyringUnavailable, SessmanError, UsageError
 
+from . import render
 from .boundary import Reported
 from .options import JsonOption
-from .render import emit_json, emit_text
+from .render import emit_text
 
 agent_app = typer.Typer(
     help="An agent that holds the unlocked file keyring, so the passphrase is typed once.",
@@ -281,25 +282,27 @@ def status(json_: JsonOption = False) -> None:
         "file_state": answer.get("file_state") if answer and running else None,
         "socket": path,
     }
-    if json_:
-        emit_json(data)
-    elif not running:
-        emit_text(f"sessman agent: not running ({path})")
-    elif data["locked"]:
-        emit_text(f"sessman agent: running, locked (pid {data['pid']}, {path})")
-    else:
-        ttl = int(data["ttl"] or 0)
-        left = f"{ttl // 3600}h{ttl % 3600 // 60:02d}m"
-        if data["file_unlocked"]:
-            emit_text(
-                f"sessman agent: running, unlocked for {left} more (pid {data['pid']}, {data['file']})"
-            )
-        else:
-            what = _FILE_STATES.get(str(data["file_state"]), "{file} is not unlocked")
-            what = what.format(file=data["file"])
-            emit_text(f"sessman agent: running for {left} more, {what} (pid {data['pid']})")
+    render.lines(data, _said(data), json=json_)
     if not answering:  # the JSON said so; the exit status too
         raise Reported(NotAnswering)
+
+
+def _said(data: dict[str, Any]) -> list[str]:
+    """``agent status`` for people: one line."""
+    path = data["socket"]
+    if not data["running"]:
+        return [f"sessman agent: not running ({path})"]
+    if data["locked"]:
+        return [f"sessman agent: running, locked (pid {data['pid']}, {path})"]
+    ttl = int(data["ttl"] or 0)
+    left = f"{ttl // 3600}h{ttl % 3600 // 60:02d}m"
+    if data["file_unlocked"]:
+        return [
+            f"sessman agent: running, unlocked for {left} more (pid {data['pid']}, {data['file']})"
+        ]
+    what = _FILE_STATES.get(str(data["file_state"]), "{file} is not unlocked")
+    what = what.format(file=data["file"])
+    return [f"sessman agent: running for {left} more, {what} (pid {data['pid']})"]
 
 
 def lock() -> None:

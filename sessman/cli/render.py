@@ -1,9 +1,15 @@
 """Output: JSON for programs, rich tables and text for people, errors on stderr.
 
-Commands compute plain data; this module is the one place that prints it,
-the library's notes included (:func:`show_library_notes`). Only ``json`` and
-``sys`` are imported up front: the credential-process fast path prints
-through here too.
+Commands compute plain data and hand it to one call here: :func:`table`
+(rows and their columns), :func:`record` (one object as KEY / VALUE),
+:func:`lines` (a few sentences), or a report of its own
+(:func:`doctor_report`, :func:`import_report`); each prints the data as
+JSON with ``--json``, else the layout for people. Long runs report progress
+through :class:`progress` and :func:`emit_status`. This module is the one
+place that prints, the library's notes included
+(:func:`show_library_notes`); how a table fits a terminal is in
+:mod:`sessman.cli.tables`. Only ``json`` and ``sys`` are imported up front:
+the credential-process fast path prints through here too.
 """
 
 from __future__ import annotations

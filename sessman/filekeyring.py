@@ -331,7 +331,7 @@ class EncryptedFileKeyring(KeyringBackend):
             return self._prompted
 
     def _prompt(self, *, creating: bool) -> _Passphrase:
-        from .prompts import read_hidden
+        from .prompts import PassphrasesDiffer, ask_passphrase
 
         action = (
             "New passphrase for the sessman keyring"
@@ -339,23 +339,22 @@ class EncryptedFileKeyring(KeyringBackend):
             else "Passphrase of the sessman keyring"
         )
         try:
-            first = read_hidden(f"{action} {self.path}: ")
-            if not first:
-                raise PassphraseRequired(
-                    f"{self.path}: no passphrase typed; nothing was changed.", path=self.path
-                )
-            if creating and read_hidden("Repeat the passphrase: ") != first:
-                raise PassphraseRequired(
-                    f"{self.path}: the two passphrases typed differ; nothing was written."
-                    " Try again.",
-                    path=self.path,
-                )
+            first = ask_passphrase(f"{action} {self.path}: ", new=creating)
+        except PassphrasesDiffer:
+            raise PassphraseRequired(
+                f"{self.path}: the two passphrases typed differ; nothing was written. Try again.",
+                path=self.path,
+            ) from None
         except EOFError as exc:
             raise PassphraseRequired(
                 f"{self.path}: no passphrase could be read from the terminal;"
                 f" set {ENV_PASSPHRASE}.",
                 path=self.path,
             ) from exc
+        if not first:
+            raise PassphraseRequired(
+                f"{self.path}: no passphrase typed; nothing was changed.", path=self.path
+            )
         return _Passphrase(first, "prompt")
 
     def _unlock(self, doc: kf.Document, passphrase: _Passphrase) -> bytes:

@@ -1,10 +1,13 @@
 """Questions to the person at the terminal: one at a time, hidden, never under a progress bar.
 
-Secrets and MFA codes are asked and read on the controlling terminal
-(``/dev/tty``, echo off), never on stdin or stdout, so a prompt works when
+Secrets, passphrases and MFA codes are asked and read on the controlling
+terminal (``/dev/tty``, echo off) by :func:`hidden_input` and
+:func:`ask_passphrase`, never on stdin or stdout, so a prompt works when
 stdin is a pipe or ``/dev/null`` and stdout is taken, as under
 ``credential_process``; nothing typed is echoed. Without a controlling
-terminal (``setsid``, CI) nothing is asked. :data:`LOCK` serialises
+terminal (``setsid``, CI) nothing is asked. The one exception is the yes/no
+question of :func:`confirm`: its callers ask it only when stdin is a
+terminal, and it reads the answer there (the question goes to stderr). :data:`LOCK` serialises
 every prompt of the process, so threads that need the same answer ask once
 (the caller re-checks what the first thread got after taking it). While a
 prompt is shown, live displays registered with :func:`quiet_while_asking`
@@ -23,14 +26,15 @@ from typing import Any
 
 __all__ = [
     "LOCK",
+    "PassphrasesDiffer",
     "ask_mfa_code",
+    "ask_passphrase",
     "asking",
     "confirm",
     "has_terminal",
     "hidden_input",
     "mfa_source",
     "quiet_while_asking",
-    "read_hidden",
 ]
 
 #: Held while any prompt is on screen; re-entrant so a prompt may nest a check.
@@ -38,6 +42,8 @@ LOCK = threading.RLock()
 _DISPLAYS: list[tuple[Callable[[], None], Callable[[], None]]] = []
 #: Guards :data:`_DISPLAYS` apart from :data:`LOCK`, which a prompt holds while it waits.
 _DISPLAYS_LOCK = threading.Lock()
+#: How deep :func:`asking` is nested in the thread holding :data:`LOCK` (guarded by it).
+_NESTED = [0]
 #: The hidden prompt on screen, if any: its terminal's fd and settings to restore.
 _ECHO_OFF: list[tuple[int, list[Any]]] = []
 
@@ -80,29 +86,59 @@ def quiet_while_asking(stop: Callable[[], None], start: Callable[[], None]) -> I
 
 @contextmanager
 def asking() -> Iterator[None]:
-    """Hold the prompt lock with every live display stopped."""
+    """Hold the prompt lock with every live display stopped.
+
+    Nested (a caller that asks once per process, around a prompt that takes
+    it too), only the outermost stops and restarts the displays.
+    """
     with LOCK:
-        with _DISPLAYS_LOCK:
-            displays = list(_DISPLAYS)
-        for stop, _ in displays:
-            stop()
+        displays: list[tuple[Callable[[], None], Callable[[], None]]] = []
+        if not _NESTED[0]:
+            with _DISPLAYS_LOCK:
+                displays = list(_DISPLAYS)
+            for stop, _ in displays:
+                stop()
+        _NESTED[0] += 1
         try:
             yield
         finally:
+            _NESTED[0] -= 1
             for _, start in reversed(displays):
                 start()
 
 
 def hidden_input(prompt: str) -> str:
-    """Read one line from the terminal without echo (EOFError when there is none)."""
+    """Read one line from the terminal without echo (EOFError when there is none).
+
+    The one way sessman reads a secret someone types.
+    """
     with asking():
         return read_hidden(prompt)
+
+
+class PassphrasesDiffer(ValueError):
+    """The new passphrase and its repetition were not the same."""
+
+
+def ask_passphrase(prompt: str, *, new: bool = False) -> str:
+    """A passphrase typed hidden on the terminal; a ``new`` one is asked twice.
+
+    An empty answer is returned as it is (and not asked again): what nothing
+    typed means is the caller's to say. :class:`PassphrasesDiffer` when the
+    repetition differs; EOFError when there is no terminal.
+    """
+    with asking():
+        first = read_hidden(prompt)
+        if first and new and read_hidden("Repeat the passphrase: ") != first:
+            raise PassphrasesDiffer("the two passphrases typed differ")
+    return first
 
 
 def read_hidden(prompt: str) -> str:
     """Show ``prompt`` on ``/dev/tty`` and read a line there, echo off (as :mod:`getpass`).
 
-    The caller holds :func:`asking`; EOFError when there is no terminal.
+    The terminal itself, under :func:`hidden_input` and :func:`ask_passphrase`
+    (which hold :func:`asking`); EOFError when there is no terminal.
 
     Unlike :func:`getpass.getpass`, never falls back to stdin, and records
     the terminal's settings in :data:`_ECHO_OFF` so that a thread other
@@ -162,9 +198,12 @@ def _restore_terminal() -> None:
 def confirm(question: str) -> bool:
     """Ask ``question`` (yes or no, no by default) on stderr; read the answer from stdin.
 
-    The question and everything around it go to stderr, never stdout, so
-    ``--json`` output stays exactly the document (click's prompt writes a
-    space to stdout). End of input counts as no.
+    For callers that ask only when stdin is a terminal (``secret delete``
+    without ``--yes``), so the answer comes from the person there, even
+    without a controlling terminal. The question and everything around it
+    go to stderr, never stdout, so ``--json`` output stays exactly the
+    document (click's prompt writes a space to stdout). End of input counts
+    as no.
     """
     with asking():
         sys.stderr.write(f"{question} [y/N]: ")

@@ -19,7 +19,7 @@ from support.fakes import PASSPHRASE
 from support.profiles import EXAMPLE
 
 from sessman.cli import main
-from sessman.cli.boundary import UNEXPECTED_HINT, fail_after, interrupted_means, run
+from sessman.cli.boundary import UNEXPECTED_HINT, Reported, fail_after, interrupted_means, run
 from sessman.errors import ProfileNotFound, SecretNotFound
 from sessman.exports import PROCESS_FIELDS, process_document
 
@@ -214,6 +214,42 @@ def test_fail_after_reports_each_error_once_with_the_worst_code(
         "sessman: error: no profile 'b'\n"
     )
     assert run(lambda: fail_after([])) == 0
+
+
+def test_the_errors_of_several_profiles_name_the_config_too(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    errors = [SecretNotFound("no secret for 'a'", hint="store one with: sessman secret set a")]
+    assert run(lambda: fail_after(errors), config=lambda: Path("/tmp/p.yaml")) == 1
+    assert capsys.readouterr().err == (
+        "sessman: error: no secret for 'a'\n"
+        "hint: store one with: sessman secret set a --config /tmp/p.yaml\n"
+    )
+
+
+def test_a_reported_failure_exits_as_its_kind_and_prints_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run(lambda: _raise(Reported(ProfileNotFound))) == 2
+    assert run(lambda: _raise(Reported())) == 1
+    assert capsys.readouterr().err == ""
+
+
+def _raise(error: Exception) -> None:
+    raise error
+
+
+def test_no_command_picks_an_exit_code_of_its_own() -> None:
+    """Exit codes come from the error classes, through the boundary, never a literal."""
+    import re
+
+    commands = Path(__file__).resolve().parents[1] / "sessman" / "cli"
+    found = [
+        f"{path.name}: {match.group(0)}"
+        for path in sorted(commands.glob("*.py"))
+        for match in re.finditer(r"typer\.Exit\(\s*\d+\s*\)", path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
 
 
 @pytest.mark.parametrize(

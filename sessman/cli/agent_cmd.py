@@ -17,8 +17,10 @@ import typer
 
 from sessman.errors import KeyringUnavailable, SessmanError, UsageError
 
+from . import render
+from .boundary import Reported
 from .options import JsonOption
-from .render import emit_json, emit_text
+from .render import emit_text
 
 agent_app = typer.Typer(
     help="An agent that holds the unlocked file keyring, so the passphrase is typed once.",
@@ -105,27 +107,27 @@ def _passphrase(file: Path, *, ask: bool) -> str | None:
         return None
     if not _on_terminal():
         return None
-    import getpass
+    from sessman.prompts import PassphrasesDiffer, ask_passphrase
 
     creating = not file.exists()
     action = "New passphrase for" if creating else "Passphrase of"
     try:
-        typed = getpass.getpass(f"{action} the sessman keyring {file}: ")
-        if not typed:
-            raise KeyringUnavailable(
-                f"{file}: no passphrase typed; the agent was not started or unlocked"
-            )
-        if creating and getpass.getpass("Repeat the passphrase: ") != typed:
-            raise KeyringUnavailable(
-                f"{file}: the two passphrases typed differ; the agent was not started or"
-                " unlocked. Try again."
-            )
+        typed = ask_passphrase(f"{action} the sessman keyring {file}: ", new=creating)
+    except PassphrasesDiffer:
+        raise KeyringUnavailable(
+            f"{file}: the two passphrases typed differ; the agent was not started or"
+            " unlocked. Try again."
+        ) from None
     except EOFError as exc:
         raise KeyringUnavailable(
             f"{file}: no passphrase could be read from the terminal; the agent was not started"
             " or unlocked",
             hint="set SESSMAN_KEYRING_PASSPHRASE for `sessman agent start`",
         ) from exc
+    if not typed:
+        raise KeyringUnavailable(
+            f"{file}: no passphrase typed; the agent was not started or unlocked"
+        )
     return typed
 
 
@@ -281,25 +283,27 @@ def status(json_: JsonOption = False) -> None:
         "file_state": answer.get("file_state") if answer and running else None,
         "socket": path,
     }
-    if json_:
-        emit_json(data)
-    elif not running:
-        emit_text(f"sessman agent: not running ({path})")
-    elif data["locked"]:
-        emit_text(f"sessman agent: running, locked (pid {data['pid']}, {path})")
-    else:
-        ttl = int(data["ttl"] or 0)
-        left = f"{ttl // 3600}h{ttl % 3600 // 60:02d}m"
-        if data["file_unlocked"]:
-            emit_text(
-                f"sessman agent: running, unlocked for {left} more (pid {data['pid']}, {data['file']})"
-            )
-        else:
-            what = _FILE_STATES.get(str(data["file_state"]), "{file} is not unlocked")
-            what = what.format(file=data["file"])
-            emit_text(f"sessman agent: running for {left} more, {what} (pid {data['pid']})")
+    render.lines(data, _said(data), json=json_)
     if not answering:  # the JSON said so; the exit status too
-        raise typer.Exit(1)
+        raise Reported(NotAnswering)
+
+
+def _said(data: dict[str, Any]) -> list[str]:
+    """``agent status`` for people: one line."""
+    path = data["socket"]
+    if not data["running"]:
+        return [f"sessman agent: not running ({path})"]
+    if data["locked"]:
+        return [f"sessman agent: running, locked (pid {data['pid']}, {path})"]
+    ttl = int(data["ttl"] or 0)
+    left = f"{ttl // 3600}h{ttl % 3600 // 60:02d}m"
+    if data["file_unlocked"]:
+        return [
+            f"sessman agent: running, unlocked for {left} more (pid {data['pid']}, {data['file']})"
+        ]
+    what = _FILE_STATES.get(str(data["file_state"]), "{file} is not unlocked")
+    what = what.format(file=data["file"])
+    return [f"sessman agent: running for {left} more, {what} (pid {data['pid']})"]
 
 
 def lock() -> None:

@@ -21,7 +21,7 @@ from . import agent_cmd, handover, lifecycle, profiles, secrets_cmd, server, ses
 from ._typer import ClickException, ClickUsageError, NoArgsIsHelpError
 from .boundary import run
 from .options import CONFIG_KEY, ConfigOption
-from .render import emit_text, hint_with_config, show_library_notes
+from .render import emit_text, show_library_notes
 
 __all__ = ["app"]
 
@@ -56,25 +56,33 @@ class SessmanGroup(TyperGroup):
             return result if isinstance(result, int) else 0
 
         show_library_notes()
-        code = run(body)
+        self._meta: dict[str, Any] = {}
+        code = run(body, config=lambda: self._meta.get(CONFIG_KEY))
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        """The command line's context; its ``meta`` (shared by every command) is kept.
+
+        A command notes the ``--config`` in use there
+        (:func:`~sessman.cli.options.config_path`); the error boundary reads
+        it for the hints it prints.
+        """
+        ctx = super().make_context(*args, **kwargs)
+        self._meta = ctx.meta
+        return ctx
 
     def invoke(self, ctx: Any) -> Any:
         """Run the command; Ctrl-C becomes one ``interrupted`` line and exit 130.
 
         typer turns KeyboardInterrupt into a silent exit 130; raised as a
-        SessmanError it gets the one error line every failure gets. A hint
-        that ends with a sessman command names the ``--config`` in use.
+        SessmanError it gets the one error line every failure gets.
         """
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt as exc:
             raise Interrupted("interrupted") from exc
-        except SessmanError as exc:
-            exc.hint = hint_with_config(exc.hint, ctx.meta.get(CONFIG_KEY))
-            raise
 
 
 def _usage_hint(exc: ClickUsageError) -> str:

@@ -26,28 +26,40 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
-__all__ = ["UNEXPECTED_HINT", "fail_after", "interrupted_means", "run"]
+__all__ = ["UNEXPECTED_HINT", "Reported", "fail_after", "interrupted_means", "run"]
 
 #: The hint of an exception nobody foresaw.
 UNEXPECTED_HINT = "run again with SESSMAN_DEBUG=1 for the traceback, and report it"
 
 
-def run(body: Callable[[], int | None], *, config: Path | None = None) -> int:
+def run(
+    body: Callable[[], int | None],
+    *,
+    config: Path | Callable[[], Path | None] | None = None,
+) -> int:
     """Run ``body`` and return its exit code (``None`` is 0), every failure reported once.
 
-    ``config`` is the profiles file named on the command line, if any: a
-    hint that ends with a sessman command gets ``--config`` added, so it
-    works when copied.
+    ``config`` is the profiles file named on the command line, if any, or
+    how to find it once ``body`` has failed (the typer application learns
+    it while the command runs): a hint that ends with a sessman command
+    gets ``--config`` added, so it works when copied. This is the one place
+    that adds it.
     """
     debug = os.environ.get("SESSMAN_DEBUG") == "1"
     try:
         code = body()
-    except _Reported as exc:
+    except _Several as exc:
+        where = config() if callable(config) else config
+        for message, hint in dict.fromkeys((e.message, e.hint) for e in exc.errors):
+            emit_error(message, hint_with_config(hint, where))
+        return exc.exit_code
+    except Reported as exc:
         return exc.exit_code
     except SessmanError as exc:
         if debug:
             raise
-        emit_error(exc.message, hint_with_config(exc.hint, config))
+        where = config() if callable(config) else config
+        emit_error(exc.message, hint_with_config(exc.hint, where))
         return exc.exit_code
     except KeyboardInterrupt:
         emit_error("interrupted")
@@ -79,23 +91,37 @@ class interrupted_means:
             raise Interrupted(self.message) from None
 
 
-class _Reported(SessmanError):
-    """Failures :func:`fail_after` has printed already: only the exit code is left."""
+class Reported(SessmanError):
+    """A failure the command's output shows already: only its exit code is left.
+
+    The exit code is that of ``like``, an error class or error (a doctor
+    report with a wrong profiles file exits as
+    :class:`~sessman.errors.ConfigError` does), so no command names an exit
+    code of its own; nothing more is printed.
+    """
+
+    def __init__(self, like: type[SessmanError] | SessmanError = SessmanError) -> None:
+        super().__init__("reported above")
+        self.exit_code = like.exit_code
 
 
 def fail_after(errors: Sequence[SessmanError]) -> None:
     """Report the errors of some profiles after the others succeeded, each once.
 
     For commands over many profiles (``open a b c``): the results of those
-    that worked are printed first, then each distinct error, and the
-    command exits with the highest of their exit codes.
+    that worked are printed first, then (by :func:`run`) each distinct
+    error, and the command exits with the highest of their exit codes.
     """
     if not errors:
         return
     if os.environ.get("SESSMAN_DEBUG") == "1":
         raise errors[0]
-    for message, hint in dict.fromkeys((e.message, e.hint) for e in errors):
-        emit_error(message, hint)
-    reported = _Reported("reported above")
-    reported.exit_code = max(e.exit_code for e in errors)
-    raise reported
+    raise _Several(errors)
+
+
+class _Several(Reported):
+    """The errors of :func:`fail_after`, for :func:`run` to print, each once."""
+
+    def __init__(self, errors: Sequence[SessmanError]) -> None:
+        super().__init__(max(errors, key=lambda e: e.exit_code))
+        self.errors = list(errors)

@@ -92,7 +92,7 @@ def exec_(
     ] = False,
     mfa_code: MfaCodeOption = None,
     config: ConfigOption = None,
-) -> None:
+) -> int | None:
     """Run a command (or a shell) with the profile's temporary credentials in its environment.
 
     Example: sessman exec prod aws sts get-caller-identity --query Arn
@@ -115,10 +115,9 @@ def exec_(
     if server:
         from .serving import exec_with_server
 
-        raise typer.Exit(
-            exec_with_server(
-                ctx, config, name, command, program, min_ttl, region=region, mfa_code=mfa_code
-            )
+        # The child's exit status is the command's: the boundary exits with it.
+        return exec_with_server(
+            ctx, config, name, command, program, min_ttl, region=region, mfa_code=mfa_code
         )
     profile, creds = _credentials(ctx, config, name, min_ttl, mfa_code)
     env = child_environment(os.environ, variables(profile, creds, region=region))

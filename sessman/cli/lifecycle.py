@@ -6,18 +6,24 @@ the one error boundary in :mod:`sessman.cli.app`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sessman.errors import SessmanError
 from sessman.lifecycle.console import CONSOLE_DURATION
 
+from . import render
 from ._typer import SessmanCommand
 from .complete import NameArgument, name_argument
 from .options import ConfigOption, JsonOption, MfaCodeOption, load_manager
-from .render import emit_json, emit_status, emit_text
+from .render import emit_status, emit_text
+
+if TYPE_CHECKING:
+    from sessman.lifecycle.rotate import RotationResult
+    from sessman.manager import SessionManager
 
 generate_app = typer.Typer(
     help="Write profiles for many accounts into the profiles file.", no_args_is_help=True
@@ -55,26 +61,28 @@ def rotate(
         result = rotation.delete_other(manager, name, delete_other)
     else:
         result = rotation.rotate(manager, name)
-    if json_:
-        emit_json(result.to_json())
-        return
+    render.lines(result.to_json(), _rotated(result, name, delete_other, manager), json=json_)
+
+
+def _rotated(
+    result: RotationResult, name: str, delete_other: str | None, manager: SessionManager
+) -> Iterator[str]:
+    """What ``rotate`` did, a line each, for people."""
     if delete_other is not None:
-        emit_text(
+        yield (
             f"Deleted access key {delete_other} of IAM user {result.user!r}; profile {name!r}"
             f" keeps {result.new_access_key_id}."
         )
-        if result.closed:
-            emit_text(f"Sessions closed: {', '.join(result.closed)}")
-        return
-    emit_text(
-        f"Rotated the access key of IAM user {result.user!r} for profile {name!r}:"
-        f" {result.new_access_key_id} is stored and written to {manager.config.path};"
-        f" {result.old_access_key_id} is deleted."
-    )
-    if len(result.profiles) > 1:
-        emit_text(f"Profiles updated: {', '.join(result.profiles)}")
+    else:
+        yield (
+            f"Rotated the access key of IAM user {result.user!r} for profile {name!r}:"
+            f" {result.new_access_key_id} is stored and written to {manager.config.path};"
+            f" {result.old_access_key_id} is deleted."
+        )
+        if len(result.profiles) > 1:
+            yield f"Profiles updated: {', '.join(result.profiles)}"
     if result.closed:
-        emit_text(f"Sessions closed: {', '.join(result.closed)}")
+        yield f"Sessions closed: {', '.join(result.closed)}"
 
 
 def organization(
@@ -126,11 +134,7 @@ def organization(
         dry_run=dry_run,
         mfa_code=mfa_code,
     )
-    if json_:
-        emit_json(result.to_json())
-        return
-    for line in describe(result):
-        emit_text(line)
+    render.lines(result.to_json(), describe(result), json=json_)
 
 
 def console(

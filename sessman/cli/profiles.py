@@ -16,13 +16,15 @@ import typer
 
 from sessman._version import __version__
 from sessman.config import Profile, load_config
-from sessman.errors import SessmanError
+from sessman.errors import ConfigError, KeyringUnavailable, SessmanError, UnsafePath
 
+from . import render
 from ._typer import PlainPath, SessmanCommand
+from .boundary import Reported
 from .complete import NameArgument, complete_tags
 from .endpoints import default_endpoint, probe
 from .options import CONFIG_KEY, ConfigOption, JsonOption, config_path, load_manager
-from .render import emit_json, emit_table, emit_text, hint_with_config, iso
+from .render import hint_with_config, iso
 from .selection import tagged
 
 if TYPE_CHECKING:
@@ -104,11 +106,11 @@ def init(
         "" if target.expanduser().absolute() in found else f" --config {shlex.quote(str(target))}"
     )
     next_step = f"sessman secret set default{where}"
-    if json_:
-        emit_json({"path": str(target.absolute()), "next": next_step})
-        return
-    emit_text(f"Wrote {target}")
-    emit_text(f"Next: edit it, then store the secret with: {next_step}")
+    render.lines(
+        {"path": str(target.absolute()), "next": next_step},
+        [f"Wrote {target}", f"Next: edit it, then store the secret with: {next_step}"],
+        json=json_,
+    )
 
 
 def list_(
@@ -144,24 +146,21 @@ def list_(
                 "session": {"state": s.session, "expires": iso(s.expires)},
             }
         )
-    if json_:
-        emit_json(rows)
-        return
-    emit_table(
-        ["NAME", "REGION", "SECRET", "SESSION", "EXPIRES", "KIND", "TAGS", "DESCRIPTION"],
-        [
-            [
-                r["name"],
-                r["region"],
-                r["secret"] or "n/a",
-                r["session"]["state"],
-                _short_time(r["session"]["expires"]) if r["session"]["state"] == "open" else "",
-                r["kind"],
-                ",".join(r["tags"]),
-                r["description"] or "",
-            ]
-            for r in rows
-        ],
+    render.table(
+        rows,
+        {
+            "NAME": "name",
+            "REGION": "region",
+            "SECRET": lambda r: r["secret"] or "n/a",
+            "SESSION": lambda r: r["session"]["state"],
+            "EXPIRES": lambda r: (
+                _short_time(r["session"]["expires"]) if r["session"]["state"] == "open" else ""
+            ),
+            "KIND": "kind",
+            "TAGS": lambda r: ",".join(r["tags"]),
+            "DESCRIPTION": lambda r: r["description"] or "",
+        },
+        json=json_,
         keep=("NAME", "SESSION", "EXPIRES"),
         wrap=("TAGS", "DESCRIPTION"),
     )
@@ -203,20 +202,11 @@ def show(
     """Show a profile with defaults merged; the access key id masked, never a secret."""
     profile = load_config(config_path(ctx, config)).profile(name)
     data = show_data(profile)
-    if json_:
-        emit_json(data)
-        return
-    rows = []
-    for key, value in data.items():
-        if value is None or value == []:
-            continue
-        shown = value
-        if key == "retries":
-            shown = f"{value['mode']}, {value['max_attempts']} attempts"
-        elif isinstance(value, list):
-            shown = ", ".join(value)
-        rows.append([key, shown])
-    emit_table(["KEY", "VALUE"], rows)
+    shown = {key: value for key, value in data.items() if value is not None and value != []}
+    if "retries" in shown:
+        retries = shown["retries"]
+        shown["retries"] = f"{retries['mode']}, {retries['max_attempts']} attempts"
+    render.record(data, json=json_, shown=shown)
 
 
 def schema(
@@ -226,7 +216,7 @@ def schema(
     """Print the JSON Schema of the profiles file (for yaml-language-server and editors)."""
     from sessman.fileformat import json_schema
 
-    emit_json(json_schema())
+    render.emit_json(json_schema())
 
 
 def doctor(
@@ -236,16 +226,15 @@ def doctor(
 ) -> None:
     """Check the set-up: versions, profiles file, state dir, keyring, each profile."""
     report = _diagnose(ctx, config)
-    if json_:
-        emit_json(report)
-    else:
-        _print_report(report)
+    render.doctor_report(report, json=json_)
     if report.get("state_dir_error"):
-        raise typer.Exit(1)  # not private: nothing else is checked
+        raise Reported(UnsafePath)  # not private: nothing else is checked
     if not report["config"]["ok"]:
-        raise typer.Exit(2)  # the profiles file is wrong, as for every command
-    if not report["keyring"]["ok"] or any(p["problems"] for p in report["profiles"]):
-        raise typer.Exit(1)
+        raise Reported(ConfigError)  # the profiles file is wrong, as for every command
+    if not report["keyring"]["ok"]:
+        raise Reported(KeyringUnavailable)
+    if any(p["problems"] for p in report["profiles"]):
+        raise Reported()
 
 
 def _version_of(dist: str) -> str | None:
@@ -273,7 +262,6 @@ def _diagnose(ctx: typer.Context, config: Path | None) -> dict[str, Any]:
         "profiles": [],
     }
     from sessman.config import Config, find_config
-    from sessman.errors import UnsafePath
     from sessman.manager import SessionManager
     from sessman.trust import check_dir
 
@@ -390,35 +378,6 @@ def _aws_config_profiles() -> set[str]:
         for section in parser.sections():
             names.add(section.removeprefix("profile ").strip() if i == 0 else section.strip())
     return names
-
-
-def _print_report(report: dict[str, Any]) -> None:
-    def mark(ok: bool) -> str:
-        return "ok" if ok else "FAILED"
-
-    emit_text(
-        f"sessman {report['version']}  python {report['python']}  boto3 {report['boto3']}"
-        f"  keyring {report['keyring_version']}"
-    )
-    cfg = report["config"]
-    emit_text(f"profiles file  {cfg['path'] or '-'}: {mark(cfg['ok'])}")
-    if cfg["error"]:
-        emit_text(f"  {cfg['error']}")
-    if report.get("state_dir_error"):
-        emit_text(f"state dir      {report['state_dir']}: FAILED")
-        emit_text(f"  {report['state_dir_error']}")
-        return
-    emit_text(f"state dir      {report['state_dir']}")
-    ring = report["keyring"]
-    if cfg["ok"]:
-        emit_text(f"keyring        {ring['backend'] or '-'}: {mark(ring['ok'])}")
-        if ring["error"]:
-            emit_text(f"  {ring['error']}")
-    for endpoint in report.get("endpoints", []):
-        emit_text(f"endpoint       {endpoint['url']}: {endpoint['error'] or 'reachable'}")
-    for entry in report["profiles"]:
-        status = "; ".join(entry["problems"]) if entry["problems"] else "ok"
-        emit_text(f"profile {entry['name']}: {status}")
 
 
 def register(app: typer.Typer) -> None:

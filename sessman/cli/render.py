@@ -1,9 +1,15 @@
 """Output: JSON for programs, rich tables and text for people, errors on stderr.
 
-Commands compute plain data; this module is the one place that prints it,
-the library's notes included (:func:`show_library_notes`). Only ``json`` and
-``sys`` are imported up front: the credential-process fast path prints
-through here too.
+Commands compute plain data and hand it to one call here: :func:`table`
+(rows and their columns), :func:`record` (one object as KEY / VALUE),
+:func:`lines` (a few sentences), or a report of its own
+(:func:`doctor_report`, :func:`import_report`); each prints the data as
+JSON with ``--json``, else the layout for people. Long runs report progress
+through :class:`progress` and :func:`emit_status`. This module is the one
+place that prints, the library's notes included
+(:func:`show_library_notes`); how a table fits a terminal is in
+:mod:`sessman.cli.tables`. Only ``json`` and ``sys`` are imported up front:
+the credential-process fast path prints through here too.
 """
 
 from __future__ import annotations
@@ -13,12 +19,13 @@ import sys
 
 TYPE_CHECKING = False  # typing itself costs the credential-process fast path
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from datetime import datetime
     from pathlib import Path
     from typing import Any
 
 __all__ = [
+    "doctor_report",
     "emit_error",
     "emit_json",
     "emit_note",
@@ -28,8 +35,13 @@ __all__ = [
     "emit_table",
     "emit_text",
     "hint_with_config",
+    "import_report",
     "iso",
+    "lines",
+    "progress",
+    "record",
     "show_library_notes",
+    "table",
 ]
 
 
@@ -78,10 +90,6 @@ def emit_status(text: str) -> None:
     sys.stderr.flush()
 
 
-#: The narrowest a column that may wrap is squeezed before it is left out.
-_MIN_WRAP = 12
-
-
 def emit_table(
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
@@ -109,69 +117,9 @@ def emit_table(
                 "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() + "\n"
             )
         return
-    from rich.console import Console
-    from rich.table import Column, Table
-    from rich.text import Text
+    from .tables import terminal_table
 
-    console = Console()
-    kept = set(columns if keep is None else keep)
-    natural = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    shown = list(range(len(columns)))
-
-    def needed(indexes: list[int]) -> int:
-        # Columns are two spaces apart, with no edge padding (as the piped form).
-        return 2 * (len(indexes) - 1) + sum(
-            min(natural[i], _MIN_WRAP) if columns[i] in wrap else natural[i] for i in indexes
-        )
-
-    while needed(shown) > console.width and any(columns[i] not in kept for i in shown):
-        shown.remove(max(i for i in shown if columns[i] not in kept))
-    moved = [i for i in shown if columns[i] in below]
-    rest = [i for i in shown if i not in moved]
-    if needed(shown) > console.width and moved and needed(rest) <= console.width:
-        # Every column left is kept whole: aligned by hand, each moved value
-        # on a line of its own under its row, whole (the terminal may wrap it).
-        span = {i: natural[i] for i in rest}
-        console.print(
-            Text("  ".join(columns[i].ljust(span[i]) for i in rest).rstrip(), style="bold")
-        )
-        for i in moved:
-            console.print(Text(f"  {columns[i]}", style="bold"))
-        for row in cells:
-            console.print(Text("  ".join(row[i].ljust(span[i]) for i in rest).rstrip()))
-            for i in moved:
-                console.print(Text(f"  {row[i]}"), soft_wrap=True)
-        shown = rest + moved
-    else:
-        # When even the kept columns are too wide, the widest of them folds
-        # (every character stays, over several lines); the others stay whole.
-        folding = -1
-        if needed(shown) > console.width:
-            folding = max(shown, key=lambda i: natural[i])
-        whole = [columns[i] not in wrap and i != folding for i in range(len(columns))]
-        table = Table(
-            *(
-                Column(
-                    columns[i],
-                    no_wrap=whole[i],
-                    min_width=natural[i] if whole[i] else None,
-                    overflow="fold",
-                )
-                for i in shown
-            ),
-            box=None,
-            pad_edge=False,
-            header_style="bold",
-        )
-        for row in cells:
-            table.add_row(*(Text(row[i]) for i in shown))
-        console.print(table)
-    left_out = [c for i, c in enumerate(columns) if i not in shown]
-    if left_out:
-        console.print(
-            Text(f"(too narrow for {', '.join(left_out)}: see --json)"),
-            style="dim",
-        )
+    terminal_table(columns, cells, keep=keep, wrap=wrap, below=below)
 
 
 def emit_note(text: str) -> None:
@@ -243,3 +191,160 @@ def show_library_notes() -> None:
     printer.set_name(_NOTE_PRINTER)
     logger.setLevel(logging.INFO)
     logger.addHandler(printer)
+
+
+# The one render call of each command: ``--json`` prints the data as it is;
+# otherwise the layout for people, decided here and nowhere else.
+
+
+def table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Mapping[str, str | Callable[[Mapping[str, Any]], Any]],
+    *,
+    json: bool,
+    keep: Sequence[str] | None = None,
+    wrap: Sequence[str] = (),
+    below: Sequence[str] = (),
+    hide_empty: bool = False,
+) -> None:
+    """``rows`` as a JSON list, or as a table of ``columns`` for people.
+
+    Each column is named by its header and gives the row's key or a function
+    of the row (the cell as people read it). ``hide_empty`` prints nothing
+    for no rows (rather than the header alone); ``keep``, ``wrap`` and
+    ``below`` are :func:`emit_table`'s.
+    """
+    if json:
+        emit_json(list(rows))
+        return
+    if hide_empty and not rows:
+        return
+    cells = [
+        [row[how] if isinstance(how, str) else how(row) for how in columns.values()] for row in rows
+    ]
+    emit_table(list(columns), cells, keep=keep, wrap=wrap, below=below)
+
+
+def record(data: Mapping[str, Any], *, json: bool, shown: Mapping[str, Any] | None = None) -> None:
+    """One object as JSON, or as a KEY / VALUE table of ``shown`` (default: ``data``).
+
+    A list value is shown joined by commas.
+    """
+    if json:
+        emit_json(data)
+        return
+    pairs = (data if shown is None else shown).items()
+    emit_table(
+        ["KEY", "VALUE"],
+        [[key, ", ".join(value) if isinstance(value, list) else value] for key, value in pairs],
+    )
+
+
+def lines(data: Any, text: Iterable[str], *, json: bool) -> None:
+    """``data`` as JSON, or the lines ``text`` for people."""
+    if json:
+        emit_json(data)
+        return
+    for line in text:
+        emit_text(line)
+
+
+class progress:
+    """A progress bar on a terminal's stderr, else a line per step there (``--json``, a pipe).
+
+    ``with progress(total, json=...) as step: ... step(name, ok)`` for each
+    finished item. The bar stands aside for prompts
+    (:func:`sessman.prompts.quiet_while_asking`) and goes when done; the
+    lines keep a long run from being silent, while stdout keeps only the
+    result. A class, not ``contextlib``: this module is on the fast path.
+    """
+
+    def __init__(
+        self, total: int, *, json: bool, verb: str = "checked", label: str = "checking"
+    ) -> None:
+        self.total = total
+        self.json = json
+        self.verb = verb
+        self.label = label
+        self._done = 0
+        self._exits: list[Any] = []
+
+    def __enter__(self) -> Callable[[str, bool], None]:
+        if self.json or not sys.stderr.isatty():
+            return self._line
+        from rich.progress import Progress
+
+        from sessman.prompts import quiet_while_asking
+
+        bar = Progress(transient=True)
+        bar.__enter__()
+        self._exits.append(bar)
+        quiet = quiet_while_asking(bar.stop, bar.start)
+        quiet.__enter__()
+        self._exits.append(quiet)
+        task = bar.add_task(self.label, total=self.total)
+        return lambda _name, _ok: bar.advance(task)
+
+    def __exit__(self, *exc: Any) -> None:
+        while self._exits:
+            self._exits.pop().__exit__(*exc)
+
+    def _line(self, name: str, ok: bool) -> None:
+        self._done += 1
+        state = "ok" if ok else "FAILED"
+        emit_status(f"{self.verb} {name}: {state} ({self._done}/{self.total})")
+
+
+def doctor_report(report: Mapping[str, Any], *, json: bool) -> None:
+    """``sessman doctor``'s report: JSON, or a line per thing checked."""
+    if json:
+        emit_json(report)
+        return
+    for line in _doctor_lines(report):
+        emit_text(line)
+
+
+def _doctor_lines(report: Mapping[str, Any]) -> Iterator[str]:
+    def mark(ok: bool) -> str:
+        return "ok" if ok else "FAILED"
+
+    yield (
+        f"sessman {report['version']}  python {report['python']}  boto3 {report['boto3']}"
+        f"  keyring {report['keyring_version']}"
+    )
+    cfg = report["config"]
+    yield f"profiles file  {cfg['path'] or '-'}: {mark(cfg['ok'])}"
+    if cfg["error"]:
+        yield f"  {cfg['error']}"
+    if report.get("state_dir_error"):
+        yield f"state dir      {report['state_dir']}: FAILED"
+        yield f"  {report['state_dir_error']}"
+        return
+    yield f"state dir      {report['state_dir']}"
+    ring = report["keyring"]
+    if cfg["ok"]:
+        yield f"keyring        {ring['backend'] or '-'}: {mark(ring['ok'])}"
+        if ring["error"]:
+            yield f"  {ring['error']}"
+    for endpoint in report.get("endpoints", []):
+        yield f"endpoint       {endpoint['url']}: {endpoint['error'] or 'reachable'}"
+    for entry in report["profiles"]:
+        status = "; ".join(entry["problems"]) if entry["problems"] else "ok"
+        yield f"profile {entry['name']}: {status}"
+
+
+def import_report(report: Mapping[str, Any], *, json: bool) -> None:
+    """What ``sessman import`` did: JSON, or a line per profile imported or skipped."""
+    if json:
+        emit_json(report)
+        return
+    for entry in report["imported"]:
+        what = entry.get("access_key_id") or f"role, from {entry['source_profile']!r}"
+        emit_text(f"Imported {entry['name']!r} ({what}).")
+    for skip in report["skipped"]:
+        emit_text(f"Skipped {skip['name']!r}: {skip['reason']}.")
+    if any(entry["kind"] == "keys" for entry in report["imported"]):
+        emit_text(
+            f"The secrets are still in {report['source']}:"
+            " delete them there once sessman works for you."
+        )

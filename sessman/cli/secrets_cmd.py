@@ -15,10 +15,11 @@ from sessman.imports.dotenv import read_dotenv
 from sessman.manager import SessionManager
 from sessman.shapes import SECRET_ACCESS_KEY_TEXT, fits
 
+from . import render
 from ._typer import PlainPath, SessmanCommand
 from .complete import NameArgument
 from .options import ConfigOption, JsonOption, load_manager
-from .render import emit_json, emit_note, emit_text
+from .render import emit_note
 
 secret_app = typer.Typer(
     help="Store or delete a profile's secret access key.", no_args_is_help=True
@@ -52,9 +53,15 @@ def _read_secret(from_stdin: bool) -> str:
                 hint="pipe one line: ... | sessman secret set NAME --stdin",
             )
         return line.strip()
-    import getpass
+    from sessman.prompts import hidden_input
 
-    return getpass.getpass("Secret access key (hidden): ").strip()
+    try:
+        return hidden_input("Secret access key (hidden): ").strip()
+    except EOFError:
+        raise UsageError(
+            "no secret access key could be read from the terminal",
+            hint="pipe one line: ... | sessman secret set NAME --stdin",
+        ) from None
 
 
 def _check_secret(secret: str) -> str:
@@ -94,10 +101,11 @@ def secret_set(
         )
     secret = _check_secret(_read_secret(stdin))
     store.put(name, secret)
-    if json_:
-        emit_json({"name": name, "stored": True, "backend": store.backend_name})
-    else:
-        emit_text(f"Stored the secret of {name!r} in {store.backend_name}.")
+    render.lines(
+        {"name": name, "stored": True, "backend": store.backend_name},
+        [f"Stored the secret of {name!r} in {store.backend_name}."],
+        json=json_,
+    )
 
 
 def secret_delete(
@@ -119,12 +127,8 @@ def secret_delete(
         if not confirm(prompt):
             raise SessmanError("nothing was deleted", hint=f"sessman secret delete {name} --yes")
     deleted = manager.store.delete(name)
-    if json_:
-        emit_json({"name": name, "deleted": deleted})
-    elif deleted:
-        emit_text(f"Deleted the secret of {name!r}.")
-    else:
-        emit_text(f"No secret was stored for {name!r}.")
+    said = f"Deleted the secret of {name!r}." if deleted else f"No secret was stored for {name!r}."
+    render.lines({"name": name, "deleted": deleted}, [said], json=json_)
 
 
 def _store_imported(
@@ -164,18 +168,10 @@ def _store_imported(
         for role in plan.roles
     ]
     skipped = [{"name": s.name, "reason": s.reason} for s in plan.skipped]
-    if json_:
-        emit_json({"file": str(path), "source": source, "imported": imported, "skipped": skipped})
-        return
-    for entry in imported:
-        what = entry.get("access_key_id") or f"role, from {entry['source_profile']!r}"
-        emit_text(f"Imported {entry['name']!r} ({what}).")
-    for skip in plan.skipped:
-        emit_text(f"Skipped {skip.name!r}: {skip.reason}.")
-    if plan.keys:
-        emit_text(
-            f"The secrets are still in {source}: delete them there once sessman works for you."
-        )
+    render.import_report(
+        {"file": str(path), "source": source, "imported": imported, "skipped": skipped},
+        json=json_,
+    )
 
 
 def import_aws(

@@ -18,8 +18,10 @@ from typing import Annotated
 
 import typer
 
+from sessman.errors import Interrupted
 from sessman.exports import to_unset
 
+from .boundary import Reported
 from .complete import NameArgument
 from .options import ConfigOption
 from .render import emit_note, emit_now
@@ -93,7 +95,7 @@ def serve(
             pass
     emit_note(f"credential server of profile {name!r} stopped")
     if received and received[0] == signal.SIGINT:
-        raise typer.Exit(130)
+        raise Reported(Interrupted)  # the note above says it stopped
 
 
 def register(app: typer.Typer) -> None:

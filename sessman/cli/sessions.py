@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -11,11 +10,12 @@ from sessman.errors import SessmanError, UsageError
 from sessman.fileformat import SESSION_DURATION
 from sessman.manager import Outcome, SessionManager
 
+from . import render
 from ._typer import PlainText, SessmanCommand
-from .boundary import fail_after
+from .boundary import Reported, fail_after
 from .complete import NameArgument, complete_names, complete_tags
 from .options import ConfigOption, JsonOption, MfaCodeOption, load_manager
-from .render import emit_json, emit_status, emit_table, emit_text, iso
+from .render import iso
 from .selection import tagged
 
 NamesArgument = Annotated[
@@ -98,15 +98,14 @@ def open_(
                 "expires": iso(info.expires),
             }
         )
-    if json_:
-        emit_json(opened)
-    elif opened:
-        emit_table(
-            ["NAME", "ACCOUNT", "ARN", "EXPIRES"],
-            [[o["name"], o["account"], o["arn"], o["expires"]] for o in opened],
-            keep=("NAME", "ACCOUNT", "ARN", "EXPIRES"),
-            below=("ARN",),
-        )
+    render.table(
+        opened,
+        {"NAME": "name", "ACCOUNT": "account", "ARN": "arn", "EXPIRES": "expires"},
+        json=json_,
+        keep=("NAME", "ACCOUNT", "ARN", "EXPIRES"),
+        below=("ARN",),
+        hide_empty=True,
+    )
     fail_after(errors)
 
 
@@ -126,14 +125,8 @@ def close(
         raise UsageError("name profiles (or --tag TAG) or pass --all, not both")
     chosen = manager.open_names() if all_ else _chosen(manager, names, tag)
     closed = [{"name": n, "was_open": manager.close(n)} for n in chosen]
-    if json_:
-        emit_json(closed)
-        return
-    if not closed:
-        emit_text("No open sessions.")
-    for entry in closed:
-        state = "closed" if entry["was_open"] else "was not open"
-        emit_text(f"{entry['name']}: {state}")
+    said = [f"{c['name']}: {'closed' if c['was_open'] else 'was not open'}" for c in closed]
+    render.lines(closed, said or ["No open sessions."], json=json_)
 
 
 def whoami(
@@ -151,10 +144,7 @@ def whoami(
         "arn": identity.arn,
         "user_id": identity.user_id,
     }
-    if json_:
-        emit_json(data)
-    else:
-        emit_table(["KEY", "VALUE"], [[k, v] for k, v in data.items()], keep=("KEY", "VALUE"))
+    render.record(data, json=json_)
 
 
 def check(
@@ -178,46 +168,25 @@ def check(
     def verify(name: str, _session: object) -> Any:
         return manager.whoami(name)
 
-    if sys.stderr.isatty() and not json_:
-        from rich.progress import Progress
-
-        from sessman.prompts import quiet_while_asking
-
-        with Progress(transient=True) as bar, quiet_while_asking(bar.stop, bar.start):
-            task = bar.add_task("checking", total=len(chosen))
-            outcomes = manager.map(
-                verify, chosen, max_workers=workers, progress=lambda _: bar.advance(task)
-            )
-    else:
-        # Piped or --json: a line per finished profile on stderr, so a long
-        # run is never silent (stdout keeps only the result).
-        done = iter(range(1, len(chosen) + 1))
-
-        def report(outcome: Outcome[Any]) -> None:
-            state = "ok" if outcome.ok else "FAILED"
-            emit_status(f"checked {outcome.name}: {state} ({next(done)}/{len(chosen)})")
-
-        outcomes = manager.map(verify, chosen, max_workers=workers, progress=report)
-    rows = [_check_row(o) for o in outcomes.values()]
-    if json_:
-        emit_json(rows)
-    else:
-        emit_table(
-            ["NAME", "OK", "ACCOUNT", "ARN / ERROR"],
-            [
-                [
-                    r["name"],
-                    "ok" if r["ok"] else "FAILED",
-                    r["account"] or "",
-                    r["arn"] or _with_hint(r["error"], r["hint"]),
-                ]
-                for r in rows
-            ],
-            keep=("NAME", "OK", "ACCOUNT", "ARN / ERROR"),
-            below=("ARN / ERROR",),
+    with render.progress(len(chosen), json=json_) as step:
+        outcomes = manager.map(
+            verify, chosen, max_workers=workers, progress=lambda o: step(o.name, o.ok)
         )
+    rows = [_check_row(o) for o in outcomes.values()]
+    render.table(
+        rows,
+        {
+            "NAME": "name",
+            "OK": lambda r: "ok" if r["ok"] else "FAILED",
+            "ACCOUNT": lambda r: r["account"] or "",
+            "ARN / ERROR": lambda r: r["arn"] or _with_hint(r["error"], r["hint"]),
+        },
+        json=json_,
+        keep=("NAME", "OK", "ACCOUNT", "ARN / ERROR"),
+        below=("ARN / ERROR",),
+    )
     if not all(r["ok"] for r in rows):
-        raise typer.Exit(1)
+        raise Reported()  # each failure is in the table
 
 
 def _with_hint(error: str | None, hint: str | None) -> str:

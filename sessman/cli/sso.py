@@ -15,10 +15,11 @@ import typer
 from sessman.config import Config
 from sessman.errors import UsageError
 
+from . import render
 from .boundary import interrupted_means
 from .complete import complete_sso_sessions
 from .options import ConfigOption, JsonOption, load_manager
-from .render import emit_json, emit_status, emit_text, iso
+from .render import emit_status, iso
 
 if TYPE_CHECKING:
     from sessman.manager import SessionManager
@@ -96,12 +97,10 @@ def login(
         "refreshable": result.refreshable,
         "aws_cache": str(result.aws_cache) if result.aws_cache else None,
     }
-    if json_:
-        emit_json(data)
-        return
-    emit_text(f"Signed in to sso session {result.session!r} until {data['expires']}")
+    said = [f"Signed in to sso session {result.session!r} until {data['expires']}"]
     if result.aws_cache:
-        emit_text(f"Token also written to {result.aws_cache}")
+        said.append(f"Token also written to {result.aws_cache}")
+    render.lines(data, said, json=json_)
 
 
 def logout(
@@ -123,13 +122,10 @@ def logout(
     sso = parsed.sso_session(_session_name(parsed, session))
     data = sso_logout(sso, manager.store)
     data["closed"] = [n for n in _profiles_of(parsed, sso.name) if close_session(manager, n)]
-    if json_:
-        emit_json(data)
-        return
     state = "signed out" if data["was_signed_in"] else "was not signed in"
     count = len(data["closed"])
     closed = f"; {count} open session{'' if count == 1 else 's'} closed" if count else ""
-    emit_text(f"sso session {sso.name!r}: {state}{closed}")
+    render.lines(data, [f"sso session {sso.name!r}: {state}{closed}"], json=json_)
 
 
 def _profiles_of(config: Config, session: str) -> list[str]:
@@ -197,11 +193,7 @@ def populate(
         region=region,
         close=lambda name: close_session(manager, name),
     )
-    if json_:
-        emit_json(result.to_json())
-        return
-    for line in describe(result):
-        emit_text(line)
+    render.lines(result.to_json(), describe(result), json=json_)
 
 
 def register(app: typer.Typer) -> None:

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
 import pytest
+from support._botocore import core_of
 from support.fakes import FAKE_SECRET
 from support.infra import MotoAuthServer, MotoServer, refused_url
 from support.manager import (
@@ -285,4 +286,4 @@ def test_many_threads_build_each_session_once(make: Factory) -> None:
         assert got[0] is manager.session(name)
     # Every session parses service models through the one shared loader.
     loader = shared_loader()
-    assert all(got[0]._session.get_component("data_loader") is loader for got in seen.values())
+    assert all(core_of(got[0]).get_component("data_loader") is loader for got in seen.values())

@@ -2,9 +2,8 @@
 
 Secrets go through the real store (the encrypted file keyring the conftest
 environment pins); AWS is a real ``moto.server`` process. Nothing in
-botocore is patched: the private attributes read here
-(``client._endpoint.http_session``) are only observed, to prove that
-connection pools really get closed.
+botocore is patched: connection pools are only counted (through
+``support._botocore``), to prove that they really get closed.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ import json
 import stat
 from datetime import datetime, timedelta
 
+from support._botocore import pool_count
 from support.fakes import FAKE_SECRET
 from support.infra import MotoServer
 from support.manager import (
@@ -23,7 +23,6 @@ from support.manager import (
     assert_expires_in,
     keys_and_role,
     make_fixture,  # noqa: F401
-    pool_count,
     stored_session,
 )
 

@@ -19,6 +19,7 @@ import keyring
 import keyring.core
 import pytest
 from keyring.backends import null
+from support._keyring import chosen_backend, forget_chosen_backend
 from support.fakes import FAKE_SECRET
 from support.testing import KEYS
 
@@ -49,10 +50,10 @@ def test_isolated_keyring_installs_and_restores(monkeypatch: pytest.MonkeyPatch)
     assert not tmp.exists()
 
     # keyring had chosen nothing yet: after the block, it still has not.
-    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
+    forget_chosen_backend(monkeypatch)
     with isolated_keyring():
         pass
-    assert keyring.core._keyring_backend is None
+    assert chosen_backend() is None
 
 
 def test_isolated_keyring_is_what_sessman_resolves(tmp_path: Path, untouched: None) -> None:

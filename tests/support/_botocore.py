@@ -14,20 +14,22 @@ from typing import Any
 __all__ = ["core_of", "pool_count"]
 
 
-def _attribute(obj: Any, name: str, what: str) -> Any:
-    if not hasattr(obj, name):
-        raise AssertionError(f"{what} has no {name} any more: update tests/support/_botocore.py")
-    return getattr(obj, name)
+def _missing(what: str, name: str) -> AssertionError:
+    return AssertionError(f"{what} has no {name} any more: update tests/support/_botocore.py")
 
 
 def core_of(session: Any) -> Any:
     """The botocore session a ``boto3.Session`` wraps (boto3's ``Session._session``)."""
-    return _attribute(session, "_session", "boto3.Session")
+    if not hasattr(session, "_session"):
+        raise _missing("boto3.Session", "_session")
+    return session._session
 
 
 def pool_count(client: Any) -> int:
     """Connection pools alive in a client's urllib3 PoolManager."""
-    endpoint = _attribute(client, "_endpoint", "a botocore client")
-    http = _attribute(endpoint, "http_session", "a botocore endpoint")
-    manager = _attribute(http, "_manager", "botocore's URLLib3Session")
-    return len(manager.pools)
+    if not hasattr(client, "_endpoint"):
+        raise _missing("a botocore client", "_endpoint")
+    http = client._endpoint.http_session
+    if not hasattr(http, "_manager"):
+        raise _missing("botocore's URLLib3Session", "_manager")
+    return len(http._manager.pools)

@@ -27,7 +27,7 @@ def _check() -> None:
 def chosen_backend() -> Any:
     """The backend keyring has chosen for this process, or ``None``."""
     _check()
-    return getattr(keyring.core, _NAME)
+    return keyring.core._keyring_backend
 
 
 def forget_chosen_backend(monkeypatch: pytest.MonkeyPatch) -> None:

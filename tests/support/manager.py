@@ -60,11 +60,6 @@ def again(manager: SessionManager) -> SessionManager:
     return SessionManager.load(manager.config.path)
 
 
-def pool_count(client: Any) -> int:
-    """Connection pools alive in a client's urllib3 PoolManager (observed, not changed)."""
-    return len(client._endpoint.http_session._manager.pools)
-
-
 def stored_session(manager: SessionManager, name: str) -> str | None:
     """The keyring entry of an open session, read straight from the keyring file."""
     return EncryptedFileKeyring().get_password(manager.config.keyring_service, f"{name}:session")

@@ -99,9 +99,7 @@ def resolve_backend(
 ) -> KeyringBackend:
     """Return the keyring backend sessman uses.
 
-    ``pinned`` (``keyring_backend:`` in the profiles file) wins, except over a
-    process-local backend named by ``PYTHON_KEYRING_BACKEND`` (a test
-    harness's, see :func:`process_local`). Otherwise the
+    ``pinned`` (``keyring_backend:`` in the profiles file) wins. Otherwise the
     one ``keyring`` resolves (``PYTHON_KEYRING_BACKEND``, keyringrc.cfg, the
     system keyring); where that is keyring's "fail" backend, sessman's
     encrypted file keyring, announced once through ``note``.
@@ -116,11 +114,6 @@ def resolve_backend(
         return _ISOLATED[-1]
     from_env = os.environ.get("PYTHON_KEYRING_BACKEND")
     if pinned:
-        # A process-local backend in the environment is a test harness's,
-        # handed down to the processes a test starts: it wins over a pin, so
-        # that no process of a test ever reaches a real keyring.
-        if from_env and _names_process_local(from_env):
-            return _load(from_env, pinned=False)
         return _load(pinned, pinned=True)
     if from_env:
         return _load(from_env, pinned=False)
@@ -164,21 +157,6 @@ def _is_failing(backend: KeyringBackend) -> bool:
     if isinstance(backend, fail.Keyring):
         return True
     return isinstance(backend, chainer.ChainerBackend) and not backend.backends
-
-
-def _names_process_local(name: str) -> bool:
-    """Whether ``name`` (module.Class) is a backend class that says ``process_local``.
-
-    The class is not instantiated; a name that does not import is not one.
-    """
-    import importlib
-
-    module, _, attr = name.rpartition(".")
-    try:
-        loaded = importlib.import_module(module)
-    except Exception:
-        return False
-    return getattr(getattr(loaded, attr, None), "process_local", False) is True
 
 
 def _load(name: str, *, pinned: bool) -> KeyringBackend:

@@ -16,6 +16,7 @@ from typing import Any
 from .errors import ConfigError
 from .fileformat import ENV_REF
 from .model import Config
+from .secretvars import is_secret_variable
 
 __all__ = ["ENV_RE", "NodeReader", "env_names"]
 
@@ -198,6 +199,15 @@ class NodeReader:
     def expand(self, value: str, node: Any, *, profile: str | None, key: str) -> str:
         def replace(match: re.Match[str]) -> str:
             name = _name(match)
+            if is_secret_variable(name):
+                raise self.error(
+                    f"${{{name}}} names a variable that holds a secret;"
+                    " a profiles file may not reference it",
+                    node,
+                    profile=profile,
+                    key=key,
+                    hint="secrets live in the keyring: sessman secret set PROFILE",
+                )
             if name not in self.env:
                 raise self.error(
                     f"environment variable ${{{name}}} is not set",

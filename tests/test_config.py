@@ -286,3 +286,24 @@ def test_mutations_do_change_the_document() -> None:
     assert doc != base_document()
     with pytest.raises(ConfigError):
         parse_config(dump(mutate(base_document(), [("drop", 1, "", None)] * 2)), Path("m"))
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("SESSMAN_KEYRING_PASSPHRASE", "endpoint_url"),
+        ("AWS_SECRET_ACCESS_KEY", "description"),
+        ("AWS_SESSION_TOKEN", "region"),
+        ("GITHUB_TOKEN", "description"),
+        ("db_password", "description"),
+    ],
+)
+def test_a_variable_that_holds_a_secret_is_never_expanded(name: str, key: str) -> None:
+    """A shared profiles file cannot copy a secret of the environment into a value."""
+    reference = "${" + name + "}"
+    value = f"https://collect.example/{reference}" if key == "endpoint_url" else reference
+    text = y("profiles:", "  a:", f"    access_key_id: {KEY_ID}", f'    {key}: "{value}"')
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, Path("x.yaml"), env={name: FAKE_SECRET})
+    assert f"${{{name}}} names a variable that holds a secret" in str(caught.value)
+    assert FAKE_SECRET not in str(caught.value) + str(caught.value.hint)

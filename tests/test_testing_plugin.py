@@ -223,27 +223,3 @@ def test_a_process_local_backend_never_reaches_the_agent(
     with isolated_backend(other):
         assert process_local(other)
     assert not process_local(other)
-
-
-def test_a_process_a_test_starts_gets_no_pinned_backend(
-    sessman_keyring: Any, tmp_path: Path
-) -> None:
-    """The harness's backend, named in the environment, wins over a pin in a child too."""
-    path = tmp_path / "pinned.yaml"
-    path.write_text(
-        "keyring_backend: keyring.backends.SecretService.Keyring\n"
-        "profiles:\n  a: {access_key_id: AKIAIOSFODNN7EXAMPLE, region: us-east-1}\n"
-    )
-    code = (
-        "import sys; from sessman import SessionManager;"
-        " print(SessionManager.load(sys.argv[1]).store.backend_name)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(path)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("MemoryKeyring")

@@ -247,7 +247,10 @@ def credential_process(
         names = answer.get("names")
         if not isinstance(names, list):
             return None
-        request["env"].update({n: env[n] for n in names if isinstance(n, str) and n in env})
+        from sessman.secretvars import is_secret_variable
+
+        wanted = [n for n in names if isinstance(n, str) and n in env]
+        request["env"].update({n: env[n] for n in wanted if not is_secret_variable(n)})
         request["env_complete"] = True
         answer = _quiet_call(request)
     if answer is not None and answer.get("error") == "locked":
@@ -259,6 +262,8 @@ def credential_process(
     fields = answer.get("credentials")
     if not isinstance(fields, dict) or sorted(fields) != sorted(PROCESS_FIELDS):
         return None  # an agent of another version: the ordinary path
-    if not all(isinstance(value, str) and value for value in fields.values()):
-        return None
+    if not all(
+        isinstance(value, str) and value and value.isprintable() for value in fields.values()
+    ):
+        return None  # not one printable line each: not what an agent of ours sends
     return {name: fields[name] for name in PROCESS_FIELDS}

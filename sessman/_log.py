@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-__all__ = ["get_logger"]
+__all__ = ["get_logger", "log_note"]
 
 logging.getLogger("sessman").addHandler(logging.NullHandler())
 
@@ -24,3 +24,14 @@ logging.getLogger("sessman").addHandler(logging.NullHandler())
 def get_logger(name: str) -> logging.Logger:
     """The logger of module ``name`` (``__name__``), below the ``sessman`` logger."""
     return logging.getLogger(name)
+
+
+def log_note(message: str) -> None:
+    """The default ``note=`` of :class:`~sessman.manager.SessionManager`: a WARNING logged.
+
+    Notes (the file keyring used for want of a system keyring, a damaged
+    state file reset) go to the ``sessman.notes`` logger, never to a stream:
+    a program sees them only when it configures logging; the command line
+    prints them as ``sessman: note: ...``.
+    """
+    logging.getLogger("sessman.notes").warning("%s", message)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._botocore import close_client
+from ._log import log_note
 from .botosessions import BotoSessions, botocore_config
 from .config import Config, Profile
 from .credentials import Identity, TemporaryCredentials
@@ -27,7 +28,7 @@ from .locations import state_dir as default_state_dir
 from .locks import profile_lock
 from .opensessions import OpenSessions
 from .results import Outcome, ProfileStatus, SessionInfo
-from .secretstore import SecretStore, log_note, open_store
+from .secretstore import SecretStore, open_store
 from .sources import Broker
 from .state import StateFile
 from .stspool import StsPool

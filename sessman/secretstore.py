@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._log import get_logger
 from .backends import (
     backend_label,
     cannot_keep_secrets,
@@ -35,12 +34,9 @@ if TYPE_CHECKING:
 __all__ = [
     "KeyringStore",
     "SecretStore",
-    "log_note",
     "open_store",
     "session_user",
 ]
-
-logger = get_logger(__name__)
 
 
 def session_user(profile: str) -> str:
@@ -216,14 +212,3 @@ def open_store(
 ) -> KeyringStore:
     """A :class:`KeyringStore` for ``service`` on the resolved backend."""
     return KeyringStore(service, resolve_backend(pinned, state_dir=state_dir, note=note))
-
-
-def log_note(message: str) -> None:
-    """The default ``note=`` of :class:`~sessman.manager.SessionManager`: a WARNING logged.
-
-    Notes (the file keyring used for want of a system keyring, a damaged
-    state file reset) are logged on this module's logger, never printed: a
-    program sees them only when it configures logging; the command line
-    prints them as ``sessman: note: ...``.
-    """
-    logger.warning("%s", message)

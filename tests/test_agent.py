@@ -1,4 +1,4 @@
-"""The agent: unlock the file keyring once, then hand-overs need no passphrase (SPEC 10.6).
+"""The agent: unlock the file keyring once, then hand-overs need no passphrase.
 
 Everything goes through the real command line in subprocesses, with a
 temporary XDG_RUNTIME_DIR, against a real moto_server where AWS is needed.

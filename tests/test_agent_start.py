@@ -1,4 +1,4 @@
-"""``sessman agent start`` and ``status`` in the cases a new user met (SPEC 10.6).
+"""``sessman agent start`` and ``status`` in the cases a new user met.
 
 A keyring file created after the agent started, prompts on a terminal,
 a wrong passphrase for a running agent, agents started at the same moment,

@@ -1,5 +1,5 @@
 """The profile commands through argv: init, list, show, --version, --help, and every
-bad profiles file ending in one ``sessman: error:`` line and exit 2 (SPEC 2, 6, 9).
+bad profiles file ending in one ``sessman: error:`` line and exit 2.
 """
 
 from __future__ import annotations

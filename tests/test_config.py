@@ -1,4 +1,4 @@
-"""The profiles file loader (SPEC 1, 2): every rule, good files, and fuzzing.
+"""The profiles file loader: every rule, good files, and fuzzing.
 
 ``BAD_FILES`` and ``GOOD_FILES`` (tests/support/) are the shared corpus: the
 command-line tests (test_cli_profiles.py) and the JSON Schema tests
@@ -221,7 +221,7 @@ def test_discovery_order(clean_env: Path, tmp_path: Path, monkeypatch: pytest.Mo
     user.write_text(y("profiles:", *keys_profile("user")))
     assert load_config().names() == ["user"]
     (tmp_path / "profiles.yaml").write_text(y("profiles:", *keys_profile("local")))
-    assert load_config().names() == ["user"]  # SPEC v2: never ./profiles.yaml
+    assert load_config().names() == ["user"]  # never ./profiles.yaml of the cwd
     env_file = _write(tmp_path, y("profiles:", *keys_profile("env")), "elsewhere.yaml")
     monkeypatch.setenv("SESSMAN_CONFIG", str(env_file))
     assert load_config().names() == ["env"]

@@ -181,7 +181,7 @@ def test_usernames_need_no_passphrase_but_delete_does(path: Path, no_prompt: Non
     assert reader.usernames("nothing here") == set()
     assert reader.get_password(SERVICE, "absent") is None
     with pytest.raises(AssertionError, match="unexpected passphrase prompt"):
-        reader.delete_password(SERVICE, "dev")  # SPEC 3: every delete checks the passphrase
+        reader.delete_password(SERVICE, "dev")  # every delete checks the passphrase
     writer.delete_password(SERVICE, "dev")
     assert reader.usernames(SERVICE) == {"prod"}
     assert writer.get_password(SERVICE, "prod") == "a"

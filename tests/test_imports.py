@@ -1,8 +1,7 @@
 """Heavy modules stay unloaded where they are not needed, and importing has no effects.
 
-``--help``, ``list``, ``show`` and ``schema`` never import boto3 or botocore
-(SPEC 8, STYLE 3); ``import sessman`` creates no files (STYLE: no import-time
-state). Each check runs in a fresh interpreter, as a user's shell would.
+``--help``, ``list``, ``show`` and ``schema`` never import boto3 or botocore;
+``import sessman`` creates no files (no import-time state). Each check runs in a fresh interpreter, as a user's shell would.
 """
 
 from __future__ import annotations
@@ -149,7 +148,7 @@ def test_import_sessman_has_no_side_effects(tmp_path: Path) -> None:
 def test_credential_process_through_the_agent_imports_no_keyring(
     example: Path, tmp_path: Path, runtime_dir: Path
 ) -> None:
-    # SPEC 8: with the agent running, neither keyring nor cryptography (nor boto3).
+    # With the agent running, neither keyring nor cryptography (nor boto3).
     plant_session("sessman", "dev", PASSPHRASE, example)
     start_agent()
     report = tmp_path / "report.json"

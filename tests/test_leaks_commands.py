@@ -192,13 +192,13 @@ def world(
         )
     )
     # For commands whose own --config would land after `exec ... --`: no
-    # ./profiles.yaml lookup since SPEC v2.
+    # ./profiles.yaml lookup, which sessman never does.
     monkeypatch.setenv("SESSMAN_CONFIG", str(config))
     yield World(tmp_path, config, inputs, debug)
 
 
 def run_every_command(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every command of SPEC 6, on its success and error paths."""
+    """Every command, on its success and error paths."""
     secret = FAKE_SECRET + "\n"
     w.cli("init", str(w.root / "starter.yaml"))
     w.cli("init", str(w.root / "starter.yaml"), expected=1)
@@ -263,7 +263,7 @@ def run_every_command(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
     w.cli("list", "--json")  # the index needs no passphrase
     w.cli("secret", "set", "nosecret", "--stdin", stdin=secret, expected=1)
     w.cli("credential-process", "fromenv", expected=1)
-    w.cli("close", "fromenv", expected=1)  # SPEC 3: a wrong passphrase deletes nothing
+    w.cli("close", "fromenv", expected=1)  # a wrong passphrase deletes nothing
     w.cli("open", "dev", expected=1)
     monkeypatch.delenv("SESSMAN_KEYRING_PASSPHRASE")
     w.cli("credential-process", "dev", expected=1)

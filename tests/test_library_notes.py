@@ -52,7 +52,7 @@ def test_the_notes_reach_a_program_that_configures_logging(state: Path) -> None:
     setup = "import logging; logging.basicConfig(format='%(levelname)s %(name)s %(message)s')"
     done = python(DAMAGED_STATE.format(setup=setup), str(EXAMPLE), str(state))
     assert done.returncode == 0, done.stderr
-    assert done.stderr.startswith("WARNING sessman.secretstore session state ")
+    assert done.stderr.startswith("WARNING sessman.notes session state ")
     assert "is damaged" in done.stderr
 
 

@@ -1,4 +1,4 @@
-"""IAM Identity Center (SPEC 10.2): login, tokens in the keyring only, sso profiles, hand-over.
+"""IAM Identity Center: login, tokens in the keyring only, sso profiles, hand-over.
 
 Everything runs against tests/support/ssofake.py (sso-oidc and portal on loopback),
 whose role credentials come from moto_server: what sessman hands over is used

@@ -1,4 +1,4 @@
-"""The profiles file's SSO parts (SPEC 2, 10.2): loader and JSON Schema agree.
+"""The profiles file's SSO parts: loader and JSON Schema agree.
 
 Each bad file is refused at load time with the file, line, profile and key,
 and by the schema wherever JSON Schema can say the rule.

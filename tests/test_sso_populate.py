@@ -1,4 +1,4 @@
-"""``sessman sso populate`` (SPEC 10.2): a profile per account and role, comments kept.
+"""``sessman sso populate``: a profile per account and role, comments kept.
 
 Against tests/support/ssofake.py with paging (accounts and roles), throttling (429)
 and Identity Center's 20 requests a second, measured on the fake's side.

@@ -1,4 +1,4 @@
-"""Attacks on sessman's own files by another local user (SPEC section 1, trust rules).
+"""Attacks on sessman's own files by another local user.
 
 The other user is simulated with modes, owners and planted symlinks; one
 test creates a real second uid and tries, as that user, to plant a link.

@@ -1,4 +1,4 @@
-"""A hostile environment and changed profiles, against a real moto_server (SPEC 3, 4).
+"""A hostile environment and changed profiles, against a real moto_server.
 
 The "hostile endpoint" is a recording proxy in front of moto: it answers like
 STS, so on the old code sessman's calls went there and succeeded. Now

@@ -1,4 +1,4 @@
-"""Attacks through the profiles file's owner and modes (SPEC section 1 trust rules, 9).
+"""Attacks through the profiles file's owner and modes.
 
 The profiles file decides where requests signed with the user's keys go.
 Before: a profiles file writable by group or others, one owned by another

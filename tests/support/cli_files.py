@@ -1,4 +1,4 @@
-"""What the tests of the version 2 command line share: profiles files and a terminal.
+"""What the command-line tests of options, output and secret guards share: profiles files and a terminal.
 
 ``config`` (two profiles with tags, no server) and ``live`` (one profile against
 moto_server, its secret stored) are fixtures, registered under those names; the

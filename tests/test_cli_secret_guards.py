@@ -1,4 +1,4 @@
-"""Version 2 of the command line, its secrets: the guards of ``secret set`` and ``secret delete``, ``--json``.
+"""The command line's secret guards: the guards of ``secret set`` and ``secret delete``, ``--json``.
 
 ``secret set`` refuses an access key id, ``secret delete`` asks on a terminal
 (never on stdout), and ``secret``, ``init`` and ``import`` report in ``--json``.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from support.cli import assert_error_line, cli, sessman_argv
-from support.cli_v2 import (
+from support.cli_files import (
     config_fixture,  # noqa: F401
     on_terminal,
 )

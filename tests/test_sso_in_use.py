@@ -1,4 +1,4 @@
-"""IAM Identity Center (SPEC 10.2): what a new user's test run found (fix-17).
+"""IAM Identity Center in real use: concurrent refreshes, unreachable or throttling endpoints, logout, populate edge cases.
 
 Against tests/support/ssofake.py, like tests/test_sso.py, with the helpers of tests/support/sso.py.
 """

@@ -1,4 +1,4 @@
-"""Version 2 of the command line, its output: 80-column tables, ``doctor``, ``--help``, a piped ``check``.
+"""The command line's output: 80-column tables, ``doctor``, ``--help``, a piped ``check``.
 
 Tables keep their important columns whole on an 80-column terminal, ``doctor``
 tries each distinct endpoint, help shows no type placeholders and a piped
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from support.cli import cli, sessman
-from support.cli_v2 import (
+from support.cli_files import (
     live_fixture,  # noqa: F401
     on_terminal,
 )

@@ -1,4 +1,4 @@
-"""Version 2 of the command line, its options: ``--config``, ``--tag``, hints, ``--region``, env and exec.
+"""The command line's options: ``--config``, ``--tag``, hints, ``--region``, env and exec.
 
 ``--config`` in either position, one rule for ``--tag``, hints that name only
 options the command has and the profiles file in use, ``--region``, and what
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from support.cli import assert_error_line, cli, sessman
-from support.cli_v2 import (
+from support.cli_files import (
     config_fixture,  # noqa: F401
     live_fixture,  # noqa: F401
 )

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from support.cli import cli
 
 from sessman import fileformat as fmt
 from sessman import shapes
 from sessman.binding import BOUND_FIELDS
-from sessman.cli.app import app
 from sessman.cli.profiles import show_data
 from sessman.config import parse_config
 from sessman.errors import ConfigError, MalformedValue
@@ -150,15 +149,13 @@ def test_show_text_lists_declared_fields_and_no_masked_value(tmp_path: Path) -> 
     path = tmp_path / "profiles.yaml"
     path.write_text(FILE, encoding="utf-8")
     for name in ("dev", "admin", "portal", "other"):
-        result = CliRunner().invoke(app, ["--config", str(path), "show", name])
+        result = cli("show", name, config=path)
         assert result.exit_code == 0, result.stderr
         keys = [line.split()[0] for line in result.stdout.splitlines()[1:] if line.strip()]
         assert keys and set(keys) <= set(DERIVED + DECLARED), keys
         assert keys == [k for k in DERIVED + DECLARED if k in keys]  # declared order
         assert KEY_ID not in result.stdout
-        data = json.loads(
-            CliRunner().invoke(app, ["--config", str(path), "show", name, "--json"]).stdout
-        )
+        data = json.loads(cli("show", name, "--json", config=path).stdout)
         assert list(data) == DERIVED + DECLARED
 
 

@@ -66,7 +66,7 @@ class SessionManager:
         self._lock = threading.RLock()
         self._open = OpenSessions(config, lambda: self.store, lambda: self.state)
         self._sts_pool = StsPool(self.botocore_config)
-        self._sources = Broker(
+        self._broker = Broker(
             config,
             store=lambda: self.store,
             state=lambda: self.state,
@@ -77,7 +77,7 @@ class SessionManager:
             lock=self._lock,
         )
         self._boto = BotoSessions(
-            self.profile, self._sources.metadata, self._sources.flight, self._lock
+            self.profile, self._broker.metadata, self._broker.flight, self._lock
         )
 
     @classmethod
@@ -175,9 +175,7 @@ class SessionManager:
         is never handed out. With a valid stored session this imports neither
         boto3 nor botocore.
         """
-        return self._sources.credentials(
-            name, min_ttl=min_ttl, duration=duration, mfa_code=mfa_code
-        )
+        return self._broker.credentials(name, min_ttl=min_ttl, duration=duration, mfa_code=mfa_code)
 
     def stored_credentials(self, name: str, *, min_ttl: float = 0) -> TemporaryCredentials | None:
         """The open session's credentials if more than ``min_ttl`` s are left; never opens one."""
@@ -199,7 +197,7 @@ class SessionManager:
         With ``min_ttl``, a session already open with more than that many
         seconds left is kept and returned instead.
         """
-        return self._sources.open(name, duration=duration, mfa_code=mfa_code, min_ttl=min_ttl)
+        return self._broker.open(name, duration=duration, mfa_code=mfa_code, min_ttl=min_ttl)
 
     def _profile_lock(self, name: str) -> AbstractContextManager[None]:
         """The cross-process lock of profile ``name`` (see :mod:`sessman.locks`)."""
@@ -207,7 +205,7 @@ class SessionManager:
 
     def whoami(self, name: str) -> Identity:
         """GetCallerIdentity with the profile's current credentials."""
-        return self._sources.whoami(name)
+        return self._broker.whoami(name)
 
     def close(self, name: str) -> bool:
         """End a session: close its clients, forget it and its stored credentials.
@@ -227,7 +225,7 @@ class SessionManager:
         with self._lock:
             clients = self._boto.drop(name)
             creds = self._open.forget(name)
-            self._sources.forget(name)
+            self._broker.forget(name)
         if creds is not None:  # STS clients that signed with this session's credentials go too
             self._sts_pool.drop(creds)
         for c in clients:
@@ -238,7 +236,7 @@ class SessionManager:
         with self._lock:
             clients = self._boto.drop()
             self._open.clear()
-            self._sources.forget()
+            self._broker.forget()
         self._sts_pool.drop()
         for c in clients:
             close_client(c)
@@ -262,7 +260,7 @@ class SessionManager:
         """
         return map_profiles(
             self,
-            self._sources.current,
+            self._broker.current,
             fn,
             names,
             tag=tag,

@@ -19,6 +19,7 @@ from typing import Any
 from . import fileformat as fmt
 from .errors import ConfigError
 from .model import did_you_mean
+from .shapes import looks_secret
 from .yamlnodes import NodeReader
 
 __all__ = ["FieldReader", "is_tag", "problem", "retry_problem"]
@@ -154,7 +155,9 @@ class FieldReader(NodeReader):
         if spec.kind in ("string", "number", "integer"):
             # Quote the text as written, never what ${VAR} expanded to, and
             # nothing of a key id field: a pasted secret must not be echoed.
-            shown = "" if key in _UNQUOTED else f"{getattr(node, 'value', '')!r} "
+            written = str(getattr(node, "value", ""))
+            secret = key in _UNQUOTED or looks_secret(written)
+            shown = "" if secret else f"{written!r} "
             message = problem(spec, value, quoted=shown)
             if message is not None:
                 raise bad(message)

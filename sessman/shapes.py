@@ -27,6 +27,7 @@ __all__ = [
     "check",
     "expiration",
     "fits",
+    "looks_secret",
     "malformed",
     "server_text",
 ]
@@ -79,6 +80,25 @@ _CLOCK_SKEW = timedelta(minutes=5)
 _ISO_UTC = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:Z|\+00:00)", re.ASCII
 )
+
+
+#: What AWS secret keys and session tokens are made of (base64 letters).
+_SECRETISH = re.compile(r"[A-Za-z0-9/+=]{32,}")
+
+
+def looks_secret(text: str) -> bool:
+    """Whether ``text`` has the look of a secret key or token, so it is quoted back nowhere.
+
+    32 or more base64 letters with upper and lower case and a digit: a secret
+    pasted into the wrong key of the profiles file, which an error line must
+    not echo (a region, a name or a URL never looks like this).
+    """
+    return (
+        _SECRETISH.fullmatch(text) is not None
+        and any(c.isupper() for c in text)
+        and any(c.islower() for c in text)
+        and any(c.isdigit() for c in text)
+    )
 
 
 def aws_timestamp(moment: datetime) -> str:

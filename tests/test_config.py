@@ -307,3 +307,21 @@ def test_a_variable_that_holds_a_secret_is_never_expanded(name: str, key: str) -
         parse_config(text, Path("x.yaml"), env={name: FAKE_SECRET})
     assert f"${{{name}}} names a variable that holds a secret" in str(caught.value)
     assert FAKE_SECRET not in str(caught.value) + str(caught.value.hint)
+
+
+@pytest.mark.parametrize("key", ["region", "endpoint_url", "connect_timeout", "mfa_serial"])
+def test_a_secret_pasted_into_a_plain_key_is_not_quoted_back(key: str) -> None:
+    region = [] if key == "region" else ["    region: eu-west-1"]
+    text = y(
+        "profiles:", "  a:", f"    access_key_id: {KEY_ID}", *region, f'    {key}: "{FAKE_SECRET}"'
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, Path("x.yaml"), env={})
+    assert f"key '{key}'" in str(caught.value)
+    assert FAKE_SECRET not in str(caught.value) + str(caught.value.hint)
+
+
+def test_a_plain_value_is_still_quoted_in_its_error() -> None:
+    text = y("profiles:", "  a:", f"    access_key_id: {KEY_ID}", '    region: "Europe"')
+    with pytest.raises(ConfigError, match="'Europe'"):
+        parse_config(text, Path("x.yaml"), env={})

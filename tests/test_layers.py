@@ -74,13 +74,30 @@ def _at_import_time(tree: ast.Module) -> Iterator[ast.stmt]:
         yield node
 
 
-def graph(*, lazy: bool) -> dict[str, set[str]]:
-    """Module -> the sessman modules it imports (all of them with ``lazy``)."""
+def _direct(*, lazy: bool) -> dict[str, set[str]]:
     edges: dict[str, set[str]] = {}
     for module, (path, is_package) in MODULES.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         nodes = ast.walk(tree) if lazy else _at_import_time(tree)
         edges[module] = {t for node in nodes for t in _imports(node, module, is_package)}
+    return edges
+
+
+def graph(*, lazy: bool) -> dict[str, set[str]]:
+    """Module -> the sessman modules it imports (all of them with ``lazy``).
+
+    Importing ``a.b.c`` also runs the ``__init__`` of ``a.b`` (and of ``a``):
+    what those import when they are imported counts as imported too.
+    """
+    edges = _direct(lazy=lazy)
+    eager = _direct(lazy=False)
+    for module, targets in edges.items():
+        for target in list(targets):
+            parent = target.rpartition(".")[0]
+            while parent and parent != "sessman":
+                if parent in eager and parent != module and not module.startswith(parent + "."):
+                    targets.update(t for t in eager[parent] if t != module)
+                parent = parent.rpartition(".")[0]
     return edges
 
 

@@ -19,7 +19,7 @@ from support.cli_files import (
     on_terminal,
 )
 from support.fakes import FAKE_SECRET
-from support.infra import MotoServer
+from support.infra import MotoServer, refused_url
 
 # -- tables -----------------------------------------------------------------------
 
@@ -85,11 +85,7 @@ profiles:
 def test_doctor_tries_each_distinct_endpoint(
     tmp_path: Path, moto_server: MotoServer, hanging_endpoint: str
 ) -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"  # nothing listens once closed
+    closed = refused_url()
     path = tmp_path / "doctor.yaml"
     path.write_text(
         f"""\

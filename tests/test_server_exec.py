@@ -23,6 +23,7 @@ from support.cli import assert_error_line, cli, running, sessman
 from support.fakes import FAKE_SECRET
 from support.infra import MotoServer
 from support.server import (
+    MFA_ROLE,
     ROLE_ARN,
     WAIT,
     config_fixture,  # noqa: F401
@@ -246,17 +247,7 @@ def test_ctrl_c_reaches_the_child_once(config: Path) -> None:
 
 @pytest.mark.slow
 def test_roles_behind_mfa_are_renewed_without_a_prompt(config: Path) -> None:
-    config.write_text(
-        config.read_text()
-        + """\
-  mfaops:
-    source_profile: dev
-    role_arn: arn:aws:iam::123456789012:role/Ops
-    role_session_name: tester
-    mfa_serial: arn:aws:iam::123456789012:mfa/dev
-    session_duration: 900
-"""
-    )
+    config.write_text(config.read_text() + MFA_ROLE)
     # No terminal, no session: a clear error, not a prompt.
     refused_ = sessman("exec", "--server", "mfaops", "-c", str(config), "--", "true")
     assert refused_.returncode == 2

@@ -25,6 +25,7 @@ from support.cli import assert_error_line, cli, running, sessman, sessman_argv
 from support.fakes import FAKE_SECRET
 from support.infra import MotoServer
 from support.server import (
+    MFA_ROLE,
     ROLE_ARN,
     WAIT,
     config_fixture,  # noqa: F401
@@ -253,17 +254,7 @@ def test_exec_server_hands_over_the_region_and_uses_the_mfa_code(config: Path) -
     done = sessman(*argv, sys.executable, "-c", code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["ap-south-2", "ap-south-2"]
-    config.write_text(
-        config.read_text()
-        + """\
-  mfaops:
-    source_profile: dev
-    role_arn: arn:aws:iam::123456789012:role/Ops
-    role_session_name: tester
-    mfa_serial: arn:aws:iam::123456789012:mfa/dev
-    session_duration: 900
-"""
-    )
+    config.write_text(config.read_text() + MFA_ROLE)
     # No terminal: the code given on the command line opens the first session.
     with_code = sessman(
         "exec", "--server", "mfaops", "--mfa-code", "123456", "-c", str(config), "--", "true"

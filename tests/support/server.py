@@ -79,3 +79,14 @@ def get(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
         return response.status, response.read()
     finally:
         conn.close()
+
+
+#: A role behind an MFA device, sourced from ``dev``, appended to the config fixture's file.
+MFA_ROLE = """\
+  mfaops:
+    source_profile: dev
+    role_arn: arn:aws:iam::123456789012:role/Ops
+    role_session_name: tester
+    mfa_serial: arn:aws:iam::123456789012:mfa/dev
+    session_duration: 900
+"""
